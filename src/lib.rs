@@ -1,0 +1,4 @@
+//! `modelauth`: decides which credential (auth profile) a conversation uses for a model provider, and lets
+//! chat users and operators steer it. See `SPEC.md` and the README for behaviour.
+
+pub mod parser;

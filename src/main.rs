@@ -1,0 +1,2 @@
+//! `modelauth` command-line entry point.
+fn main() {}

@@ -1,0 +1,141 @@
+//! Locked, atomic file replacement: the only way modelauth writes a state file (SPEC §2).
+//!
+//! `update` takes an exclusive lock on `<file>.lock`, re-reads the file under the lock, lets the caller
+//! compute the new text, writes it to a temporary file in the same directory, `fsync`s it, renames it over
+//! the target and `fsync`s the directory. Readers therefore see the old or the new file, never a torn one,
+//! and two writers serialise on the lock instead of losing each other's changes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::error::StoreError;
+
+/// Mode of every file modelauth creates.
+pub const FILE_MODE: u32 = 0o600;
+/// Mode of every directory modelauth creates.
+pub const DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` and its missing parents with mode `0700` (whatever the umask). Existing ones are kept.
+pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        ensure_dir(parent)?;
+    }
+    let write_err = |source| StoreError::Write { path: dir.to_owned(), source };
+    match fs::create_dir(dir) {
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(write_err),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(write_err(e)),
+    }
+}
+
+/// Reads a state file as UTF-8 text; `Ok(None)` when it does not exist. Refuses links, non-regular
+/// files and files over `limit` bytes.
+pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::Read { path: path.to_owned(), source }),
+    };
+    let file_type = meta.file_type();
+    if !file_type.is_file() {
+        let kind = if file_type.is_symlink() {
+            "a symbolic link"
+        } else if file_type.is_dir() {
+            "a directory"
+        } else {
+            "a special file"
+        };
+        return Err(StoreError::NotRegular { path: path.to_owned(), kind });
+    }
+    if meta.len() > limit {
+        return Err(StoreError::TooLarge { path: path.to_owned(), size: meta.len(), limit });
+    }
+    let read_err = |source| StoreError::Read { path: path.to_owned(), source };
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(read_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(StoreError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| StoreError::NotUtf8 { path: path.to_owned(), offset: e.utf8_error().valid_up_to() })
+}
+
+/// The sidecar lock path: `<file>.lock`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Holds the exclusive sidecar lock of one file until dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on `<path>.lock`, creating the directory and lock file (`0600`) if needed.
+/// Blocks until other writers release it.
+pub fn lock(path: &Path) -> Result<FileLock, StoreError> {
+    if let Some(dir) = path.parent() {
+        ensure_dir(dir)?;
+    }
+    let lock = lock_path(path);
+    let lock_err = |source| StoreError::Lock { path: lock.clone(), source };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(FILE_MODE)
+        .open(&lock)
+        .map_err(lock_err)?;
+    file.lock().map_err(lock_err)?;
+    Ok(FileLock { _file: file })
+}
+
+/// Under the file's lock: reads the current text (`None` when missing), asks `change` for the new text
+/// (`None` leaves the file as it is) and replaces the file atomically. Returns `change`'s value.
+///
+/// An error from reading or from `change` aborts before anything is written.
+pub fn update<T, E>(
+    path: &Path,
+    limit: u64,
+    change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let _guard = lock(path)?;
+    let current = read_text(path, limit)?;
+    let (new_text, value) = change(current)?;
+    if let Some(text) = new_text {
+        replace(path, text.as_bytes())?;
+    }
+    Ok(value)
+}
+
+/// Writes `bytes` to a temporary file beside `path` (`0600`), syncs it and renames it over `path`.
+/// Callers that may race with other writers must hold [`lock`].
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    ensure_dir(dir)?;
+    let write_err = |source| StoreError::Write { path: path.to_owned(), source };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("state")))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(FILE_MODE))
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    // The umask may have narrowed or (with 000) left the mode as asked; set it explicitly either way.
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE)).map_err(write_err)?;
+    tmp.write_all(bytes).map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Errors of the store layer: every one names the file, and says what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::ids::IdError;
+
+/// What went wrong reading or writing a state file. The file is left untouched in every case.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file or its directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The file could not be written (or its directory created).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The sidecar lock could not be taken.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The file is not valid JSON (or JSON5 for `openclaw.json`).
+    #[error("{path} is not valid {format} (line {line}, column {column}: {message}); fix or move it away, modelauth has not changed it")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// `JSON` or `JSON5`.
+        format: &'static str,
+        /// 1-based line of the error (0 when unknown).
+        line: usize,
+        /// 1-based column of the error (0 when unknown).
+        column: usize,
+        /// The parser's description.
+        message: String,
+    },
+    /// The file is JSON but its top level is not an object.
+    #[error("{path} must hold a JSON object at the top level, found {found}; fix or move it away, modelauth has not changed it")]
+    NotObject {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead (`array`, `null`, …).
+        found: &'static str,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset}); fix or move it away, modelauth has not changed it")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The file is larger than modelauth is willing to read.
+    #[error("{path} is {size} bytes, more than the {limit} bytes modelauth reads; it is probably not a state file")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The path is a symbolic link or not a regular file; modelauth neither follows nor replaces it.
+    #[error("{path} is {kind}, not a regular file; replace it with the file itself (modelauth does not follow or overwrite links)")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// `a symbolic link`, `a directory`, …
+        kind: &'static str,
+    },
+    /// An id failed validation before any path was built.
+    #[error(transparent)]
+    Id(#[from] IdError),
+}
+
+/// The name of a JSON value's type, for error messages.
+pub(crate) fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,207 @@
+//! Validated identifiers: agent, provider and profile ids are checked before they reach a path or file.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why an identifier was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The agent id does not match `[a-z0-9][a-z0-9_-]{0,63}`.
+    #[error("invalid agent id {id:?}: use 1-64 characters from a-z, 0-9, '_' and '-', starting with a letter or digit")]
+    Agent {
+        /// The rejected text.
+        id: String,
+    },
+    /// The provider id is empty, too long or has characters outside `[a-z0-9._-]`.
+    #[error("invalid provider id {id:?}: use 1-64 characters from a-z, 0-9, '.', '_' and '-'")]
+    Provider {
+        /// The rejected text.
+        id: String,
+    },
+    /// The profile id is empty, too long, or has a control character, a slash or outer whitespace.
+    #[error("invalid profile id {id:?}: use 1-200 printable characters without '/' or '\\' (e.g. anthropic:work)")]
+    Profile {
+        /// The rejected text (control characters escaped by `Debug`).
+        id: String,
+    },
+}
+
+/// An agent id such as `main`: `[a-z0-9][a-z0-9_-]{0,63}`. The default agent is `main`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct AgentId(String);
+
+impl AgentId {
+    /// Validates an agent id; rejects anything that could escape `agents/<id>/`.
+    pub fn new(id: &str) -> Result<Self, IdError> {
+        let b = id.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 64
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
+        if ok { Ok(AgentId(id.to_owned())) } else { Err(IdError::Agent { id: id.to_owned() }) }
+    }
+
+    /// The default agent, `main`.
+    pub fn main() -> Self {
+        AgentId("main".to_owned())
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AgentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A normalised provider id (`anthropic`, `openai`, `amazon-bedrock`, …), lower-cased with synonyms mapped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProviderId(String);
+
+impl ProviderId {
+    /// Lower-cases, maps synonyms (`z.ai` → `zai`, `bedrock` → `amazon-bedrock`, …) and validates.
+    pub fn new(id: &str) -> Result<Self, IdError> {
+        let lower = id.trim().to_ascii_lowercase();
+        let canonical = match lower.as_str() {
+            "z.ai" | "z-ai" => "zai",
+            "bedrock" | "aws-bedrock" => "amazon-bedrock",
+            "modelstudio" | "qwencloud" => "qwen",
+            "kimi-code" | "kimi-coding" => "kimi",
+            "opencode-zen" => "opencode",
+            "bytedance" | "doubao" => "volcengine",
+            other => other,
+        };
+        let b = canonical.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 64
+            && b[0].is_ascii_alphanumeric()
+            && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
+        if ok { Ok(ProviderId(canonical.to_owned())) } else { Err(IdError::Provider { id: id.to_owned() }) }
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The environment variable stem: upper-cased, `-` and `.` → `_` (`GEMINI` for google/gemini).
+    pub fn env_stem(&self) -> String {
+        match self.0.as_str() {
+            "google" | "gemini" => "GEMINI".to_owned(),
+            other => other.to_ascii_uppercase().replace(['-', '.'], "_"),
+        }
+    }
+}
+
+impl TryFrom<String> for ProviderId {
+    type Error = IdError;
+    fn try_from(value: String) -> Result<Self, IdError> {
+        ProviderId::new(&value)
+    }
+}
+
+impl From<ProviderId> for String {
+    fn from(value: ProviderId) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An auth profile id such as `anthropic:work` or `google-gemini-cli:me@gmail.com`. Case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProfileId(String);
+
+impl ProfileId {
+    /// Validates a profile id: 1-200 bytes, no control characters, no `/` or `\`, no outer whitespace.
+    pub fn new(id: &str) -> Result<Self, IdError> {
+        let ok = !id.is_empty()
+            && id.len() <= 200
+            && id.trim() == id
+            && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+        if ok { Ok(ProfileId(id.to_owned())) } else { Err(IdError::Profile { id: id.to_owned() }) }
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The provider part before the first `:` (`anthropic` for `anthropic:work`), when it is a valid id.
+    pub fn provider_prefix(&self) -> Option<ProviderId> {
+        let (prefix, _) = self.0.split_once(':')?;
+        ProviderId::new(prefix).ok()
+    }
+}
+
+impl TryFrom<String> for ProfileId {
+    type Error = IdError;
+    fn try_from(value: String) -> Result<Self, IdError> {
+        ProfileId::new(&value)
+    }
+}
+
+impl From<ProfileId> for String {
+    fn from(value: ProfileId) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_ids() {
+        for ok in ["main", "a", "work_2", "x-y", &"a".repeat(64)] {
+            assert!(AgentId::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "../x", "a/b", "Main", "-a", "_a", "a\0", "a b", &"a".repeat(65), ".."] {
+            assert!(AgentId::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn provider_ids_normalise() {
+        assert_eq!(ProviderId::new("Z.AI").unwrap().as_str(), "zai");
+        assert_eq!(ProviderId::new("bedrock").unwrap().as_str(), "amazon-bedrock");
+        assert_eq!(ProviderId::new("doubao").unwrap().as_str(), "volcengine");
+        assert_eq!(ProviderId::new("kimi-coding").unwrap().as_str(), "kimi");
+        assert_eq!(ProviderId::new("OpenAI").unwrap().as_str(), "openai");
+        assert_eq!(ProviderId::new("amazon-bedrock").unwrap().env_stem(), "AMAZON_BEDROCK");
+        assert_eq!(ProviderId::new("google").unwrap().env_stem(), "GEMINI");
+        for bad in ["", "../x", "a/b", "a\0", ".x", &"a".repeat(65)] {
+            assert!(ProviderId::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn profile_ids() {
+        for ok in ["anthropic:work", "google-gemini-cli:me@gmail.com", "my profile", "x"] {
+            assert!(ProfileId::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "../x", "a/b", "a\\b", "a\0b", " a", "a\n", &"a".repeat(201)] {
+            assert!(ProfileId::new(bad).is_err(), "{bad:?}");
+        }
+        let id = ProfileId::new("anthropic:work").unwrap();
+        assert_eq!(id.provider_prefix().unwrap().as_str(), "anthropic");
+    }
+}

@@ -1,0 +1,48 @@
+//! A secret string: no `Display`, a redacted `Debug`, zeroed on drop, one explicit way out.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+/// A credential value (API key, token, refresh token).
+///
+/// Call [`Secret::expose_secret`] only at the point of use (an HTTP header, the file writer). The value
+/// never appears in `Debug` output and its memory is overwritten when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a value; the caller's copy should be dropped right after.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Zeroizing::new(value.into()))
+    }
+
+    /// The secret text. Use it where it is needed and do not keep or log it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the secret is empty or only whitespace (an unusable credential).
+    pub fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Secret;
+
+    #[test]
+    fn debug_is_redacted() {
+        let s = Secret::new("sk-ant-api03-abcdef");
+        assert_eq!(format!("{s:?}"), "Secret([REDACTED])");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret([REDACTED]))");
+        assert_eq!(s.expose_secret(), "sk-ant-api03-abcdef");
+    }
+}
