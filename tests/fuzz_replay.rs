@@ -1,7 +1,6 @@
 //! Replays the committed fuzz corpus through the same invariants as the fuzz target.
 
-#[path = "../fuzz/fuzz_input.rs"]
-mod fuzz_input;
+use crate::fuzz_input;
 
 #[test]
 fn committed_fuzz_corpus_keeps_invariants() {

@@ -1,5 +1,7 @@
 //! The one integration-test binary: every test module is declared here.
 
+#[path = "../fuzz/fuzz_input.rs"]
+mod fuzz_input;
 mod fuzz_replay;
 mod parser_cases;
 mod parser_props;

@@ -3,8 +3,7 @@
 use modelauth::parser::{Aliases, parse};
 use proptest::prelude::*;
 
-#[path = "../fuzz/fuzz_input.rs"]
-mod fuzz_input;
+use crate::fuzz_input;
 
 /// Pieces that exercise every rule of the grammar, joined at random.
 fn grammar_text() -> impl Strategy<Value = String> {
