@@ -2,3 +2,5 @@
 //! chat users and operators steer it. See `SPEC.md` and the README for behaviour.
 
 pub mod parser;
+pub mod store;
+pub mod config;

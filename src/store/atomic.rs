@@ -114,6 +114,8 @@ where
     let current = read_text(path, limit)?;
     let (new_text, value) = change(current)?;
     if let Some(text) = new_text {
+        // The text may hold secrets: wipe it once written.
+        let text = zeroize::Zeroizing::new(text);
         replace(path, text.as_bytes())?;
     }
     Ok(value)

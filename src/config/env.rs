@@ -1,0 +1,153 @@
+//! The lookup environment: the process environment plus `<state>/.env`, which never overrides a
+//! variable that is already set. Values are [`Secret`]s; tests build an [`Env`] from pairs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::store::{ProviderId, Secret, StoreError, atomic};
+
+/// A malformed `.env` line, reported by number and skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotenvWarning {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong (never the value).
+    pub problem: &'static str,
+}
+
+/// Variables visible to modelauth. Values never appear in `Debug`.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, Secret>,
+}
+
+/// One provider key found in the environment or config, with where it came from.
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    /// `env: ANTHROPIC_API_KEY`, `env: OPENAI_API_KEYS[2]` or `config`.
+    pub label: String,
+    /// The key.
+    pub secret: Secret,
+}
+
+impl Env {
+    /// An environment with exactly these variables (for tests and embedding).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), Secret::new(v))).collect() }
+    }
+
+    /// The process environment (variables that are not UTF-8 are left out).
+    pub fn process() -> Env {
+        Env { vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect() }
+    }
+
+    /// Adds the variables of the `.env` file at `path` that are not set yet. A missing file adds nothing.
+    pub fn load_dotenv(&mut self, path: &Path) -> Result<Vec<DotenvWarning>, StoreError> {
+        let Some(text) = atomic::read_text(path, 1 << 20)? else { return Ok(Vec::new()) };
+        let text = zeroize::Zeroizing::new(text);
+        let (pairs, warnings) = parse_dotenv(&text);
+        for (k, v) in pairs {
+            self.vars.entry(k).or_insert(v);
+        }
+        Ok(warnings)
+    }
+
+    /// The value of `name`, if set and not empty.
+    pub fn get(&self, name: &str) -> Option<&Secret> {
+        self.vars.get(name).filter(|s| !s.is_blank())
+    }
+
+    /// The value of `name` as plain text, for non-secret settings such as paths.
+    pub fn get_plain(&self, name: &str) -> Option<&str> {
+        self.get(name).map(Secret::expose_secret)
+    }
+
+    /// The environment keys for `provider` by SPEC §2's naming rules: `<P>_API_KEY`, then each entry of
+    /// `<P>_API_KEYS` (comma- or newline-separated).
+    pub fn provider_keys(&self, provider: &ProviderId) -> Vec<KeySource> {
+        let stem = provider.env_stem();
+        let mut out = Vec::new();
+        let single = format!("{stem}_API_KEY");
+        if let Some(s) = self.get(&single) {
+            out.push(KeySource { label: format!("env: {single}"), secret: s.clone() });
+        }
+        let list = format!("{stem}_API_KEYS");
+        if let Some(s) = self.get(&list) {
+            let parts = s.expose_secret().split([',', '\n']).map(str::trim).filter(|p| !p.is_empty());
+            for (i, part) in parts.enumerate() {
+                out.push(KeySource { label: format!("env: {list}[{}]", i + 1), secret: Secret::new(part) });
+            }
+        }
+        out
+    }
+
+    /// The variable name a user should set for `provider` (`ANTHROPIC_API_KEY`, `GEMINI_API_KEY`, …).
+    pub fn key_name(provider: &ProviderId) -> String {
+        format!("{}_API_KEY", provider.env_stem())
+    }
+}
+
+/// Parses `.env` text: `KEY=VALUE`, optional `export `, `#` comments, single or double quotes.
+pub fn parse_dotenv(text: &str) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {
+    let mut pairs = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            warnings.push(DotenvWarning { line: i + 1, problem: "no '=' (expected KEY=VALUE)" });
+            continue;
+        };
+        let key = key.trim();
+        let valid_key = !key.is_empty()
+            && !key.starts_with(|c: char| c.is_ascii_digit())
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_key {
+            warnings.push(DotenvWarning { line: i + 1, problem: "invalid variable name" });
+            continue;
+        }
+        let value = value.trim();
+        let unquoted = match value.as_bytes().first() {
+            Some(&q @ (b'"' | b'\'')) => match value[1..].find(q as char) {
+                Some(end) => &value[1..1 + end],
+                None => {
+                    warnings.push(DotenvWarning { line: i + 1, problem: "unterminated quote" });
+                    continue;
+                }
+            },
+            _ => value.split(" #").next().unwrap_or("").trim_end(),
+        };
+        pairs.push((key.to_owned(), Secret::new(unquoted)));
+    }
+    (pairs, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_lines() {
+        let (pairs, warnings) =
+            parse_dotenv("# c\nA=1\nexport B = \"two # x\"\nC='3'\nbad line\n9X=1\nD=\"open\nE=v # note\n");
+        let got: Vec<_> = pairs.iter().map(|(k, v)| (k.as_str(), v.expose_secret())).collect();
+        assert_eq!(got, [("A", "1"), ("B", "two # x"), ("C", "3"), ("E", "v")]);
+        let lines: Vec<_> = warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [5, 6, 7]);
+    }
+
+    #[test]
+    fn provider_keys_follow_naming_rules() {
+        let env = Env::from_pairs([("GEMINI_API_KEY", "g1"), ("OPENAI_API_KEYS", "a, b\nc"), ("AMAZON_BEDROCK_API_KEY", "x")]);
+        let google = ProviderId::new("google").unwrap();
+        assert_eq!(env.provider_keys(&google)[0].label, "env: GEMINI_API_KEY");
+        let openai = ProviderId::new("openai").unwrap();
+        let labels: Vec<_> = env.provider_keys(&openai).into_iter().map(|k| k.label).collect();
+        assert_eq!(labels, ["env: OPENAI_API_KEYS[1]", "env: OPENAI_API_KEYS[2]", "env: OPENAI_API_KEYS[3]"]);
+        let bedrock = ProviderId::new("bedrock").unwrap();
+        assert_eq!(env.provider_keys(&bedrock).len(), 1);
+    }
+}

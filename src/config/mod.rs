@@ -1,0 +1,81 @@
+//! The state directory, `openclaw.json` and the lookup environment (SPEC §2).
+
+pub mod env;
+pub mod file;
+
+use std::path::{Path, PathBuf};
+
+pub use env::{DotenvWarning, Env, KeySource};
+pub use file::{
+    AgentConfig, BUILTIN_DEFAULT_MODEL, Config, ConfigFile, ConfigWrite, ProfileMeta, ProviderConfig,
+};
+
+use crate::store::{AgentId, AuthFile, SessionsFile};
+
+/// Why no state directory could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum StateDirError {
+    /// No flag, no `OPENCLAW_STATE_DIR` and no `HOME`.
+    #[error("cannot find the state directory: pass --state-dir DIR or set OPENCLAW_STATE_DIR (HOME is not set)")]
+    NoHome,
+}
+
+/// A state directory (`~/.openclaw` or another) and the paths inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// A state directory at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> StateDir {
+        StateDir { root: root.into() }
+    }
+
+    /// `flag` (from `--state-dir`), else `$OPENCLAW_STATE_DIR`, else `$HOME/.openclaw`.
+    pub fn resolve(flag: Option<&Path>, env: &Env) -> Result<StateDir, StateDirError> {
+        if let Some(dir) = flag {
+            return Ok(StateDir::new(dir));
+        }
+        if let Some(dir) = env.get_plain("OPENCLAW_STATE_DIR") {
+            return Ok(StateDir::new(dir));
+        }
+        let home = env.get_plain("HOME").ok_or(StateDirError::NoHome)?;
+        Ok(StateDir::new(Path::new(home).join(".openclaw")))
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `openclaw.json`.
+    pub fn config_file(&self) -> ConfigFile {
+        ConfigFile::new(self.root.join("openclaw.json"))
+    }
+
+    /// `.env`.
+    pub fn dotenv_path(&self) -> PathBuf {
+        self.root.join(".env")
+    }
+
+    /// `agents/<id>/agent/`.
+    pub fn agent_dir(&self, agent: &AgentId) -> PathBuf {
+        self.root.join("agents").join(agent.as_str()).join("agent")
+    }
+
+    /// `agents/<id>/sessions/`.
+    pub fn sessions_dir(&self, agent: &AgentId) -> PathBuf {
+        self.root.join("agents").join(agent.as_str()).join("sessions")
+    }
+
+    /// The agent's `auth-profiles.json`.
+    pub fn auth_file(&self, agent: &AgentId) -> AuthFile {
+        AuthFile::new(self.agent_dir(agent).join("auth-profiles.json"))
+    }
+
+    /// The agent's `sessions.json`.
+    pub fn sessions_file(&self, agent: &AgentId) -> SessionsFile {
+        SessionsFile::new(self.sessions_dir(agent).join("sessions.json"))
+    }
+}

@@ -1,0 +1,365 @@
+//! The typed view of `auth-profiles.json` (SPEC §2): profiles, order, lastGood and usage statistics.
+//!
+//! The view is computed from a [`Document`]; the document stays the source of truth for writes, so fields
+//! this view does not know survive every rewrite.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::ids::ProviderId;
+use super::json::Document;
+use super::secret::Secret;
+
+/// The kind of a stored credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CredentialKind {
+    /// An API key (`type: "api_key"`).
+    ApiKey,
+    /// A long-lived bearer token, e.g. from `claude setup-token` (`type: "token"`).
+    Token,
+    /// An OAuth login: access + refresh token + expiry (`type: "oauth"`).
+    OAuth,
+}
+
+impl CredentialKind {
+    /// The on-disk name: `api_key`, `token` or `oauth`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "api_key",
+            CredentialKind::Token => "token",
+            CredentialKind::OAuth => "oauth",
+        }
+    }
+
+    /// Reads a type name, accepting the legacy `apiKey` spelling.
+    pub fn parse(name: &str) -> Option<CredentialKind> {
+        match name {
+            "api_key" | "apiKey" | "api-key" => Some(CredentialKind::ApiKey),
+            "token" => Some(CredentialKind::Token),
+            "oauth" => Some(CredentialKind::OAuth),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stored credential. Secrets are [`Secret`]s; `Debug` shows none of them.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The profile id, e.g. `anthropic:work`.
+    pub id: String,
+    /// The normalised provider.
+    pub provider: ProviderId,
+    /// The credential kind.
+    pub kind: CredentialKind,
+    /// The key (`api_key`), token (`token`) or access token (`oauth`), when present.
+    pub secret: Option<Secret>,
+    /// The refresh token of an `oauth` credential.
+    pub refresh: Option<Secret>,
+    /// Expiry in ms since the epoch; `None` for "does not expire".
+    pub expires: Option<i64>,
+    /// The account e-mail of an OAuth login, when recorded.
+    pub email: Option<String>,
+}
+
+impl Profile {
+    /// True when the credential has an expiry at or before `now_ms`.
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expires.is_some_and(|e| e <= now_ms)
+    }
+
+    /// True when the credential holds what its kind needs (a key, a token, or an access or refresh token).
+    pub fn has_secret(&self) -> bool {
+        let present = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.is_blank());
+        match self.kind {
+            CredentialKind::OAuth => present(&self.secret) || present(&self.refresh),
+            _ => present(&self.secret),
+        }
+    }
+}
+
+/// Why a profile failed (SPEC §2 failure reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureReason {
+    /// Rejected credential (401/403).
+    Auth,
+    /// A credential that will never work for this use (e.g. Claude-Code-only tokens).
+    AuthPermanent,
+    /// The request was malformed for this provider.
+    Format,
+    /// The provider is overloaded (503/529).
+    Overloaded,
+    /// Rate limited (429).
+    RateLimit,
+    /// Out of credit (402).
+    Billing,
+    /// The request timed out.
+    Timeout,
+    /// The model does not exist for this credential.
+    ModelNotFound,
+    /// The provider session expired.
+    SessionExpired,
+    /// The provider answered with nothing.
+    EmptyResponse,
+    /// The provider gave no error details.
+    NoErrorDetails,
+    /// An error that could not be classified.
+    Unclassified,
+    /// Unknown.
+    Unknown,
+}
+
+/// Every failure reason, in SPEC order.
+pub const FAILURE_REASONS: [FailureReason; 13] = [
+    FailureReason::Auth,
+    FailureReason::AuthPermanent,
+    FailureReason::Format,
+    FailureReason::Overloaded,
+    FailureReason::RateLimit,
+    FailureReason::Billing,
+    FailureReason::Timeout,
+    FailureReason::ModelNotFound,
+    FailureReason::SessionExpired,
+    FailureReason::EmptyResponse,
+    FailureReason::NoErrorDetails,
+    FailureReason::Unclassified,
+    FailureReason::Unknown,
+];
+
+impl FailureReason {
+    /// The on-disk name, e.g. `rate_limit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Auth => "auth",
+            FailureReason::AuthPermanent => "auth_permanent",
+            FailureReason::Format => "format",
+            FailureReason::Overloaded => "overloaded",
+            FailureReason::RateLimit => "rate_limit",
+            FailureReason::Billing => "billing",
+            FailureReason::Timeout => "timeout",
+            FailureReason::ModelNotFound => "model_not_found",
+            FailureReason::SessionExpired => "session_expired",
+            FailureReason::EmptyResponse => "empty_response",
+            FailureReason::NoErrorDetails => "no_error_details",
+            FailureReason::Unclassified => "unclassified",
+            FailureReason::Unknown => "unknown",
+        }
+    }
+
+    /// Reads an on-disk name; `None` for names this version does not know.
+    pub fn parse(name: &str) -> Option<FailureReason> {
+        FAILURE_REASONS.iter().copied().find(|r| r.as_str() == name)
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `usageStats[id]`: use and failure bookkeeping of one profile. Absent numbers are 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageStats {
+    /// Last successful (or chosen) use, ms.
+    pub last_used: i64,
+    /// Failures in a row.
+    pub error_count: u32,
+    /// End of the current cooldown, ms.
+    pub cooldown_until: i64,
+    /// Why it cools down.
+    pub cooldown_reason: Option<FailureReason>,
+    /// The model the cooldown is scoped to, if any.
+    pub cooldown_model: Option<String>,
+    /// End of the current disable window (billing, auth_permanent), ms.
+    pub disabled_until: i64,
+    /// Why it is disabled.
+    pub disabled_reason: Option<FailureReason>,
+    /// End of a block written by other tools, ms (honoured, never written).
+    pub blocked_until: i64,
+    /// Failures per reason since the last reset.
+    pub failure_counts: BTreeMap<FailureReason, u32>,
+    /// Time of the last failure, ms.
+    pub last_failure_at: i64,
+}
+
+/// The typed content of one agent's `auth-profiles.json`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthProfiles {
+    /// Profiles by id.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Order overrides: provider → profile ids.
+    pub order: BTreeMap<ProviderId, Vec<String>>,
+    /// Last profile that worked, per provider.
+    pub last_good: BTreeMap<ProviderId, String>,
+    /// Usage statistics by profile id.
+    pub usage: HashMap<String, UsageStats>,
+    /// Entries that were skipped, each naming the entry and why (never a secret).
+    pub warnings: Vec<String>,
+}
+
+impl AuthProfiles {
+    /// Builds the view of a parsed document. Entries that cannot be understood are skipped with a warning.
+    pub fn from_document(doc: &Document) -> AuthProfiles {
+        let mut out = AuthProfiles::default();
+        match doc.root.get("profiles") {
+            Some(Value::Object(profiles)) => {
+                for (id, entry) in profiles {
+                    out.add_profile(id, entry, None);
+                }
+            }
+            Some(other) => out.warnings.push(format!("\"profiles\" is {}, not an object; ignored", kind(other))),
+            None => {
+                // Legacy layout: provider → credential at the top level.
+                for (key, entry) in &doc.root {
+                    if entry.is_object() && !matches!(key.as_str(), "order" | "lastGood" | "usageStats") {
+                        out.add_profile(key, entry, Some(key));
+                    }
+                }
+            }
+        }
+        out.read_order(doc.root.get("order"));
+        out.read_last_good(doc.root.get("lastGood"));
+        if let Some(stats) = doc.root.get("usageStats") {
+            match stats {
+                Value::Object(map) => {
+                    for (id, entry) in map {
+                        match entry {
+                            Value::Object(fields) => {
+                                out.usage.insert(id.clone(), usage_from(fields));
+                            }
+                            other => out.warnings.push(format!("usageStats entry {id:?} is {}; ignored", kind(other))),
+                        }
+                    }
+                }
+                other => out.warnings.push(format!("\"usageStats\" is {}, not an object; ignored", kind(other))),
+            }
+        }
+        out
+    }
+
+    /// Adds one profile entry, or a warning naming it.
+    fn add_profile(&mut self, id: &str, entry: &Value, legacy_provider: Option<&str>) {
+        match profile_from(id, entry, legacy_provider) {
+            Ok(p) => {
+                self.profiles.insert(id.to_owned(), p);
+            }
+            Err(why) => self.warnings.push(format!("profile {id:?} skipped: {why}")),
+        }
+    }
+
+    /// Reads `order`, skipping entries that are not lists of strings.
+    fn read_order(&mut self, value: Option<&Value>) {
+        let Some(Value::Object(map)) = value else { return };
+        for (provider, ids) in map {
+            let Ok(p) = ProviderId::new(provider) else {
+                self.warnings.push(format!("order entry {provider:?} skipped: not a valid provider id"));
+                continue;
+            };
+            match ids {
+                Value::Array(items) => {
+                    let list = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    self.order.insert(p, list);
+                }
+                other => self.warnings.push(format!("order entry {provider:?} is {}; ignored", kind(other))),
+            }
+        }
+    }
+
+    /// Reads `lastGood`.
+    fn read_last_good(&mut self, value: Option<&Value>) {
+        let Some(Value::Object(map)) = value else { return };
+        for (provider, id) in map {
+            if let (Ok(p), Some(id)) = (ProviderId::new(provider), id.as_str()) {
+                self.last_good.insert(p, id.to_owned());
+            }
+        }
+    }
+
+    /// The usage statistics of `id` (all zero when none are stored).
+    pub fn usage_of(&self, id: &str) -> UsageStats {
+        self.usage.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The profiles of one provider, by id.
+    pub fn of_provider<'a>(&'a self, provider: &'a ProviderId) -> impl Iterator<Item = &'a Profile> + 'a {
+        self.profiles.values().filter(move |p| &p.provider == provider)
+    }
+}
+
+/// A JSON type's name for warnings.
+fn kind(v: &Value) -> &'static str {
+    super::error::kind_of(v)
+}
+
+/// Interprets one profile entry; the error text never contains a value.
+fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Result<Profile, String> {
+    let Value::Object(fields) = entry else { return Err(format!("it is {}, not an object", kind(entry))) };
+    let type_name = match fields.get("type").or_else(|| fields.get("mode")) {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(format!("\"type\" is {}", kind(other))),
+        None if legacy_provider.is_some() && fields.contains_key("key") => "api_key",
+        None => return Err("no \"type\"".to_owned()),
+    };
+    let kind_ = CredentialKind::parse(type_name).ok_or_else(|| format!("unknown type {type_name:?}"))?;
+    let provider_name = match fields.get("provider") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(format!("\"provider\" is {}", kind(other))),
+        None => legacy_provider.or_else(|| id.split_once(':').map(|(p, _)| p)).ok_or("no \"provider\"")?,
+    };
+    let provider = ProviderId::new(provider_name).map_err(|_| format!("invalid provider {provider_name:?}"))?;
+    let text = |name: &str| -> Result<Option<Secret>, String> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Secret::new(s.as_str()))),
+            Some(other) => Err(format!("\"{name}\" is {}", kind(other))),
+        }
+    };
+    let (secret, refresh) = match kind_ {
+        CredentialKind::ApiKey => (text("key")?.or(text("apiKey")?), None),
+        CredentialKind::Token => (text("token")?, None),
+        CredentialKind::OAuth => (text("access")?, text("refresh")?),
+    };
+    let expires = match fields.get("expires") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)) {
+            Some(0) => None,
+            Some(ms) => Some(ms),
+            None => return Err(format!("\"expires\" is {}, not a number", kind(v))),
+        },
+    };
+    let email = fields.get("email").and_then(Value::as_str).map(str::to_owned);
+    Ok(Profile { id: id.to_owned(), provider, kind: kind_, secret, refresh, expires, email })
+}
+
+/// Interprets one usageStats entry; fields of the wrong type count as absent.
+fn usage_from(fields: &Map<String, Value>) -> UsageStats {
+    let num = |k: &str| fields.get(k).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).unwrap_or(0);
+    let reason = |k: &str| fields.get(k).and_then(Value::as_str).and_then(FailureReason::parse);
+    let failure_counts = match fields.get("failureCounts") {
+        Some(Value::Object(m)) => m
+            .iter()
+            .filter_map(|(k, v)| Some((FailureReason::parse(k)?, u32::try_from(v.as_u64()?).ok()?)))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    UsageStats {
+        last_used: num("lastUsed"),
+        error_count: u32::try_from(num("errorCount")).unwrap_or(0),
+        cooldown_until: num("cooldownUntil"),
+        cooldown_reason: reason("cooldownReason"),
+        cooldown_model: fields.get("cooldownModel").and_then(Value::as_str).map(str::to_owned),
+        disabled_until: num("disabledUntil"),
+        disabled_reason: reason("disabledReason"),
+        blocked_until: num("blockedUntil"),
+        failure_counts,
+        last_failure_at: num("lastFailureAt"),
+    }
+}

@@ -1,0 +1,247 @@
+//! Reading and changing one agent's `auth-profiles.json` through the locked atomic writer.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::atomic;
+use super::auth::{AuthProfiles, CredentialKind, UsageStats};
+use super::error::StoreError;
+use super::ids::ProviderId;
+use super::json::{Document, object_entry};
+use super::secret::Secret;
+
+/// The largest `auth-profiles.json` modelauth reads (16 MiB); anything larger is not a credential store.
+pub const AUTH_FILE_LIMIT: u64 = 16 << 20;
+
+/// A new credential to store with [`AuthEdit::put_profile`].
+#[derive(Debug)]
+pub struct NewCredential {
+    /// The provider it is for.
+    pub provider: ProviderId,
+    /// Its kind.
+    pub kind: CredentialKind,
+    /// The key or token.
+    pub secret: Secret,
+    /// Expiry in ms since the epoch, if any.
+    pub expires: Option<i64>,
+}
+
+/// An open `auth-profiles.json` document being changed under its lock.
+///
+/// Every method edits the JSON in place, so fields modelauth does not know are preserved.
+#[derive(Debug)]
+pub struct AuthEdit {
+    doc: Document,
+    changed: bool,
+}
+
+impl AuthEdit {
+    /// The typed view of the document as it is now.
+    pub fn view(&self) -> AuthProfiles {
+        AuthProfiles::from_document(&self.doc)
+    }
+
+    /// Stores (or replaces the secret of) profile `id`; other fields of an existing entry are kept.
+    pub fn put_profile(&mut self, id: &str, cred: &NewCredential) {
+        self.migrate_legacy();
+        let entry = object_entry(self.doc.object_mut("profiles"), id);
+        entry.remove("mode");
+        entry.remove("apiKey");
+        entry.insert("type".into(), json!(cred.kind.as_str()));
+        entry.insert("provider".into(), json!(cred.provider.as_str()));
+        let field = match cred.kind {
+            CredentialKind::ApiKey => "key",
+            CredentialKind::Token => "token",
+            CredentialKind::OAuth => "access",
+        };
+        entry.insert(field.into(), Value::String(cred.secret.expose_secret().to_owned()));
+        match cred.expires {
+            Some(ms) => entry.insert("expires".into(), json!(ms)),
+            None => entry.remove("expires"),
+        };
+        self.changed = true;
+    }
+
+    /// Removes profile `id` with its usage statistics, its order entries and lastGood mentions.
+    /// Returns false when there was no such profile.
+    pub fn remove_profile(&mut self, id: &str) -> bool {
+        self.migrate_legacy();
+        let existed = self.doc.object_mut("profiles").shift_remove(id).is_some();
+        if let Some(Value::Object(stats)) = self.doc.root.get_mut("usageStats") {
+            stats.shift_remove(id);
+        }
+        if let Some(Value::Object(order)) = self.doc.root.get_mut("order") {
+            for (_, list) in order.iter_mut() {
+                if let Value::Array(items) = list {
+                    items.retain(|v| v.as_str() != Some(id));
+                }
+            }
+        }
+        if let Some(Value::Object(good)) = self.doc.root.get_mut("lastGood") {
+            good.retain(|_, v| v.as_str() != Some(id));
+        }
+        self.changed |= existed;
+        existed
+    }
+
+    /// Sets the order override of `provider` (an empty list is stored as given).
+    pub fn set_order(&mut self, provider: &ProviderId, ids: &[String]) {
+        self.migrate_legacy();
+        self.doc.object_mut("order").insert(provider.as_str().to_owned(), json!(ids));
+        self.changed = true;
+    }
+
+    /// Removes the order override of `provider`; returns whether there was one.
+    pub fn clear_order(&mut self, provider: &ProviderId) -> bool {
+        let removed = match self.doc.root.get_mut("order") {
+            Some(Value::Object(order)) => order.shift_remove(provider.as_str()).is_some(),
+            _ => false,
+        };
+        self.changed |= removed;
+        removed
+    }
+
+    /// Records `id` as the last profile that worked for `provider`.
+    pub fn set_last_good(&mut self, provider: &ProviderId, id: &str) {
+        self.migrate_legacy();
+        self.doc.object_mut("lastGood").insert(provider.as_str().to_owned(), json!(id));
+        self.changed = true;
+    }
+
+    /// Writes the known fields of `stats` into `usageStats[id]`, keeping the entry's other fields.
+    pub fn set_usage(&mut self, id: &str, stats: &UsageStats) {
+        self.migrate_legacy();
+        let entry = object_entry(self.doc.object_mut("usageStats"), id);
+        write_usage(entry, stats);
+        self.changed = true;
+    }
+
+    /// Converts a legacy provider-keyed file to the version-1 layout before its first write.
+    fn migrate_legacy(&mut self) {
+        if self.doc.root.contains_key("profiles") {
+            return;
+        }
+        let legacy: Vec<String> = self
+            .doc
+            .root
+            .iter()
+            .filter(|(k, v)| v.is_object() && !matches!(k.as_str(), "order" | "lastGood" | "usageStats"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut profiles = Map::new();
+        for key in legacy {
+            if let Some(Value::Object(mut entry)) = self.doc.root.shift_remove(&key) {
+                entry.entry("provider").or_insert_with(|| json!(key));
+                if !entry.contains_key("type") && !entry.contains_key("mode") {
+                    entry.insert("type".into(), json!("api_key"));
+                }
+                profiles.insert(key, Value::Object(entry));
+            }
+        }
+        self.doc.root.entry("version").or_insert(json!(1));
+        self.doc.root.insert("profiles".into(), Value::Object(profiles));
+        self.changed = true;
+    }
+}
+
+/// Sets the known usage fields: non-zero numbers and present reasons are written; zero numbers are
+/// written only when the field already exists; absent reasons are removed.
+fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
+    let num = |entry: &mut Map<String, Value>, key: &str, v: i64| {
+        if v != 0 || entry.contains_key(key) {
+            entry.insert(key.to_owned(), json!(v));
+        }
+    };
+    num(entry, "lastUsed", s.last_used);
+    num(entry, "errorCount", i64::from(s.error_count));
+    num(entry, "cooldownUntil", s.cooldown_until);
+    num(entry, "disabledUntil", s.disabled_until);
+    num(entry, "lastFailureAt", s.last_failure_at);
+    let mut text = |key: &str, v: Option<&str>| match v {
+        Some(v) => {
+            entry.insert(key.to_owned(), json!(v));
+        }
+        None => {
+            entry.shift_remove(key);
+        }
+    };
+    text("cooldownReason", s.cooldown_reason.map(|r| r.as_str()));
+    text("cooldownModel", s.cooldown_model.as_deref());
+    text("disabledReason", s.disabled_reason.map(|r| r.as_str()));
+    if s.failure_counts.is_empty() {
+        entry.shift_remove("failureCounts");
+    } else {
+        let counts = object_entry(entry, "failureCounts");
+        counts.retain(|k, _| super::auth::FailureReason::parse(k).is_none());
+        for (reason, n) in &s.failure_counts {
+            counts.insert(reason.as_str().to_owned(), json!(n));
+        }
+    }
+}
+
+/// The `auth-profiles.json` of one agent.
+#[derive(Debug, Clone)]
+pub struct AuthFile {
+    path: PathBuf,
+}
+
+impl AuthFile {
+    /// The store at `path` (usually `agents/<id>/agent/auth-profiles.json`).
+    pub fn new(path: impl Into<PathBuf>) -> AuthFile {
+        AuthFile { path: path.into() }
+    }
+
+    /// Where the file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the store; a missing file is an empty store. Corrupt files are errors naming the position.
+    pub fn load(&self) -> Result<AuthProfiles, StoreError> {
+        let doc = self.load_document()?;
+        let view = AuthProfiles::from_document(&doc);
+        for w in &view.warnings {
+            tracing::warn!(file = %self.path.display(), "{w}");
+        }
+        Ok(view)
+    }
+
+    /// Reads the raw document (an empty one when the file is missing).
+    pub fn load_document(&self) -> Result<Document, StoreError> {
+        match atomic::read_text(&self.path, AUTH_FILE_LIMIT)? {
+            Some(text) => parse_text(&self.path, text),
+            None => Ok(Document::default()),
+        }
+    }
+
+    /// Under the lock: re-reads the file, lets `change` edit it and writes it back atomically when it
+    /// changed anything. An error (from reading or from `change`) writes nothing.
+    pub fn update<T, E: From<StoreError>>(
+        &self,
+        change: impl FnOnce(&mut AuthEdit) -> Result<T, E>,
+    ) -> Result<T, E> {
+        atomic::update(&self.path, AUTH_FILE_LIMIT, |current| {
+            let doc = match current {
+                Some(text) => parse_text(&self.path, text)?,
+                None => {
+                    let mut doc = Document::default();
+                    doc.root.insert("version".into(), json!(1));
+                    doc.root.insert("profiles".into(), json!({}));
+                    doc
+                }
+            };
+            let mut edit = AuthEdit { doc, changed: false };
+            let value = change(&mut edit)?;
+            let text = edit.changed.then(|| edit.doc.to_text());
+            tracing::debug!(file = %self.path.display(), written = text.is_some(), "auth store update");
+            Ok((text, value))
+        })
+    }
+}
+
+/// Parses the file's text and wipes the text buffer afterwards.
+fn parse_text(path: &Path, text: String) -> Result<Document, StoreError> {
+    let text = zeroize::Zeroizing::new(text);
+    Document::parse_json(path, &text)
+}

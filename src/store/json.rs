@@ -1,0 +1,126 @@
+//! JSON documents of the state files: parsed with positions in errors, written pretty with a trailing
+//! newline, and zeroed on drop because they may hold secrets.
+
+use std::fmt;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use zeroize::Zeroize;
+
+use super::error::{StoreError, kind_of};
+
+/// A parsed top-level JSON object that may hold secrets.
+///
+/// Its `Debug` never prints the content, and every string in it is overwritten when it is dropped.
+/// Keys and values it does not understand are kept as they are, so a rewrite preserves them.
+#[derive(Default, Clone)]
+pub struct Document {
+    /// The top-level object, in file order.
+    pub root: Map<String, Value>,
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Document({} keys, [REDACTED])", self.root.len())
+    }
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        for (_, value) in self.root.iter_mut() {
+            wipe(value);
+        }
+    }
+}
+
+/// Overwrites every string inside `value`.
+fn wipe(value: &mut Value) {
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(map) => map.iter_mut().for_each(|(_, v)| wipe(v)),
+        _ => {}
+    }
+}
+
+impl Document {
+    /// Parses strict JSON text; `path` only names the file in errors.
+    pub fn parse_json(path: &Path, text: &str) -> Result<Document, StoreError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| StoreError::Syntax {
+            path: path.to_owned(),
+            format: "JSON",
+            line: e.line(),
+            column: e.column(),
+            message: syntax_message(&e),
+        })?;
+        Self::from_value(path, value)
+    }
+
+    /// Parses JSON5 text (comments, trailing commas, unquoted keys), as `openclaw.json` is read.
+    pub fn parse_json5(path: &Path, text: &str) -> Result<Document, StoreError> {
+        let value: Value = json5::from_str(text).map_err(|e| {
+            let json5::Error::Message { msg, location } = e;
+            let (line, column) = location.map(|l| (l.line, l.column)).unwrap_or((0, 0));
+            StoreError::Syntax { path: path.to_owned(), format: "JSON5", line, column, message: json5_message(&msg) }
+        })?;
+        Self::from_value(path, value)
+    }
+
+    /// Wraps a value that must be an object.
+    fn from_value(path: &Path, value: Value) -> Result<Document, StoreError> {
+        match value {
+            Value::Object(root) => Ok(Document { root }),
+            mut other => {
+                let found = kind_of(&other);
+                wipe(&mut other);
+                Err(StoreError::NotObject { path: path.to_owned(), found })
+            }
+        }
+    }
+
+    /// The document as pretty JSON (two-space indent) with a trailing newline.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.root).unwrap_or_else(|_| "{}".to_owned());
+        text.push('\n');
+        text
+    }
+
+    /// The object at `key`, created (or replaced, when it is not an object) as needed.
+    pub fn object_mut(&mut self, key: &str) -> &mut Map<String, Value> {
+        object_entry(&mut self.root, key)
+    }
+}
+
+/// The object at `map[key]`, created (or replacing a non-object) as needed.
+pub fn object_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+    let slot = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(m) => m,
+        _ => unreachable!("slot was just made an object"),
+    }
+}
+
+/// serde_json's message without the secret-bearing parts: only its category and position are kept,
+/// because the message of a data error may quote file content.
+fn syntax_message(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => "the file ends in the middle of a value (truncated?)".to_owned(),
+        Category::Syntax => "syntax error".to_owned(),
+        Category::Data => "unexpected value".to_owned(),
+        Category::Io => "read error".to_owned(),
+    }
+}
+
+/// The "expected …" part of a JSON5 parser message; the excerpt of the offending line is dropped
+/// because config lines may hold `apiKey` values.
+fn json5_message(msg: &str) -> String {
+    msg.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("= "))
+        .next_back()
+        .map(str::to_owned)
+        .unwrap_or_else(|| "syntax error".to_owned())
+}

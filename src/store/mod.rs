@@ -1,0 +1,20 @@
+//! Everything that reads and writes the per-agent state files: `auth-profiles.json` and `sessions.json`
+//! (SPEC §2, §8). Writes are locked and atomic, files are `0600`, unknown fields survive, secrets are
+//! [`Secret`]s.
+
+pub mod atomic;
+pub mod auth;
+pub mod auth_file;
+pub mod error;
+pub mod ids;
+pub mod json;
+pub mod secret;
+pub mod sessions;
+
+pub use auth::{AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, Profile, UsageStats};
+pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
+pub use error::StoreError;
+pub use ids::{AgentId, IdError, ProfileId, ProviderId};
+pub use json::Document;
+pub use secret::Secret;
+pub use sessions::{OverrideSource, SESSIONS_FILE_LIMIT, SessionRecord, SessionsFile};
