@@ -4,3 +4,4 @@
 pub mod parser;
 pub mod store;
 pub mod config;
+pub mod resolver;

@@ -1,0 +1,112 @@
+//! A long-running resolver's view of `auth-profiles.json`: an in-memory snapshot that is reloaded when
+//! the file's stamp (mtime, size, inode) changes, so edits from other processes are seen on the next
+//! call and never clobbered: every write goes through the store's locked read–modify–write.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use crate::store::{AuthFile, AuthProfiles, StoreError};
+
+use super::outcome::{Applied, Outcome, apply};
+
+/// What identifies one version of a file cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    mtime_ns: i128,
+    len: u64,
+    ino: u64,
+}
+
+impl FileStamp {
+    /// The stamp of `path`, or `None` when it does not exist (or cannot be read).
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(FileStamp {
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            len: m.len(),
+            ino: m.ino(),
+        })
+    }
+}
+
+/// Why a report could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The profile is not in the store.
+    #[error("Auth profile \"{id}\" not found in {path}; list profiles with modelauth models auth list.")]
+    UnknownProfile {
+        /// The id.
+        id: String,
+        /// The store file.
+        path: String,
+    },
+}
+
+/// A reloading snapshot of one `auth-profiles.json`. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct StoreCache {
+    file: AuthFile,
+    snapshot: RwLock<(Option<FileStamp>, Arc<AuthProfiles>)>,
+}
+
+impl StoreCache {
+    /// Opens the store at `file`, loading it now (a corrupt file is an error here).
+    pub fn open(file: AuthFile) -> Result<StoreCache, StoreError> {
+        let stamp = FileStamp::of(file.path());
+        let profiles = Arc::new(file.load()?);
+        Ok(StoreCache { file, snapshot: RwLock::new((stamp, profiles)) })
+    }
+
+    /// The file this cache reads.
+    pub fn file(&self) -> &AuthFile {
+        &self.file
+    }
+
+    /// The current snapshot, reloaded first when the file changed on disk since it was read.
+    ///
+    /// When the changed file cannot be read (e.g. another tool left it corrupt) the error is returned and
+    /// the old snapshot stays in place for the next call.
+    pub fn current(&self) -> Result<Arc<AuthProfiles>, StoreError> {
+        let stamp = FileStamp::of(self.file.path());
+        {
+            let guard = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            if guard.0 == stamp {
+                return Ok(Arc::clone(&guard.1));
+            }
+        }
+        let fresh = Arc::new(self.file.load()?);
+        let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        *guard = (stamp, Arc::clone(&fresh));
+        tracing::debug!(file = %self.file.path().display(), "auth store reloaded");
+        Ok(fresh)
+    }
+
+    /// Records `outcome` for `profile` (used with `model`) at `now_ms`, under the store's lock, and sets
+    /// `lastGood` on success. Returns what changed.
+    pub fn report(&self, profile: &str, model: Option<&str>, outcome: Outcome, now_ms: i64) -> Result<Applied, ReportError> {
+        let applied = self.file.update(|edit| {
+            let view = edit.view();
+            let Some(p) = view.profiles.get(profile) else {
+                return Err(ReportError::UnknownProfile {
+                    id: profile.to_owned(),
+                    path: self.file.path().display().to_string(),
+                });
+            };
+            let mut stats = view.usage_of(profile);
+            let applied = apply(&mut stats, outcome, model, now_ms);
+            if !matches!(applied, Applied::InsideActiveWindow(_)) {
+                edit.set_usage(profile, &stats);
+            }
+            if applied == Applied::Succeeded {
+                edit.set_last_good(&p.provider, profile);
+            }
+            Ok(applied)
+        })?;
+        tracing::debug!(profile, ?applied, "outcome reported");
+        Ok(applied)
+    }
+}

@@ -1,0 +1,31 @@
+//! Which credential next (SPEC §5): candidate order, eligibility, cooldowns, session pins, and the
+//! bookkeeping of reported outcomes. Time comes from an injected [`Clock`].
+
+pub mod cache;
+pub mod clock;
+pub mod outcome;
+pub mod resolve;
+pub mod types;
+
+pub use cache::{ReportError, StoreCache};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use outcome::{AUTH_PERMANENT_HINT, Applied, CLAUDE_CODE_ONLY, Outcome, apply, classify};
+pub use resolve::{NEVER_COOL, ResolveRequest, blocked_until, resolve};
+pub use types::{Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError};
+
+/// Formats ms since the epoch as RFC 3339 (UTC, seconds).
+pub fn format_time(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A short human duration (`45s`, `4m`, `2h`, `3d`) for `ms` (rounded up; 0 for the past).
+pub fn short_duration(ms: i64) -> String {
+    let s = (ms.max(0) as u64).div_ceil(1000);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s.div_ceil(60)),
+        3600..86400 => format!("{}h", s.div_ceil(3600)),
+        _ => format!("{}d", s.div_ceil(86400)),
+    }
+}

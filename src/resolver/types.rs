@@ -1,0 +1,243 @@
+//! What the resolver answers: candidates with the reason for their place, the choice, and pin changes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::store::{CredentialKind, FailureReason, OverrideSource, Secret};
+
+/// Where a candidate list came from (SPEC §5 step 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderSource {
+    /// `order[provider]` in the agent's `auth-profiles.json` (`models auth order set`).
+    OrderOverride,
+    /// `auth.order[provider]` in config.
+    ConfigOrder,
+    /// The ids of config `auth.profiles` for the provider, round robin.
+    ConfigProfiles,
+    /// Every stored profile of the provider, round robin.
+    Stored,
+}
+
+impl OrderSource {
+    /// True for the two explicit orders (kept as given rather than sorted).
+    pub fn is_explicit(self) -> bool {
+        matches!(self, OrderSource::OrderOverride | OrderSource::ConfigOrder)
+    }
+}
+
+/// Why a candidate stands where it does, or why it cannot be used now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The session's user pin (`/model …@id`); first even while cooling.
+    PinnedByUser,
+    /// The session's automatic pin, kept for prompt-cache stickiness.
+    AutoPin,
+    /// Position in the agent's order override.
+    OrderOverride,
+    /// Position in config `auth.order`.
+    ConfigOrder,
+    /// Round robin: least recently used first (`last_used` ms, 0 = never).
+    RoundRobin {
+        /// Last use, ms.
+        last_used: i64,
+    },
+    /// Cooling down until `until` (ms).
+    Cooldown {
+        /// End of the window, ms.
+        until: i64,
+        /// Why.
+        reason: Option<FailureReason>,
+    },
+    /// Disabled until `until` (ms), e.g. for billing.
+    Disabled {
+        /// End of the window, ms.
+        until: i64,
+        /// Why.
+        reason: Option<FailureReason>,
+    },
+    /// The token or OAuth access token expired at `at` (ms).
+    Expired {
+        /// Expiry, ms.
+        at: i64,
+    },
+    /// The profile holds no key or token.
+    MissingKey,
+    /// The order names an id that is not in the store.
+    NotInStore,
+    /// The stored profile is for another provider.
+    ProviderMismatch,
+    /// Config `auth.profiles[id].mode` disagrees with the stored credential type.
+    ModeMismatch,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::PinnedByUser => f.write_str("pinned by user"),
+            Reason::AutoPin => f.write_str("auto pin"),
+            Reason::OrderOverride => f.write_str("order override"),
+            Reason::ConfigOrder => f.write_str("config order"),
+            Reason::RoundRobin { .. } => f.write_str("round robin by last use"),
+            Reason::Cooldown { reason: Some(r), .. } => write!(f, "cooldown ({r})"),
+            Reason::Cooldown { .. } => f.write_str("cooldown"),
+            Reason::Disabled { reason: Some(r), .. } => write!(f, "disabled for {r}"),
+            Reason::Disabled { .. } => f.write_str("disabled"),
+            Reason::Expired { .. } => f.write_str("expired"),
+            Reason::MissingKey => f.write_str("missing key"),
+            Reason::NotInStore => f.write_str("not in the store"),
+            Reason::ProviderMismatch => f.write_str("profile is for another provider"),
+            Reason::ModeMismatch => f.write_str("config mode differs from stored type"),
+        }
+    }
+}
+
+/// One profile in resolution order. Borrows its id from the store snapshot; see [`Candidate::into_owned`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate<'a> {
+    /// The profile id.
+    pub id: Cow<'a, str>,
+    /// Its credential kind (`None` when it is not in the store).
+    pub kind: Option<CredentialKind>,
+    /// Usable now for this model.
+    pub usable: bool,
+    /// Ineligible (expired, no key, missing, mismatched): never chosen.
+    pub eligible: bool,
+    /// Why it stands here.
+    pub place: Reason,
+    /// Why it cannot be used now (`None` when usable).
+    pub problem: Option<Reason>,
+    /// End of its cooldown/disable window (0 when none applies).
+    pub blocked_until: i64,
+}
+
+impl Candidate<'_> {
+    /// A copy that owns its id, to keep beyond the store snapshot.
+    pub fn into_owned(self) -> Candidate<'static> {
+        Candidate { id: Cow::Owned(self.id.into_owned()), ..self }
+    }
+}
+
+/// What the agent runtime should use.
+#[derive(Debug, Clone)]
+pub enum Choice {
+    /// A stored profile, by index into [`Resolution::candidates`].
+    Profile(usize),
+    /// A key from the environment or config, used because the provider has no profile at all.
+    Key {
+        /// `env: ANTHROPIC_API_KEY` or `config`.
+        source: String,
+        /// The key.
+        secret: Secret,
+    },
+}
+
+/// How the session's pin should change after this resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinChange {
+    /// Keep it as it is.
+    Keep,
+    /// Pin this profile with source `auto`.
+    SetAuto(String),
+    /// Remove the pin (its profile was deleted or changed provider).
+    Clear,
+}
+
+/// The answer of [`crate::resolver::resolve`].
+#[derive(Debug, Clone)]
+pub struct Resolution<'a> {
+    /// Every candidate in order, chosen first.
+    pub candidates: Vec<Candidate<'a>>,
+    /// What to use.
+    pub choice: Choice,
+    /// Where the candidate list came from.
+    pub order_source: OrderSource,
+    /// How to update the session pin.
+    pub pin_change: PinChange,
+    /// Fingerprint of the candidate order, to store with a new auto pin.
+    pub order_hash: u64,
+}
+
+impl<'a> Resolution<'a> {
+    /// A copy that owns its ids, to keep beyond the store snapshot.
+    pub fn into_owned(self) -> Resolution<'static> {
+        Resolution {
+            candidates: self.candidates.into_iter().map(Candidate::into_owned).collect(),
+            choice: self.choice,
+            order_source: self.order_source,
+            pin_change: self.pin_change,
+            order_hash: self.order_hash,
+        }
+    }
+
+    /// The chosen profile id, or `None` when an environment/config key was chosen.
+    pub fn chosen_profile(&self) -> Option<&str> {
+        match &self.choice {
+            Choice::Profile(i) => Some(&self.candidates[*i].id),
+            Choice::Key { .. } => None,
+        }
+    }
+
+    /// Where the credential comes from, as views print it: `profile <id>`, `env: NAME` or `config`.
+    pub fn source_label(&self) -> String {
+        match &self.choice {
+            Choice::Profile(i) => format!("profile {}", self.candidates[*i].id),
+            Choice::Key { source, .. } => source.clone(),
+        }
+    }
+}
+
+/// Why no credential can be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// Nothing stored, configured or in the environment.
+    #[error("No credentials found for {provider}. Run modelauth models auth paste-token --provider {provider}, or set {env_name}.")]
+    NoCredentials {
+        /// The provider.
+        provider: String,
+        /// The environment variable that would work.
+        env_name: String,
+    },
+    /// Every usable profile is cooling down or disabled.
+    #[error("All credentials for {provider} are cooling down; the first becomes usable at {at} ({id}).")]
+    AllCooling {
+        /// The provider.
+        provider: String,
+        /// The soonest end of a window, formatted as RFC 3339.
+        at: String,
+        /// The soonest end, ms.
+        until_ms: i64,
+        /// The profile that frees first.
+        id: String,
+    },
+    /// Profiles exist but none can be used (expired, no key, mismatched).
+    #[error("No usable credential for {provider}: {details}. Run modelauth doctor.")]
+    NoneUsable {
+        /// The provider.
+        provider: String,
+        /// `id: why` for each profile.
+        details: String,
+    },
+    /// The user pinned a profile that cannot be used at all.
+    #[error("The pinned profile {id} cannot be used ({why}); pick another with /model <model>@<profile>.")]
+    PinnedUnusable {
+        /// The pinned profile.
+        id: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The session pin as the resolver sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct PinView<'a> {
+    /// The pinned profile id.
+    pub profile: &'a str,
+    /// `user` or `auto`.
+    pub source: OverrideSource,
+    /// The session's compaction count when the pin was made.
+    pub compaction_at_pin: u32,
+    /// Fingerprint of the provider's order when an auto pin was made (`None`: unknown, not compared).
+    pub order_hash: Option<u64>,
+    /// Rotate to the next profile on the next resolution (set by `/new`, `/reset`).
+    pub rotate: bool,
+}
