@@ -5,3 +5,5 @@ pub mod parser;
 pub mod store;
 pub mod config;
 pub mod resolver;
+pub mod session;
+pub mod interpreter;

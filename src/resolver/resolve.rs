@@ -127,14 +127,14 @@ fn evaluate<'a>(
 }
 
 /// FNV-1a over the order source and ids: changes when `models auth order set` changes the order.
-fn order_fingerprint(ids: &[&str], source: OrderSource) -> u64 {
+fn order_fingerprint(ids: &[&str], source: OrderSource) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ source as u64;
     for id in ids {
         for b in id.bytes().chain(std::iter::once(0)) {
             h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
-    h
+    (h ^ (h >> 32)) as u32 | 1
 }
 
 /// Resolves which profile `req`'s session should use next (SPEC §5).
@@ -270,7 +270,7 @@ fn key_fallback<'a>(
     env: &Env,
     provider: &ProviderId,
     order_source: OrderSource,
-    order_hash: u64,
+    order_hash: u32,
 ) -> Result<Resolution<'a>, ResolveError> {
     let from_env = env.provider_keys(provider).into_iter().next();
     let key = from_env.map(|k| (k.label, k.secret)).or_else(|| {

@@ -154,7 +154,7 @@ pub struct Resolution<'a> {
     /// How to update the session pin.
     pub pin_change: PinChange,
     /// Fingerprint of the candidate order, to store with a new auto pin.
-    pub order_hash: u64,
+    pub order_hash: u32,
 }
 
 impl<'a> Resolution<'a> {
@@ -237,7 +237,7 @@ pub struct PinView<'a> {
     /// The session's compaction count when the pin was made.
     pub compaction_at_pin: u32,
     /// Fingerprint of the provider's order when an auto pin was made (`None`: unknown, not compared).
-    pub order_hash: Option<u64>,
+    pub order_hash: Option<u32>,
     /// Rotate to the next profile on the next resolution (set by `/new`, `/reset`).
     pub rotate: bool,
 }

@@ -1,0 +1,193 @@
+//! Which models exist and are allowed, and how a typed model reference resolves (SPEC §4).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::{Config, Env};
+use crate::store::{AgentId, AuthProfiles, ProviderId};
+
+/// Providers that are always known, even without config or credentials.
+pub const WELL_KNOWN: [&str; 10] =
+    ["anthropic", "openai", "openrouter", "google", "xai", "mistral", "groq", "deepseek", "ollama", "lmstudio"];
+
+/// A small built-in catalogue used by `/model list` and substring matching when config lists no models.
+const CATALOGUE: [(&str, &[&str]); 6] = [
+    ("anthropic", &["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"]),
+    ("openai", &["gpt-5", "gpt-5-mini", "gpt-4.1"]),
+    ("google", &["gemini-2.5-pro", "gemini-2.5-flash"]),
+    ("xai", &["grok-4"]),
+    ("mistral", &["mistral-large-latest"]),
+    ("deepseek", &["deepseek-chat"]),
+];
+
+/// The models a chat user may select, grouped by provider, with their aliases.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// provider → model refs (`provider/model`), sorted.
+    pub by_provider: BTreeMap<String, BTreeSet<String>>,
+    /// ref → aliases.
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// True when config has an allowlist (`agents.defaults.models`).
+    pub restricted: bool,
+    /// Providers that may be used with any model id (no allowlist).
+    pub known_providers: BTreeSet<String>,
+}
+
+/// Splits `provider/model`, normalising the provider; `None` without a `/` or with an invalid provider.
+pub fn split_ref(r: &str) -> Option<(ProviderId, &str)> {
+    let (p, m) = r.split_once('/')?;
+    Some((ProviderId::new(p).ok()?, m))
+}
+
+/// `provider/model` with the provider normalised (model case kept); other text unchanged.
+pub fn normalise_ref(r: &str) -> String {
+    match split_ref(r) {
+        Some((p, m)) => format!("{p}/{m}"),
+        None => r.to_owned(),
+    }
+}
+
+impl Catalogue {
+    /// Builds the catalogue for `agent` from config, the store and the environment.
+    pub fn build(config: &Config, store: &AuthProfiles, env: &Env, agent: &AgentId) -> Catalogue {
+        let mut c = Catalogue { restricted: !config.models.is_empty(), ..Catalogue::default() };
+        for (alias, r) in config.aliases() {
+            c.aliases.entry(normalise_ref(r)).or_default().push(alias.to_owned());
+        }
+        let add = |c: &mut Catalogue, r: &str| {
+            if let Some((p, _)) = split_ref(r) {
+                c.by_provider.entry(p.to_string()).or_default().insert(normalise_ref(r));
+            }
+        };
+        if c.restricted {
+            let mut refs: Vec<String> = config.models.keys().cloned().collect();
+            refs.push(config.primary_model(agent));
+            refs.extend(config.fallbacks(agent));
+            for r in refs {
+                add(&mut c, &r);
+            }
+            return c;
+        }
+        let mut known: BTreeSet<String> = WELL_KNOWN.iter().map(|s| s.to_string()).collect();
+        known.extend(config.providers.keys().map(ToString::to_string));
+        known.extend(store.profiles.values().map(|p| p.provider.to_string()));
+        known.extend(config.auth_profiles.values().map(|m| m.provider.to_string()));
+        let in_use = |p: &str| {
+            let id = ProviderId::new(p).ok();
+            config.providers.keys().any(|k| k.as_str() == p)
+                || store.profiles.values().any(|x| x.provider.as_str() == p)
+                || id.is_some_and(|id| !env.provider_keys(&id).is_empty())
+        };
+        for (p, models) in CATALOGUE {
+            if in_use(p) {
+                for m in models {
+                    add(&mut c, &format!("{p}/{m}"));
+                }
+            }
+        }
+        for (p, pc) in &config.providers {
+            for m in &pc.models {
+                add(&mut c, &format!("{p}/{m}"));
+            }
+        }
+        for p in known.iter().filter(|p| in_use(p)) {
+            c.by_provider.entry(p.clone()).or_default();
+        }
+        let primary = config.primary_model(agent);
+        add(&mut c, &primary);
+        for r in config.fallbacks(agent) {
+            add(&mut c, &r);
+        }
+        c.known_providers = known;
+        c
+    }
+
+    /// Every listed ref.
+    pub fn refs(&self) -> impl Iterator<Item = &String> {
+        self.by_provider.values().flatten()
+    }
+
+    /// True when `r` (normalised) may be selected.
+    pub fn allows(&self, r: &str) -> bool {
+        match split_ref(r) {
+            Some((p, _)) if !self.restricted => self.known_providers.contains(p.as_str()),
+            Some((p, _)) => self.by_provider.get(p.as_str()).is_some_and(|s| s.contains(r)),
+            None => false,
+        }
+    }
+}
+
+/// How a typed model resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelMatch {
+    /// A model ref, with the alias used (if any).
+    Found {
+        /// `provider/model`.
+        model_ref: String,
+        /// The alias that named it.
+        alias: Option<String>,
+    },
+    /// Several allowed models contain the text.
+    Ambiguous(Vec<String>),
+    /// Not allowed; the ref as understood, and a close allowed ref if there is one.
+    NotAllowed {
+        /// `provider/model` as understood.
+        model_ref: String,
+        /// A ref within edit distance 2.
+        suggestion: Option<String>,
+    },
+}
+
+/// Resolves `raw`: alias → exact ref → unique case-insensitive substring among allowed models.
+pub fn match_model(raw: &str, catalogue: &Catalogue, config: &Config, default_provider: &str) -> ModelMatch {
+    let lower = raw.to_ascii_lowercase();
+    if let Some((alias, r)) = config.aliases().find(|(a, _)| a.eq_ignore_ascii_case(raw)) {
+        return ModelMatch::Found { model_ref: normalise_ref(r), alias: Some(alias.to_owned()) };
+    }
+    let model_ref = if raw.contains('/') { normalise_ref(raw) } else { format!("{default_provider}/{raw}") };
+    if catalogue.allows(&model_ref) {
+        return ModelMatch::Found { model_ref, alias: None };
+    }
+    let hits: Vec<&String> = catalogue.refs().filter(|r| r.to_ascii_lowercase().contains(&lower)).collect();
+    match hits.len() {
+        1 => return ModelMatch::Found { model_ref: hits[0].clone(), alias: None },
+        n if n > 1 => return ModelMatch::Ambiguous(hits.into_iter().cloned().collect()),
+        _ => {}
+    }
+    let target = model_ref.to_ascii_lowercase();
+    let suggestion = catalogue
+        .refs()
+        .map(|r| (edit_distance(&r.to_ascii_lowercase(), &target), r))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, r)| r.clone());
+    ModelMatch::NotAllowed { model_ref, suggestion }
+}
+
+/// Levenshtein distance over chars.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("gpt-5", "gpt-5"), 0);
+        assert_eq!(edit_distance("gpt-4", "gpt-5"), 1);
+        assert_eq!(edit_distance("claude", "cluade"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

@@ -1,0 +1,161 @@
+//! Per-profile and per-provider state for `/model status`, `models status`, `models auth list` and
+//! `--check` (SPEC §6). Holds no secret: only ids, kinds, times and reasons.
+
+use serde::Serialize;
+
+use crate::config::{Config, Env};
+use crate::resolver::{self, Choice, ResolveError, ResolveRequest, short_duration};
+use crate::store::{AuthProfiles, CredentialKind, FailureReason, Profile, ProviderId, UsageStats};
+
+/// 24 hours in ms: tokens expiring sooner are `expiring`.
+pub const EXPIRING_MS: i64 = 24 * 3600 * 1000;
+
+/// The state of one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Usable.
+    Ok,
+    /// A token or OAuth login expiring within 24 h.
+    Expiring,
+    /// Expired (an OAuth access token counts even when a refresh token exists).
+    Expired,
+    /// No key or token stored.
+    Missing,
+    /// Cooling down.
+    Cooldown,
+    /// Disabled (billing, auth_permanent).
+    Disabled,
+}
+
+/// One profile's status, as views print it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileStatus {
+    /// The id.
+    pub id: String,
+    /// The provider.
+    pub provider: String,
+    /// `api_key`, `token` or `oauth`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The state.
+    pub state: State,
+    /// Expiry, ms (absent: does not expire).
+    pub expires: Option<i64>,
+    /// End of the cooldown or disable window, ms.
+    pub until: Option<i64>,
+    /// Why it cools down or is disabled.
+    pub reason: Option<&'static str>,
+    /// Model a cooldown is scoped to.
+    pub cooldown_model: Option<String>,
+    /// Hint for the user (e.g. for `auth_permanent`).
+    pub hint: Option<&'static str>,
+}
+
+/// The status of profile `p` with `stats` at `now`.
+pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatus {
+    let disabled = stats.disabled_until.max(stats.blocked_until);
+    let (state, until, reason) = if !p.has_secret() {
+        (State::Missing, None, None)
+    } else if p.is_expired(now) {
+        (State::Expired, None, None)
+    } else if disabled > now {
+        (State::Disabled, Some(disabled), stats.disabled_reason)
+    } else if stats.cooldown_until > now {
+        (State::Cooldown, Some(stats.cooldown_until), stats.cooldown_reason)
+    } else if p.kind != CredentialKind::ApiKey && p.expires.is_some_and(|e| e - now < EXPIRING_MS) {
+        (State::Expiring, None, None)
+    } else {
+        (State::Ok, None, None)
+    };
+    let hint = (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT);
+    ProfileStatus {
+        id: p.id.clone(),
+        provider: p.provider.to_string(),
+        kind: p.kind.as_str(),
+        state,
+        expires: p.expires,
+        until,
+        reason: reason.map(FailureReason::as_str),
+        cooldown_model: if state == State::Cooldown { stats.cooldown_model.clone() } else { None },
+        hint,
+    }
+}
+
+/// The auth label of `/model status`: profiles in resolution order as `id=<type> (flags)`, or the
+/// environment/config source, never key material.
+pub fn auth_label(
+    store: &AuthProfiles,
+    config: &Config,
+    env: &Env,
+    provider: &ProviderId,
+    pin: Option<&str>,
+    now: i64,
+) -> String {
+    let req = ResolveRequest { provider, model: None, pin: None, compaction_count: 0, now_ms: now };
+    let candidates = match resolver::resolve(store, config, env, &req) {
+        Ok(r) => match r.choice {
+            Choice::Key { source, .. } => return source,
+            Choice::Profile(_) => r.candidates,
+        },
+        Err(ResolveError::NoCredentials { .. }) => return "none".to_owned(),
+        Err(_) => {
+            // Nothing usable: still list every profile of the provider with its problem.
+            let mut ids: Vec<&Profile> = store.of_provider(provider).collect();
+            ids.sort_by_key(|p| &p.id);
+            return ids.iter().map(|p| profile_label(store, p, false, pin, now, provider)).collect::<Vec<_>>().join(", ");
+        }
+    };
+    candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let p = store.profiles.get(&*c.id)?;
+            Some(profile_label(store, p, i == 0 && c.usable, pin, now, provider))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `id=<type> (flags)` for one profile.
+fn profile_label(
+    store: &AuthProfiles,
+    p: &Profile,
+    next: bool,
+    pin: Option<&str>,
+    now: i64,
+    provider: &ProviderId,
+) -> String {
+    let st = profile_status(p, &store.usage_of(&p.id), now);
+    let mut flags: Vec<String> = Vec::new();
+    if next {
+        flags.push("next".into());
+    }
+    if pin == Some(p.id.as_str()) {
+        flags.push("pinned".into());
+    }
+    if store.last_good.get(provider).map(String::as_str) == Some(p.id.as_str()) {
+        flags.push("lastGood".into());
+    }
+    match st.state {
+        State::Cooldown => flags.push(format!("cooldown {}", short_duration(st.until.unwrap_or(now) - now))),
+        State::Disabled => flags.push(format!(
+            "disabled {} {}",
+            st.reason.unwrap_or("unknown"),
+            short_duration(st.until.unwrap_or(now) - now)
+        )),
+        State::Expired => flags.push("expired".into()),
+        State::Missing => flags.push("missing".into()),
+        State::Ok | State::Expiring => {
+            if let Some(e) = p.expires {
+                flags.push(format!("exp {}", short_duration(e - now)));
+            }
+        }
+    }
+    if flags.is_empty() {
+        format!("{}={}", p.id, p.kind)
+    } else {
+        format!("{}={} ({})", p.id, p.kind, flags.join(", "))
+    }
+}

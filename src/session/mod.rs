@@ -1,0 +1,8 @@
+//! Session state (SPEC §4 pin lifecycle): the registry of every session's model override and auth pin,
+//! persisted to the agent's `sessions.json`.
+
+pub mod registry;
+pub mod state;
+
+pub use registry::{Registry, RegistryOptions};
+pub use state::{Pin, Session};

@@ -1,0 +1,302 @@
+//! The session registry: a cheap-to-clone handle over a concurrent map of session key → state, with
+//! batched persistence to the agent's `sessions.json` and a bound on sessions kept in memory.
+//!
+//! Every operation takes one short map guard and releases it before touching the map again or the disk.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+
+use crate::resolver::SharedClock;
+use crate::store::{OverrideSource, SessionRecord, SessionsFile, StoreError};
+
+use super::state::{Pin, Session};
+
+/// What the registry keeps per session: the state, an access tick for eviction, a dirty flag.
+#[derive(Debug)]
+struct Slot {
+    session: Session,
+    tick: u64,
+    dirty: bool,
+}
+
+/// Settings of a [`Registry`].
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Sessions kept in memory; idle ones beyond this are evicted (they stay on disk).
+    pub max_sessions: usize,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions { max_sessions: 100_000 }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    map: DashMap<Box<str>, Box<Slot>>,
+    strings: DashMap<Arc<str>, ()>,
+    dirty: Mutex<Vec<Box<str>>>,
+    file: Option<SessionsFile>,
+    clock: SharedClock,
+    options: RegistryOptions,
+    ticks: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// A handle to one agent's sessions. Clone it freely; clones share the same state.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl Registry {
+    /// A registry persisted to `file` (or memory-only with `None`). Nothing is read until a session is asked for.
+    pub fn new(file: Option<SessionsFile>, clock: SharedClock, options: RegistryOptions) -> Registry {
+        Registry {
+            inner: Arc::new(Inner {
+                map: DashMap::new(),
+                strings: DashMap::new(),
+                dirty: Mutex::new(Vec::new()),
+                file,
+                clock,
+                options,
+                ticks: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Sessions in memory now.
+    pub fn len(&self) -> usize {
+        self.inner.map.len()
+    }
+
+    /// True when no session is in memory.
+    pub fn is_empty(&self) -> bool {
+        self.inner.map.is_empty()
+    }
+
+    /// Writes to `sessions.json` so far (batching makes this much smaller than the number of changes).
+    pub fn writes(&self) -> u64 {
+        self.inner.writes.load(Ordering::Relaxed)
+    }
+
+    /// A shared copy of `s`, reusing an earlier copy of the same text (profile ids and models repeat).
+    pub fn intern(&self, s: &str) -> Arc<str> {
+        if let Some(e) = self.inner.strings.get(s) {
+            return Arc::clone(e.key());
+        }
+        let arc: Arc<str> = Arc::from(s);
+        self.inner.strings.entry(arc).or_insert(()).key().clone()
+    }
+
+    /// The session `key`, loading it from `sessions.json` when it is not in memory.
+    pub fn get(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        if let Some(mut slot) = self.inner.map.get_mut(key) {
+            slot.tick = self.tick();
+            return Ok(Some(slot.session.clone()));
+        }
+        let Some(record) = self.load_record(key)? else { return Ok(None) };
+        let session = self.from_record(&record);
+        self.insert_loaded(key, session.clone());
+        Ok(Some(session))
+    }
+
+    /// The pin of session `key` (cheap: no disk access when the session is in memory).
+    pub fn pin(&self, key: &str) -> Result<Option<Pin>, StoreError> {
+        if let Some(slot) = self.inner.map.get(key) {
+            return Ok(slot.session.pin.clone());
+        }
+        Ok(self.get(key)?.and_then(|s| s.pin))
+    }
+
+    /// Changes session `key` (created when it does not exist) with `change`, marks it for the next
+    /// write and returns `change`'s value. `change` must not call back into the registry.
+    pub fn update<T>(&self, key: &str, change: impl FnOnce(&mut Session) -> T) -> Result<T, StoreError> {
+        if !self.inner.map.contains_key(key) {
+            let loaded = self.load_record(key)?.map(|r| self.from_record(&r));
+            let session = loaded.unwrap_or_else(|| Session::new(self.inner.clock.now_ms()));
+            self.insert_loaded(key, session);
+        }
+        let now = self.inner.clock.now_ms();
+        let tick = self.tick();
+        let (value, newly_dirty) = {
+            let mut slot = self.inner.map.entry(key.into()).or_insert_with(|| {
+                Box::new(Slot { session: Session::new(now), tick, dirty: false })
+            });
+            let value = change(&mut slot.session);
+            slot.session.updated_at = now;
+            slot.tick = tick;
+            let newly = !slot.dirty;
+            slot.dirty = true;
+            (value, newly)
+        };
+        if newly_dirty {
+            self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(key.into());
+        }
+        self.evict_if_needed();
+        Ok(value)
+    }
+
+    /// Pins `profile` with `source` on session `key`.
+    pub fn set_pin(&self, key: &str, profile: &str, source: OverrideSource, order_hash: u32) -> Result<(), StoreError> {
+        let profile = self.intern(profile);
+        self.update(key, |s| {
+            s.pin = Some(Pin { profile, source, compaction_at_pin: s.compaction_count, order_hash, rotate: false });
+        })
+    }
+
+    /// Removes the pin of session `key`.
+    pub fn clear_pin(&self, key: &str) -> Result<(), StoreError> {
+        self.update(key, |s| s.pin = None)
+    }
+
+    /// Sets (`Some`) or clears (`None`) the model override (`provider/model`) of session `key`.
+    pub fn set_model(&self, key: &str, model: Option<&str>, source: OverrideSource) -> Result<(), StoreError> {
+        let model = model.map(|m| self.intern(m));
+        self.update(key, |s| {
+            s.model_source = model.as_ref().map(|_| source);
+            s.model_override = model;
+        })
+    }
+
+    /// Starts a new conversation (`/new`, `/reset`): a new session id; the model override carries over;
+    /// a pin carries over as `auto` and rotates to the next profile on the next resolution.
+    pub fn new_session(&self, key: &str) -> Result<uuid::Uuid, StoreError> {
+        self.update(key, |s| {
+            s.session_id = uuid::Uuid::new_v4();
+            if let Some(pin) = &mut s.pin {
+                pin.source = OverrideSource::Auto;
+                pin.rotate = true;
+            }
+            s.session_id
+        })
+    }
+
+    /// Records that the gateway compacted session `key`'s history (auto pins move on afterwards).
+    pub fn note_compaction(&self, key: &str) -> Result<u32, StoreError> {
+        self.update(key, |s| {
+            s.compaction_count = s.compaction_count.saturating_add(1);
+            s.compaction_count
+        })
+    }
+
+    /// Writes every changed session to `sessions.json` now (one locked write). Returns how many.
+    pub fn flush(&self) -> Result<usize, StoreError> {
+        let keys = std::mem::take(&mut *self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut records: Vec<(Box<str>, SessionRecord)> = Vec::with_capacity(keys.len());
+        for key in keys {
+            let record = self.inner.map.get_mut(&*key).map(|mut slot| {
+                slot.dirty = false;
+                slot.session.to_record()
+            });
+            if let Some(r) = record {
+                records.push((key, r));
+            }
+        }
+        let Some(file) = &self.inner.file else { return Ok(records.len()) };
+        let result = file.store(records.iter().map(|(k, r)| (&**k, r)));
+        if let Err(e) = result {
+            // Put the keys back so the next flush retries them.
+            let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
+            for (key, _) in records {
+                if let Some(mut slot) = self.inner.map.get_mut(&*key) {
+                    slot.dirty = true;
+                }
+                dirty.push(key);
+            }
+            return Err(e);
+        }
+        self.inner.writes.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(sessions = records.len(), "sessions flushed");
+        Ok(records.len())
+    }
+
+    /// Starts a background task on the current tokio runtime that flushes changes at most once per
+    /// `window`, so a burst of changes becomes one write. Dropping the returned handle does not stop it;
+    /// abort it and call [`Registry::flush`] at shutdown.
+    pub fn spawn_autosave(&self, window: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(window);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let r = registry.clone();
+                match tokio::task::spawn_blocking(move || r.flush()).await {
+                    Ok(Err(e)) => tracing::warn!("saving sessions failed (will retry): {e}"),
+                    Err(e) => tracing::warn!("session autosave task failed: {e}"),
+                    Ok(Ok(_)) => {}
+                }
+            }
+        })
+    }
+
+    /// Every session in memory, as (key, session). Takes each shard's guard briefly.
+    pub fn snapshot(&self) -> Vec<(String, Session)> {
+        self.inner.map.iter().map(|e| (e.key().to_string(), e.value().session.clone())).collect()
+    }
+
+    /// The next access tick.
+    fn tick(&self) -> u64 {
+        self.inner.ticks.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Reads one entry from disk (none without a file).
+    fn load_record(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        match &self.inner.file {
+            Some(file) => file.load_one(key),
+            None => Ok(None),
+        }
+    }
+
+    /// A session from disk, with its strings interned.
+    fn from_record(&self, r: &SessionRecord) -> Session {
+        let mut s = Session::from_record(r);
+        s.model_override = s.model_override.map(|m| self.intern(&m));
+        if let Some(pin) = &mut s.pin {
+            pin.profile = self.intern(&pin.profile);
+        }
+        s
+    }
+
+    /// Inserts a session read from disk unless another thread inserted it meanwhile.
+    fn insert_loaded(&self, key: &str, session: Session) {
+        let tick = self.tick();
+        self.inner.map.entry(key.into()).or_insert_with(|| Box::new(Slot { session, tick, dirty: false }));
+        self.evict_if_needed();
+    }
+
+    /// Evicts the least recently used clean eighth of the sessions when over the cap.
+    fn evict_if_needed(&self) {
+        let cap = self.inner.options.max_sessions.max(1);
+        if self.inner.map.len() <= cap {
+            return;
+        }
+        if self.inner.file.is_some() {
+            if let Err(e) = self.flush() {
+                tracing::warn!("cannot evict sessions before saving them: {e}");
+                return;
+            }
+        }
+        let mut ticks: Vec<(u64, Box<str>)> =
+            self.inner.map.iter().filter(|e| !e.dirty).map(|e| (e.tick, e.key().clone())).collect();
+        let excess = self.inner.map.len().saturating_sub(cap) + cap / 8;
+        let n = excess.min(ticks.len());
+        if n == 0 {
+            return;
+        }
+        ticks.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
+        for (_, key) in ticks.into_iter().take(n) {
+            self.inner.map.remove_if(&key, |_, slot| !slot.dirty);
+        }
+        tracing::debug!(evicted = n, "idle sessions evicted from memory");
+    }
+}

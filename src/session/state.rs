@@ -1,0 +1,102 @@
+//! One session's state: what callers see ([`Session`]) and the compact form the registry stores.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::store::{OverrideSource, SessionRecord};
+
+/// A session's auth-profile pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The pinned profile id.
+    pub profile: Arc<str>,
+    /// `user` (typed) or `auto` (chosen by the resolver).
+    pub source: OverrideSource,
+    /// The session's compaction count when the pin was made.
+    pub compaction_at_pin: u32,
+    /// Fingerprint of the provider order when an auto pin was made (0 = unknown).
+    pub order_hash: u32,
+    /// Rotate to the next profile on the next resolution (after `/new`, `/reset`).
+    pub rotate: bool,
+}
+
+/// A session as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The model override as `provider/model`, if any.
+    pub model_override: Option<Arc<str>>,
+    /// Who set the model override.
+    pub model_source: Option<OverrideSource>,
+    /// The auth-profile pin, if any.
+    pub pin: Option<Pin>,
+    /// The runtime override (`--runtime`), if any.
+    pub runtime_override: Option<Arc<str>>,
+    /// The session id (UUID v4).
+    pub session_id: Uuid,
+    /// Last change, ms.
+    pub updated_at: i64,
+    /// Compactions so far.
+    pub compaction_count: u32,
+}
+
+impl Session {
+    /// A fresh session with a new id.
+    pub fn new(now_ms: i64) -> Session {
+        Session {
+            model_override: None,
+            model_source: None,
+            pin: None,
+            runtime_override: None,
+            session_id: Uuid::new_v4(),
+            updated_at: now_ms,
+            compaction_count: 0,
+        }
+    }
+
+    /// The owned `sessions.json` fields of this session.
+    pub fn to_record(&self) -> SessionRecord {
+        let (provider, model) = match self.model_override.as_deref().map(|m| m.split_once('/')) {
+            Some(Some((p, m))) => (Some(p.to_owned()), Some(m.to_owned())),
+            Some(None) => (None, self.model_override.as_deref().map(str::to_owned)),
+            None => (None, None),
+        };
+        SessionRecord {
+            provider_override: provider,
+            model_override: model,
+            model_override_source: self.model_override.as_ref().and(self.model_source),
+            auth_profile_override: self.pin.as_ref().map(|p| p.profile.to_string()),
+            auth_profile_override_source: self.pin.as_ref().map(|p| p.source),
+            auth_profile_override_compaction_count: self.pin.as_ref().map(|p| p.compaction_at_pin),
+            runtime_override: self.runtime_override.as_deref().map(str::to_owned),
+            session_id: Some(self.session_id.to_string()),
+            updated_at: Some(self.updated_at),
+            compaction_count: Some(self.compaction_count),
+        }
+    }
+
+    /// A session from its `sessions.json` fields (a missing or invalid `sessionId` gets a new one).
+    pub fn from_record(r: &SessionRecord) -> Session {
+        let model_override: Option<Arc<str>> = match (&r.provider_override, &r.model_override) {
+            (Some(p), Some(m)) => Some(format!("{p}/{m}").into()),
+            (None, Some(m)) => Some(m.as_str().into()),
+            _ => None,
+        };
+        let pin = r.auth_profile_override.as_deref().filter(|p| !p.is_empty()).map(|p| Pin {
+            profile: p.into(),
+            source: r.auth_profile_override_source.unwrap_or(OverrideSource::User),
+            compaction_at_pin: r.auth_profile_override_compaction_count.unwrap_or(r.compaction_count.unwrap_or(0)),
+            order_hash: 0,
+            rotate: false,
+        });
+        Session {
+            model_source: model_override.as_ref().map(|_| r.model_override_source.unwrap_or(OverrideSource::User)),
+            model_override,
+            pin,
+            runtime_override: r.runtime_override.as_deref().map(Into::into),
+            session_id: r.session_id.as_deref().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_else(Uuid::new_v4),
+            updated_at: r.updated_at.unwrap_or(0),
+            compaction_count: r.compaction_count.unwrap_or(0),
+        }
+    }
+}
