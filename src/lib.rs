@@ -7,3 +7,4 @@ pub mod config;
 pub mod resolver;
 pub mod session;
 pub mod interpreter;
+pub mod cli;

@@ -1,2 +1,5 @@
-//! `modelauth` command-line entry point.
-fn main() {}
+//! `modelauth` command-line entry point; everything lives in `modelauth::cli`.
+
+fn main() -> std::process::ExitCode {
+    modelauth::cli::main()
+}

@@ -156,7 +156,11 @@ pub fn match_model(raw: &str, catalogue: &Catalogue, config: &Config, default_pr
     let target = model_ref.to_ascii_lowercase();
     let suggestion = catalogue
         .refs()
-        .map(|r| (edit_distance(&r.to_ascii_lowercase(), &target), r))
+        .map(|r| {
+            let r_lower = r.to_ascii_lowercase();
+            let model_part = r_lower.split_once('/').map_or(r_lower.as_str(), |(_, m)| m);
+            (edit_distance(&r_lower, &target).min(edit_distance(model_part, &lower)), r)
+        })
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, r)| r.clone());

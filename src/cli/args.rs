@@ -1,0 +1,228 @@
+//! The raw command line as clap parses it. [`super::context::Context`] turns it into resolved settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Decides which credential a conversation uses; manage and inspect credentials of an OpenClaw state directory.
+#[derive(Debug, Parser)]
+#[command(name = "modelauth", version, about, propagate_version = true)]
+pub struct Cli {
+    /// State directory (default: $OPENCLAW_STATE_DIR, else ~/.openclaw).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Agent id (default: the config's default agent, else `main`).
+    #[arg(long, global = true, value_name = "ID")]
+    pub agent: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Models and credentials.
+    Models(ModelsArgs),
+    /// Check files, permissions, orders, expiry and shadowing environment keys.
+    Doctor {
+        /// Repair what can be repaired (permissions, dangling order entries), after saying what changes.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Interactive session: type messages and /model commands (line by line when stdin is not a terminal).
+    Chat {
+        /// Session key (default: agent:<agent>:main).
+        #[arg(long, value_name = "KEY")]
+        session: Option<String>,
+        /// Use a throw-away demo state directory with a few providers and profiles.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Show how a message parses (JSON lines on stdin when no MESSAGE is given).
+    Parse {
+        /// The message.
+        message: Option<String>,
+        /// An alias shortcut to recognise (repeatable); config aliases are added automatically.
+        #[arg(long = "alias", value_name = "NAME")]
+        aliases: Vec<String>,
+    },
+    /// Which profile is next for a provider, and why (read-only: pins are not changed).
+    Resolve {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+        /// Model id (scopes rate-limit cooldowns).
+        #[arg(long)]
+        model: Option<String>,
+        /// Session key whose pin to take into account.
+        #[arg(long, value_name = "KEY")]
+        session: Option<String>,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `models …`
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// The models command.
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Overview: default model, aliases, providers, profiles, environment keys.
+    Status {
+        /// Exit 1 when a provider in use has no usable credential or a profile is expired/missing,
+        /// 2 when something expires within 24 h.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Allowed models with aliases.
+    List {
+        /// Only this provider.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Credentials (auth profiles).
+    Auth(AuthArgs),
+}
+
+/// `models auth …`
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// The auth command.
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// `models auth` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Profiles: id, type, provider, state, expiry, cooldown (no secrets).
+    List {
+        /// Only this provider.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Store an API key, read from a hidden prompt or stdin (never from the command line).
+    Add {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+        /// Profile id (default: <provider>:default).
+        #[arg(long)]
+        profile_id: Option<String>,
+    },
+    /// Store a token (e.g. from `claude setup-token`), read from a hidden prompt or stdin.
+    PasteToken {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+        /// Profile id (default: <provider>:manual).
+        #[arg(long)]
+        profile_id: Option<String>,
+        /// Validity, e.g. 365d or 12h (default: does not expire).
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        expires_in: Option<Duration>,
+    },
+    /// Run `claude setup-token` (needs a terminal), then paste the token.
+    SetupToken {
+        /// Provider id (only anthropic).
+        #[arg(long, default_value = "anthropic")]
+        provider: String,
+        /// Profile id (default: <provider>:manual).
+        #[arg(long)]
+        profile_id: Option<String>,
+    },
+    /// Remove a profile, its usage statistics and its order entries.
+    Remove {
+        /// Profile id.
+        id: String,
+    },
+    /// The agent's per-provider order override.
+    Order(OrderArgs),
+    /// Record the outcome of a request made with a profile.
+    Report {
+        /// Profile id.
+        id: String,
+        /// What happened.
+        #[arg(long, value_enum)]
+        outcome: OutcomeArg,
+        /// The model used (scopes rate-limit and timeout cooldowns).
+        #[arg(long)]
+        model: Option<String>,
+        /// The provider's Retry-After, e.g. 30s.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        retry_after: Option<Duration>,
+    },
+}
+
+/// `models auth order …`
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// The order command.
+    #[command(subcommand)]
+    pub command: OrderCommand,
+}
+
+/// `models auth order` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Show the order override.
+    Get {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+    },
+    /// Set the order override.
+    Set {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+        /// Profile ids, first preferred.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Remove the order override.
+    Clear {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+    },
+}
+
+/// Outcomes `models auth report` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum OutcomeArg {
+    /// The request succeeded.
+    Success,
+    /// 429.
+    RateLimit,
+    /// Timed out.
+    Timeout,
+    /// 503/529.
+    Overloaded,
+    /// Out of credit.
+    Billing,
+    /// Rejected credential.
+    Auth,
+    /// A credential that will never work here.
+    AuthPermanent,
+}
+
+/// Parses `30s`, `5m`, `365d` (humantime syntax).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 30s, 10m, 12h, 365d)"))
+}

@@ -1,0 +1,264 @@
+//! `models auth list|add|paste-token|setup-token|remove|order|report`.
+
+use std::io::{IsTerminal, Read};
+
+use crate::config::file::{remove_profile_meta, set_profile_meta};
+use crate::interpreter::status::profile_status;
+use crate::resolver::{Applied, Outcome, format_time};
+use crate::store::{CredentialKind, FailureReason, NewCredential, ProfileId, ProviderId, Secret};
+
+use super::CliError;
+use super::args::{AuthCommand, OrderCommand, OutcomeArg};
+use super::context::{Context, provider_arg};
+use super::models::profile_line;
+use super::output;
+
+/// Dispatches a `models auth` command.
+pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
+    match cmd {
+        AuthCommand::List { provider } => list(ctx, provider.as_deref()),
+        AuthCommand::Add { provider, profile_id } => {
+            let provider = provider_arg(provider)?;
+            let id = profile_id.clone().unwrap_or_else(|| format!("{provider}:default"));
+            let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
+            save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
+        }
+        AuthCommand::PasteToken { provider, profile_id, expires_in } => {
+            let provider = provider_arg(provider)?;
+            let id = profile_id.clone().unwrap_or_else(|| format!("{provider}:manual"));
+            let expires = expires_in.map(|d| ctx.now().saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
+            save(ctx, &id, provider, CredentialKind::Token, secret, expires)
+        }
+        AuthCommand::SetupToken { provider, profile_id } => setup_token(ctx, provider, profile_id.as_deref()),
+        AuthCommand::Remove { id } => remove(ctx, id),
+        AuthCommand::Order(o) => order(ctx, &o.command),
+        AuthCommand::Report { id, outcome, model, retry_after } => {
+            let agent = ctx.agent()?;
+            let outcome = match outcome {
+                OutcomeArg::Success => Outcome::Success,
+                other => Outcome::Failure {
+                    reason: match other {
+                        OutcomeArg::RateLimit => FailureReason::RateLimit,
+                        OutcomeArg::Timeout => FailureReason::Timeout,
+                        OutcomeArg::Overloaded => FailureReason::Overloaded,
+                        OutcomeArg::Billing => FailureReason::Billing,
+                        OutcomeArg::Auth => FailureReason::Auth,
+                        _ => FailureReason::AuthPermanent,
+                    },
+                    retry_after_ms: retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                },
+            };
+            let applied = agent.report(id, model.as_deref(), outcome)?;
+            let text = match applied {
+                Applied::Succeeded => format!("Recorded success for {id}."),
+                Applied::WindowStarted(until) => format!("{id} cools down until {}.", format_time(until)),
+                Applied::InsideActiveWindow(until) => {
+                    format!("{id} is already cooling down until {}; the window was not extended.", format_time(until))
+                }
+            };
+            if ctx.json {
+                output::json(&serde_json::json!({ "profile": id, "result": text }));
+            } else {
+                println!("{text}");
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// `models auth list`.
+fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
+    let only = provider.map(provider_arg).transpose()?;
+    let store = ctx.agent()?.store()?;
+    let now = ctx.now();
+    let rows: Vec<_> = store
+        .profiles
+        .values()
+        .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
+        .map(|p| profile_status(p, &store.usage_of(&p.id), now))
+        .collect();
+    if ctx.json {
+        output::json(&rows);
+    } else if rows.is_empty() {
+        println!("No auth profiles. Add one with: modelauth models auth paste-token --provider <provider>");
+    } else {
+        for r in &rows {
+            println!("{} [{}]", profile_line(r, now), r.provider);
+        }
+    }
+    Ok(0)
+}
+
+/// Reads a secret from a hidden prompt (terminal) or from stdin; all whitespace is removed.
+fn read_secret(prompt: &str) -> Result<Secret, CliError> {
+    let raw = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).map_err(|source| CliError::Io { what: "reading the hidden prompt".into(), source })?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|source| CliError::Io { what: "reading the secret from stdin".into(), source })?;
+        s
+    };
+    let raw = zeroize::Zeroizing::new(raw);
+    let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let secret = Secret::new(cleaned);
+    if secret.is_blank() {
+        return Err(CliError::User("no secret was given (empty input); nothing was saved".into()));
+    }
+    Ok(secret)
+}
+
+/// The prefix a provider's secrets usually start with, for a warning.
+fn expected_prefix(provider: &ProviderId, kind: CredentialKind) -> Option<&'static str> {
+    match (provider.as_str(), kind) {
+        ("anthropic", CredentialKind::Token) => Some("sk-ant-oat"),
+        ("anthropic", _) => Some("sk-ant-"),
+        ("openai", CredentialKind::ApiKey) => Some("sk-"),
+        ("openrouter", CredentialKind::ApiKey) => Some("sk-or-"),
+        _ => None,
+    }
+}
+
+/// Stores a credential in the agent's store and records its metadata in config.
+fn save(
+    ctx: &Context,
+    id: &str,
+    provider: ProviderId,
+    kind: CredentialKind,
+    secret: Secret,
+    expires: Option<i64>,
+) -> Result<u8, CliError> {
+    let id = ProfileId::new(id)?;
+    if let Some(owner) = id.provider_prefix().filter(|p| *p != provider) {
+        return Err(CliError::User(format!(
+            "profile id {id} names provider {owner}, not {provider}; pass --profile-id {provider}:<name>"
+        )));
+    }
+    if let Some(prefix) = expected_prefix(&provider, kind) {
+        if !secret.expose_secret().starts_with(prefix) {
+            output::warn(&format!("{provider} {kind} values usually start with {prefix}; saving it anyway"));
+        }
+    }
+    let cred = NewCredential { provider: provider.clone(), kind, secret, expires };
+    ctx.state.auth_file(&ctx.agent_id).update(|edit| {
+        edit.put_profile(id.as_str(), &cred);
+        Ok::<_, CliError>(())
+    })?;
+    let write = ctx.state.config_file().update(|doc| set_profile_meta(doc, id.as_str(), &provider, kind))?;
+    if write.dropped_comments {
+        output::warn(&format!("{} had comments; they were dropped when it was rewritten", ctx.state.config_file().path().display()));
+    }
+    let expiry = expires.map(|e| format!(", expires {}", format_time(e))).unwrap_or_default();
+    if ctx.json {
+        output::json(&serde_json::json!({ "saved": id.as_str(), "provider": provider.as_str(), "type": kind.as_str(), "expires": expires }));
+    } else {
+        println!("Saved {kind} profile {id} for {provider}{expiry}.");
+    }
+    Ok(0)
+}
+
+/// `models auth setup-token`.
+fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Result<u8, CliError> {
+    let provider = provider_arg(provider)?;
+    if provider.as_str() != "anthropic" {
+        return Err(CliError::User(format!(
+            "setup-token is only for anthropic; for {provider} use: modelauth models auth paste-token --provider {provider}"
+        )));
+    }
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("claude").is_file()));
+    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !found || !tty {
+        let why = if found { "no terminal is attached" } else { "the `claude` program (Claude Code) was not found on PATH" };
+        return Err(CliError::User(format!(
+            "cannot run `claude setup-token`: {why}. Run `claude setup-token` in a terminal where Claude Code is installed, \
+             then store the token with: modelauth models auth paste-token --provider anthropic"
+        )));
+    }
+    let status = std::process::Command::new("claude")
+        .arg("setup-token")
+        .status()
+        .map_err(|source| CliError::Io { what: "running `claude setup-token`".into(), source })?;
+    if !status.success() {
+        return Err(CliError::User(format!("`claude setup-token` failed ({status}); nothing was saved")));
+    }
+    let id = profile_id.map_or_else(|| format!("{provider}:manual"), str::to_owned);
+    let secret = read_secret("Paste the token printed above (input hidden): ")?;
+    save(ctx, &id, provider, CredentialKind::Token, secret, None)
+}
+
+/// `models auth remove ID`.
+fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
+    let id = ProfileId::new(id)?;
+    let existed = ctx.state.auth_file(&ctx.agent_id).update(|edit| Ok::<_, CliError>(edit.remove_profile(id.as_str())))?;
+    let config_had = ctx.state.config_file().update(|doc| remove_profile_meta(doc, id.as_str()))?.written;
+    if !existed && !config_had {
+        return Err(CliError::User(format!("Auth profile \"{id}\" not found; see modelauth models auth list")));
+    }
+    if ctx.json {
+        output::json(&serde_json::json!({ "removed": id.as_str() }));
+    } else {
+        println!("Removed {id}.");
+    }
+    Ok(0)
+}
+
+/// `models auth order get|set|clear`.
+fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
+    let file = ctx.state.auth_file(&ctx.agent_id);
+    match cmd {
+        OrderCommand::Get { provider } => {
+            let provider = provider_arg(provider)?;
+            let store = file.load()?;
+            let ids = store.order.get(&provider);
+            if ctx.json {
+                output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
+            } else {
+                match ids {
+                    Some(ids) => println!("{provider}: {}", ids.join(", ")),
+                    None => println!("{provider}: no order override (config order or round robin applies)"),
+                }
+            }
+        }
+        OrderCommand::Set { provider, ids } => {
+            let provider = provider_arg(provider)?;
+            let ids: Vec<String> = ids.iter().map(|i| ProfileId::new(i).map(String::from)).collect::<Result<_, _>>()?;
+            file.update(|edit| {
+                let view = edit.view();
+                for id in &ids {
+                    match view.profiles.get(id) {
+                        None => return Err(CliError::User(format!("Auth profile \"{id}\" not found; nothing was changed"))),
+                        Some(p) if p.provider != provider => {
+                            return Err(CliError::User(format!(
+                                "Auth profile \"{id}\" is for {}, not {provider}; nothing was changed",
+                                p.provider
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                edit.set_order(&provider, &ids);
+                Ok(())
+            })?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
+            } else {
+                println!("Order for {provider}: {}", ids.join(", "));
+            }
+        }
+        OrderCommand::Clear { provider } => {
+            let provider = provider_arg(provider)?;
+            let removed = file.update(|edit| Ok::<_, CliError>(edit.clear_order(&provider)))?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "provider": provider.as_str(), "cleared": removed }));
+            } else if removed {
+                println!("Order override for {provider} cleared.");
+            } else {
+                println!("{provider} had no order override.");
+            }
+        }
+    }
+    Ok(0)
+}

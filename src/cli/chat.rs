@@ -1,0 +1,135 @@
+//! `chat [--session KEY] [--demo]`: read messages, run the interpreter, print the reply or, for ordinary
+//! messages, which model and profile the agent would use next and why. Works line by line on a pipe.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde_json::json;
+
+use crate::config::Env;
+use crate::interpreter::models::{normalise_ref, split_ref};
+use crate::interpreter::{AgentError, ChatOutcome, DirectiveStatus, Interpreter};
+
+use super::CliError;
+use super::args::Cli;
+use super::context::Context;
+use super::output;
+
+/// `chat --demo`: builds a throw-away state directory and chats in it.
+pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
+    let dir = tempfile::Builder::new()
+        .prefix("modelauth-demo-")
+        .tempdir()
+        .map_err(|source| CliError::Io { what: "creating the demo directory".into(), source })?;
+    let clock = crate::resolver::SystemClock;
+    let state = super::demo::build(dir.path(), crate::resolver::Clock::now_ms(&clock))?;
+    let ctx = Context::with_state(cli, state, Env::default())?;
+    let banner = format!(
+        "modelauth demo — state in {} (deleted on exit)\nTry: /model list · /model status · /model opus@anthropic:work · /model gpt · /model default · /new · hello\n",
+        dir.path().display()
+    );
+    if std::io::stdin().is_terminal() {
+        print!("{banner}");
+    } else {
+        eprint!("{banner}");
+    }
+    run(&ctx, session)
+}
+
+/// The chat loop.
+pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
+    let agent = ctx.agent()?;
+    let interp = Interpreter::new(agent);
+    let key = session.map_or_else(|| format!("agent:{}:main", ctx.agent_id), str::to_owned);
+    let interactive = std::io::stdin().is_terminal();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut failures = 0u8;
+    loop {
+        if interactive {
+            print!("> ");
+            let _ = std::io::stdout().flush();
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line.map_err(|source| CliError::Io { what: "reading a chat message".into(), source })?;
+        if interactive && matches!(line.trim(), "/quit" | "/exit") {
+            break;
+        }
+        if line.trim().is_empty() && interactive {
+            continue;
+        }
+        match interp.handle(&key, &line) {
+            Ok(outcome) => {
+                let next = next_use(&interp, &key, &outcome)?;
+                print_outcome(ctx, &outcome, next);
+            }
+            Err(e) => {
+                failures = 1;
+                if ctx.json {
+                    output::json_line(&json!({ "error": e.to_string() }));
+                }
+                output::error(&e.to_string());
+            }
+        }
+    }
+    interp.agent().sessions().flush()?;
+    Ok(failures)
+}
+
+/// For a message the agent would answer: which model and credential it would use, or why none.
+fn next_use(interp: &Interpreter, key: &str, outcome: &ChatOutcome) -> Result<Option<serde_json::Value>, CliError> {
+    if outcome.cleaned.trim().is_empty() {
+        return Ok(None);
+    }
+    let agent = interp.agent();
+    let config = agent.config()?;
+    let session = agent.sessions().get(key)?;
+    let model = session
+        .and_then(|s| s.model_override.map(|m| m.to_string()))
+        .unwrap_or_else(|| normalise_ref(&config.primary_model(agent.id())));
+    let Some((provider, model_id)) = split_ref(&model) else {
+        return Ok(Some(json!({ "model": model, "error": "the model has no provider/ prefix" })));
+    };
+    let value = match agent.resolve(Some(key), &provider, Some(model_id)) {
+        Ok(d) => {
+            let r = &d.resolution;
+            let why = r.candidates.first().map(|c| c.place.to_string());
+            json!({ "model": model, "source": r.source_label(), "profile": r.chosen_profile(), "reason": why })
+        }
+        Err(AgentError::Resolve(e)) => json!({ "model": model, "error": e.to_string() }),
+        Err(e) => return Err(e.into()),
+    };
+    agent.sessions().flush()?;
+    Ok(Some(value))
+}
+
+/// Prints one outcome as text or a JSON line.
+fn print_outcome(ctx: &Context, outcome: &ChatOutcome, next: Option<serde_json::Value>) {
+    if outcome.config_comments_dropped {
+        output::warn("openclaw.json had comments; they were dropped when it was rewritten");
+    }
+    if ctx.json {
+        let mut v = serde_json::to_value(outcome).unwrap_or_default();
+        if let (Some(obj), Some(next)) = (v.as_object_mut(), next) {
+            obj.insert("next".into(), next);
+        }
+        output::json_line(&v);
+        return;
+    }
+    if let Some(reply) = &outcome.reply {
+        println!("{reply}");
+    }
+    if outcome.directive == DirectiveStatus::Ignored {
+        println!("(the /model directive in a mixed message is removed and not applied; send it on its own)");
+    }
+    if let Some(next) = next {
+        match next.get("error").and_then(|e| e.as_str()) {
+            Some(e) => println!("→ {}: {e}", next["model"].as_str().unwrap_or("")),
+            None => println!(
+                "→ agent would use {} with {} ({})",
+                next["model"].as_str().unwrap_or(""),
+                next["source"].as_str().unwrap_or(""),
+                next["reason"].as_str().unwrap_or("")
+            ),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Output conventions: data on stdout, diagnostics on stderr, color only on a terminal and never with
+//! `NO_COLOR`, tracing on stderr controlled by `RUST_LOG`.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+/// Starts tracing to stderr; `RUST_LOG` sets the filter (default `warn`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color_on_stderr())
+        .with_target(false)
+        .try_init();
+}
+
+/// True when stdout is a terminal and `NO_COLOR` is not set.
+pub fn color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// True when stderr is a terminal and `NO_COLOR` is not set.
+fn color_on_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Wraps `text` in an ANSI color when color is on (`31` red, `32` green, `33` yellow).
+pub fn paint(text: &str, code: u8) -> String {
+    if color() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+/// Prints `error: …` on stderr.
+pub fn error(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "error: {msg}");
+}
+
+/// Prints `warning: …` on stderr.
+pub fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "warning: {msg}");
+}
+
+/// Prints one JSON value on stdout.
+pub fn json<T: Serialize>(value: &T) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+    println!("{text}");
+}
+
+/// Prints one JSON value on one line.
+pub fn json_line<T: Serialize>(value: &T) {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+    println!("{text}");
+}
+
+/// "in 3h", "2h ago": a relative time for humans.
+pub fn relative(ms: i64, now: i64) -> String {
+    let d = crate::resolver::short_duration((ms - now).abs());
+    if ms >= now { format!("in {d}") } else { format!("{d} ago") }
+}

@@ -1,0 +1,72 @@
+//! `resolve --provider P [--model M] [--session KEY]`: which profile is next and why. Read-only.
+
+use serde_json::json;
+
+use crate::interpreter::AgentError;
+use crate::resolver::{Choice, ResolveError, format_time};
+
+use super::CliError;
+use super::context::{Context, provider_arg};
+use super::output;
+
+/// Runs `resolve`. Exit 1 when no credential can be used.
+pub fn run(ctx: &Context, provider: &str, model: Option<&str>, session: Option<&str>) -> Result<u8, CliError> {
+    let provider = provider_arg(provider)?;
+    let agent = ctx.agent()?;
+    // Pins the resolver would change stay in memory: this command never flushes the registry.
+    let decision = match agent.resolve(session, &provider, model) {
+        Ok(d) => d,
+        Err(AgentError::Resolve(e)) => return report_error(ctx, &e),
+        Err(e) => return Err(e.into()),
+    };
+    let r = &decision.resolution;
+    if ctx.json {
+        let candidates: Vec<_> = r
+            .candidates
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "type": c.kind.map(|k| k.as_str()),
+                    "usable": c.usable,
+                    "place": c.place.to_string(),
+                    "problem": c.problem.as_ref().map(ToString::to_string),
+                    "blockedUntil": (c.blocked_until > 0).then_some(c.blocked_until),
+                })
+            })
+            .collect();
+        output::json(&json!({
+            "provider": provider.as_str(),
+            "model": model,
+            "source": r.source_label(),
+            "profile": r.chosen_profile(),
+            "orderSource": format!("{:?}", r.order_source),
+            "candidates": candidates,
+        }));
+        return Ok(0);
+    }
+    println!("next: {}", r.source_label());
+    if let Choice::Profile(_) = r.choice {
+        for (i, c) in r.candidates.iter().enumerate() {
+            let kind = c.kind.map_or("-", |k| k.as_str());
+            let mut line = format!("{:>2}. {} ({kind}) — {}", i + 1, c.id, c.place);
+            if let Some(p) = &c.problem {
+                line.push_str(&format!("; {p}"));
+                if c.blocked_until > 0 {
+                    line.push_str(&format!(" until {}", format_time(c.blocked_until)));
+                }
+            }
+            println!("{line}");
+        }
+    }
+    Ok(0)
+}
+
+/// Prints a resolution error and returns exit code 1.
+fn report_error(ctx: &Context, e: &ResolveError) -> Result<u8, CliError> {
+    if ctx.json {
+        output::json(&json!({ "error": e.to_string() }));
+    }
+    output::error(&e.to_string());
+    Ok(1)
+}
