@@ -1,7 +1,10 @@
 //! The one integration-test binary: every test module is declared here.
 
+mod common;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
 mod fuzz_replay;
 mod parser_cases;
 mod parser_props;
+mod store_files;
+mod store_procs;

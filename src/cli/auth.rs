@@ -17,23 +17,45 @@ use super::output;
 pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
     match cmd {
         AuthCommand::List { provider } => list(ctx, provider.as_deref()),
-        AuthCommand::Add { provider, profile_id } => {
+        AuthCommand::Add {
+            provider,
+            profile_id,
+        } => {
             let provider = provider_arg(provider)?;
-            let id = profile_id.clone().unwrap_or_else(|| format!("{provider}:default"));
+            let id = profile_id
+                .clone()
+                .unwrap_or_else(|| format!("{provider}:default"));
             let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
             save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
         }
-        AuthCommand::PasteToken { provider, profile_id, expires_in } => {
+        AuthCommand::PasteToken {
+            provider,
+            profile_id,
+            expires_in,
+        } => {
             let provider = provider_arg(provider)?;
-            let id = profile_id.clone().unwrap_or_else(|| format!("{provider}:manual"));
-            let expires = expires_in.map(|d| ctx.now().saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+            let id = profile_id
+                .clone()
+                .unwrap_or_else(|| format!("{provider}:manual"));
+            let expires = expires_in.map(|d| {
+                ctx.now()
+                    .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            });
             let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
             save(ctx, &id, provider, CredentialKind::Token, secret, expires)
         }
-        AuthCommand::SetupToken { provider, profile_id } => setup_token(ctx, provider, profile_id.as_deref()),
+        AuthCommand::SetupToken {
+            provider,
+            profile_id,
+        } => setup_token(ctx, provider, profile_id.as_deref()),
         AuthCommand::Remove { id } => remove(ctx, id),
         AuthCommand::Order(o) => order(ctx, &o.command),
-        AuthCommand::Report { id, outcome, model, retry_after } => {
+        AuthCommand::Report {
+            id,
+            outcome,
+            model,
+            retry_after,
+        } => {
             let agent = ctx.agent()?;
             let outcome = match outcome {
                 OutcomeArg::Success => Outcome::Success,
@@ -46,15 +68,21 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
                         OutcomeArg::Auth => FailureReason::Auth,
                         _ => FailureReason::AuthPermanent,
                     },
-                    retry_after_ms: retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    retry_after_ms: retry_after
+                        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
                 },
             };
             let applied = agent.report(id, model.as_deref(), outcome)?;
             let text = match applied {
                 Applied::Succeeded => format!("Recorded success for {id}."),
-                Applied::WindowStarted(until) => format!("{id} cools down until {}.", format_time(until)),
+                Applied::WindowStarted(until) => {
+                    format!("{id} cools down until {}.", format_time(until))
+                }
                 Applied::InsideActiveWindow(until) => {
-                    format!("{id} is already cooling down until {}; the window was not extended.", format_time(until))
+                    format!(
+                        "{id} is already cooling down until {}; the window was not extended.",
+                        format_time(until)
+                    )
                 }
             };
             if ctx.json {
@@ -81,7 +109,9 @@ fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
     if ctx.json {
         output::json(&rows);
     } else if rows.is_empty() {
-        println!("No auth profiles. Add one with: modelauth models auth paste-token --provider <provider>");
+        println!(
+            "No auth profiles. Add one with: modelauth models auth paste-token --provider <provider>"
+        );
     } else {
         for r in &rows {
             println!("{} [{}]", profile_line(r, now), r.provider);
@@ -93,19 +123,27 @@ fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
 /// Reads a secret from a hidden prompt (terminal) or from stdin; all whitespace is removed.
 fn read_secret(prompt: &str) -> Result<Secret, CliError> {
     let raw = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt).map_err(|source| CliError::Io { what: "reading the hidden prompt".into(), source })?
+        rpassword::prompt_password(prompt).map_err(|source| CliError::Io {
+            what: "reading the hidden prompt".into(),
+            source,
+        })?
     } else {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
-            .map_err(|source| CliError::Io { what: "reading the secret from stdin".into(), source })?;
+            .map_err(|source| CliError::Io {
+                what: "reading the secret from stdin".into(),
+                source,
+            })?;
         s
     };
     let raw = zeroize::Zeroizing::new(raw);
     let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
     let secret = Secret::new(cleaned);
     if secret.is_blank() {
-        return Err(CliError::User("no secret was given (empty input); nothing was saved".into()));
+        return Err(CliError::User(
+            "no secret was given (empty input); nothing was saved".into(),
+        ));
     }
     Ok(secret)
 }
@@ -138,21 +176,38 @@ fn save(
     }
     if let Some(prefix) = expected_prefix(&provider, kind) {
         if !secret.expose_secret().starts_with(prefix) {
-            output::warn(&format!("{provider} {kind} values usually start with {prefix}; saving it anyway"));
+            output::warn(&format!(
+                "{provider} {kind} values usually start with {prefix}; saving it anyway"
+            ));
         }
     }
-    let cred = NewCredential { provider: provider.clone(), kind, secret, expires };
+    let cred = NewCredential {
+        provider: provider.clone(),
+        kind,
+        secret,
+        expires,
+    };
     ctx.state.auth_file(&ctx.agent_id).update(|edit| {
         edit.put_profile(id.as_str(), &cred);
         Ok::<_, CliError>(())
     })?;
-    let write = ctx.state.config_file().update(|doc| set_profile_meta(doc, id.as_str(), &provider, kind))?;
+    let write = ctx
+        .state
+        .config_file()
+        .update(|doc| set_profile_meta(doc, id.as_str(), &provider, kind))?;
     if write.dropped_comments {
-        output::warn(&format!("{} had comments; they were dropped when it was rewritten", ctx.state.config_file().path().display()));
+        output::warn(&format!(
+            "{} had comments; they were dropped when it was rewritten",
+            ctx.state.config_file().path().display()
+        ));
     }
-    let expiry = expires.map(|e| format!(", expires {}", format_time(e))).unwrap_or_default();
+    let expiry = expires
+        .map(|e| format!(", expires {}", format_time(e)))
+        .unwrap_or_default();
     if ctx.json {
-        output::json(&serde_json::json!({ "saved": id.as_str(), "provider": provider.as_str(), "type": kind.as_str(), "expires": expires }));
+        output::json(
+            &serde_json::json!({ "saved": id.as_str(), "provider": provider.as_str(), "type": kind.as_str(), "expires": expires }),
+        );
     } else {
         println!("Saved {kind} profile {id} for {provider}{expiry}.");
     }
@@ -171,7 +226,11 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("claude").is_file()));
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !found || !tty {
-        let why = if found { "no terminal is attached" } else { "the `claude` program (Claude Code) was not found on PATH" };
+        let why = if found {
+            "no terminal is attached"
+        } else {
+            "the `claude` program (Claude Code) was not found on PATH"
+        };
         return Err(CliError::User(format!(
             "cannot run `claude setup-token`: {why}. Run `claude setup-token` in a terminal where Claude Code is installed, \
              then store the token with: modelauth models auth paste-token --provider anthropic"
@@ -180,9 +239,14 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
     let status = std::process::Command::new("claude")
         .arg("setup-token")
         .status()
-        .map_err(|source| CliError::Io { what: "running `claude setup-token`".into(), source })?;
+        .map_err(|source| CliError::Io {
+            what: "running `claude setup-token`".into(),
+            source,
+        })?;
     if !status.success() {
-        return Err(CliError::User(format!("`claude setup-token` failed ({status}); nothing was saved")));
+        return Err(CliError::User(format!(
+            "`claude setup-token` failed ({status}); nothing was saved"
+        )));
     }
     let id = profile_id.map_or_else(|| format!("{provider}:manual"), str::to_owned);
     let secret = read_secret("Paste the token printed above (input hidden): ")?;
@@ -192,10 +256,19 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
 /// `models auth remove ID`.
 fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
     let id = ProfileId::new(id)?;
-    let existed = ctx.state.auth_file(&ctx.agent_id).update(|edit| Ok::<_, CliError>(edit.remove_profile(id.as_str())))?;
-    let config_had = ctx.state.config_file().update(|doc| remove_profile_meta(doc, id.as_str()))?.written;
+    let existed = ctx
+        .state
+        .auth_file(&ctx.agent_id)
+        .update(|edit| Ok::<_, CliError>(edit.remove_profile(id.as_str())))?;
+    let config_had = ctx
+        .state
+        .config_file()
+        .update(|doc| remove_profile_meta(doc, id.as_str()))?
+        .written;
     if !existed && !config_had {
-        return Err(CliError::User(format!("Auth profile \"{id}\" not found; see modelauth models auth list")));
+        return Err(CliError::User(format!(
+            "Auth profile \"{id}\" not found; see modelauth models auth list"
+        )));
     }
     if ctx.json {
         output::json(&serde_json::json!({ "removed": id.as_str() }));
@@ -218,13 +291,18 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
             } else {
                 match ids {
                     Some(ids) => println!("{provider}: {}", ids.join(", ")),
-                    None => println!("{provider}: no order override (config order or round robin applies)"),
+                    None => println!(
+                        "{provider}: no order override (config order or round robin applies)"
+                    ),
                 }
             }
         }
         OrderCommand::Set { provider, ids } => {
             let provider = provider_arg(provider)?;
-            let ids: Vec<String> = ids.iter().map(|i| ProfileId::new(i).map(String::from)).collect::<Result<_, _>>()?;
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|i| ProfileId::new(i).map(String::from))
+                .collect::<Result<_, _>>()?;
             file.update(|edit| {
                 let view = edit.view();
                 for id in &ids {
@@ -252,7 +330,9 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
             let provider = provider_arg(provider)?;
             let removed = file.update(|edit| Ok::<_, CliError>(edit.clear_order(&provider)))?;
             if ctx.json {
-                output::json(&serde_json::json!({ "provider": provider.as_str(), "cleared": removed }));
+                output::json(
+                    &serde_json::json!({ "provider": provider.as_str(), "cleared": removed }),
+                );
             } else if removed {
                 println!("Order override for {provider} cleared.");
             } else {

@@ -19,7 +19,10 @@ pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
     let dir = tempfile::Builder::new()
         .prefix("modelauth-demo-")
         .tempdir()
-        .map_err(|source| CliError::Io { what: "creating the demo directory".into(), source })?;
+        .map_err(|source| CliError::Io {
+            what: "creating the demo directory".into(),
+            source,
+        })?;
     let clock = crate::resolver::SystemClock;
     let state = super::demo::build(dir.path(), crate::resolver::Clock::now_ms(&clock))?;
     let ctx = Context::with_state(cli, state, Env::default())?;
@@ -50,7 +53,10 @@ pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
             let _ = std::io::stdout().flush();
         }
         let Some(line) = lines.next() else { break };
-        let line = line.map_err(|source| CliError::Io { what: "reading a chat message".into(), source })?;
+        let line = line.map_err(|source| CliError::Io {
+            what: "reading a chat message".into(),
+            source,
+        })?;
         if interactive && matches!(line.trim(), "/quit" | "/exit") {
             break;
         }
@@ -76,7 +82,11 @@ pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
 }
 
 /// For a message the agent would answer: which model and credential it would use, or why none.
-fn next_use(interp: &Interpreter, key: &str, outcome: &ChatOutcome) -> Result<Option<serde_json::Value>, CliError> {
+fn next_use(
+    interp: &Interpreter,
+    key: &str,
+    outcome: &ChatOutcome,
+) -> Result<Option<serde_json::Value>, CliError> {
     if outcome.cleaned.trim().is_empty() {
         return Ok(None);
     }
@@ -87,7 +97,9 @@ fn next_use(interp: &Interpreter, key: &str, outcome: &ChatOutcome) -> Result<Op
         .and_then(|s| s.model_override.map(|m| m.to_string()))
         .unwrap_or_else(|| normalise_ref(&config.primary_model(agent.id())));
     let Some((provider, model_id)) = split_ref(&model) else {
-        return Ok(Some(json!({ "model": model, "error": "the model has no provider/ prefix" })));
+        return Ok(Some(
+            json!({ "model": model, "error": "the model has no provider/ prefix" }),
+        ));
     };
     let value = match agent.resolve(Some(key), &provider, Some(model_id)) {
         Ok(d) => {
@@ -119,7 +131,9 @@ fn print_outcome(ctx: &Context, outcome: &ChatOutcome, next: Option<serde_json::
         println!("{reply}");
     }
     if outcome.directive == DirectiveStatus::Ignored {
-        println!("(the /model directive in a mixed message is removed and not applied; send it on its own)");
+        println!(
+            "(the /model directive in a mixed message is removed and not applied; send it on its own)"
+        );
     }
     if let Some(next) = next {
         match next.get("error").and_then(|e| e.as_str()) {

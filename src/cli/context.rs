@@ -53,12 +53,23 @@ impl Context {
             Some(a) => AgentId::new(a)?,
             None => state.config_file().load()?.default_agent(),
         };
-        Ok(Context { state, agent_id, env, clock: Arc::new(SystemClock), json: cli.json })
+        Ok(Context {
+            state,
+            agent_id,
+            env,
+            clock: Arc::new(SystemClock),
+            json: cli.json,
+        })
     }
 
     /// Opens the agent (reads config and credential store; corrupt files are errors).
     pub fn agent(&self) -> Result<Agent, CliError> {
-        Ok(Agent::open(self.state.clone(), self.agent_id.clone(), self.env.clone(), Arc::clone(&self.clock))?)
+        Ok(Agent::open(
+            self.state.clone(),
+            self.agent_id.clone(),
+            self.env.clone(),
+            Arc::clone(&self.clock),
+        )?)
     }
 
     /// The config.

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use crate::config::StateDir;
-use crate::store::{AgentId, CredentialKind, FailureReason, NewCredential, ProviderId, Secret, UsageStats};
+use crate::store::{
+    AgentId, CredentialKind, FailureReason, NewCredential, ProviderId, Secret, UsageStats,
+};
 
 use super::CliError;
 
@@ -45,14 +47,43 @@ pub fn build(root: &Path, now: i64) -> Result<StateDir, CliError> {
     let openai = ProviderId::new("openai")?;
     let hour = 3_600_000;
     let creds = [
-        ("anthropic:work", &anthropic, CredentialKind::ApiKey, "sk-ant-api03-DEMO-work-not-a-real-key", None),
-        ("anthropic:manual", &anthropic, CredentialKind::Token, "sk-ant-oat01-DEMO-manual-not-a-real-token", Some(now + 20 * hour)),
-        ("anthropic:backup", &anthropic, CredentialKind::ApiKey, "sk-ant-api03-DEMO-backup-not-a-real-key", None),
-        ("openai:default", &openai, CredentialKind::ApiKey, "sk-DEMO-openai-not-a-real-key", None),
+        (
+            "anthropic:work",
+            &anthropic,
+            CredentialKind::ApiKey,
+            "sk-ant-api03-DEMO-work-not-a-real-key",
+            None,
+        ),
+        (
+            "anthropic:manual",
+            &anthropic,
+            CredentialKind::Token,
+            "sk-ant-oat01-DEMO-manual-not-a-real-token",
+            Some(now + 20 * hour),
+        ),
+        (
+            "anthropic:backup",
+            &anthropic,
+            CredentialKind::ApiKey,
+            "sk-ant-api03-DEMO-backup-not-a-real-key",
+            None,
+        ),
+        (
+            "openai:default",
+            &openai,
+            CredentialKind::ApiKey,
+            "sk-DEMO-openai-not-a-real-key",
+            None,
+        ),
     ];
     state.auth_file(&agent).update(|edit| {
         for (id, provider, kind, secret, expires) in &creds {
-            let cred = NewCredential { provider: (*provider).clone(), kind: *kind, secret: Secret::new(*secret), expires: *expires };
+            let cred = NewCredential {
+                provider: (*provider).clone(),
+                kind: *kind,
+                secret: Secret::new(*secret),
+                expires: *expires,
+            };
             edit.put_profile(id, &cred);
         }
         let cooling = UsageStats {
@@ -65,7 +96,14 @@ pub fn build(root: &Path, now: i64) -> Result<StateDir, CliError> {
             ..UsageStats::default()
         };
         edit.set_usage("anthropic:backup", &cooling);
-        edit.set_order(&anthropic, &["anthropic:work".into(), "anthropic:backup".into(), "anthropic:manual".into()]);
+        edit.set_order(
+            &anthropic,
+            &[
+                "anthropic:work".into(),
+                "anthropic:backup".into(),
+                "anthropic:manual".into(),
+            ],
+        );
         Ok::<_, CliError>(())
     })?;
     Ok(state)

@@ -46,23 +46,43 @@ pub struct Finding {
 
 impl Finding {
     fn error(message: String) -> Finding {
-        Finding { severity: Severity::Error, message, fixable: false, fix: None }
+        Finding {
+            severity: Severity::Error,
+            message,
+            fixable: false,
+            fix: None,
+        }
     }
     fn warning(message: String) -> Finding {
-        Finding { severity: Severity::Warning, message, fixable: false, fix: None }
+        Finding {
+            severity: Severity::Warning,
+            message,
+            fixable: false,
+            fix: None,
+        }
     }
     fn fixable(message: String, fix: Fix) -> Finding {
-        Finding { severity: Severity::Error, message, fixable: true, fix: Some(fix) }
+        Finding {
+            severity: Severity::Error,
+            message,
+            fixable: true,
+            fix: Some(fix),
+        }
     }
 }
 
 /// Checks the mode of `path` (when it exists) against `want`.
 fn check_mode(path: &Path, want: u32, out: &mut Vec<Finding>) {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         out.push(Finding::fixable(
-            format!("{} has mode {mode:o}; it should be {want:o} (others can read it)", path.display()),
+            format!(
+                "{} has mode {mode:o}; it should be {want:o} (others can read it)",
+                path.display()
+            ),
             Fix::Chmod(path.to_owned(), want),
         ));
     }
@@ -88,7 +108,10 @@ pub fn diagnose(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let root = ctx.state.root();
     if !root.exists() {
-        out.push(Finding::warning(format!("state directory {} does not exist yet", root.display())));
+        out.push(Finding::warning(format!(
+            "state directory {} does not exist yet",
+            root.display()
+        )));
         return out;
     }
     check_mode(root, DIR_MODE, &mut out);
@@ -127,8 +150,16 @@ pub fn diagnose(ctx: &Context) -> Vec<Finding> {
         check_store(&agent, &store, ctx, now, &mut out);
     }
     for (provider, ids) in &config.auth_order {
-        for id in ids.iter().filter(|id| !config.auth_profiles.contains_key(*id)) {
-            let in_store = ctx.state.auth_file(&ctx.agent_id).load().map(|s| s.profiles.contains_key(id)).unwrap_or(true);
+        for id in ids
+            .iter()
+            .filter(|id| !config.auth_profiles.contains_key(*id))
+        {
+            let in_store = ctx
+                .state
+                .auth_file(&ctx.agent_id)
+                .load()
+                .map(|s| s.profiles.contains_key(id))
+                .unwrap_or(true);
             if !in_store {
                 out.push(Finding::warning(format!(
                     "config auth.order.{provider} names {id}, which no store or auth.profiles entry defines; edit {}",
@@ -141,12 +172,25 @@ pub fn diagnose(ctx: &Context) -> Vec<Finding> {
 }
 
 /// Checks one agent's store.
-fn check_store(agent: &AgentId, store: &AuthProfiles, ctx: &Context, now: i64, out: &mut Vec<Finding>) {
+fn check_store(
+    agent: &AgentId,
+    store: &AuthProfiles,
+    ctx: &Context,
+    now: i64,
+    out: &mut Vec<Finding>,
+) {
     for (provider, ids) in &store.order {
-        let dangling: Vec<String> = ids.iter().filter(|id| !store.profiles.contains_key(*id)).cloned().collect();
+        let dangling: Vec<String> = ids
+            .iter()
+            .filter(|id| !store.profiles.contains_key(*id))
+            .cloned()
+            .collect();
         if !dangling.is_empty() {
             out.push(Finding::fixable(
-                format!("agent {agent}: order for {provider} names missing profile(s) {}", dangling.join(", ")),
+                format!(
+                    "agent {agent}: order for {provider} names missing profile(s) {}",
+                    dangling.join(", ")
+                ),
                 Fix::DropOrderEntries(agent.clone(), provider.clone(), dangling),
             ));
         }
@@ -178,8 +222,12 @@ fn check_store(agent: &AgentId, store: &AuthProfiles, ctx: &Context, now: i64, o
             _ => {}
         }
     }
-    let providers: std::collections::BTreeSet<&ProviderId> =
-        store.profiles.values().filter(|p| p.kind != CredentialKind::ApiKey).map(|p| &p.provider).collect();
+    let providers: std::collections::BTreeSet<&ProviderId> = store
+        .profiles
+        .values()
+        .filter(|p| p.kind != CredentialKind::ApiKey)
+        .map(|p| &p.provider)
+        .collect();
     for provider in providers {
         let keys = ctx.env.provider_keys(provider);
         if let Some(k) = keys.first() {
@@ -194,22 +242,30 @@ fn check_store(agent: &AgentId, store: &AuthProfiles, ctx: &Context, now: i64, o
 /// Applies one repair.
 fn apply(ctx: &Context, fix: &Fix) -> Result<(), CliError> {
     match fix {
-        Fix::Chmod(path, mode) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
-            .map_err(|source| CliError::Io { what: format!("changing the mode of {}", path.display()), source }),
-        Fix::DropOrderEntries(agent, provider, ids) => {
-            ctx.state.auth_file(agent).update(|edit| {
-                let view = edit.view();
-                if let Some(current) = view.order.get(provider) {
-                    let kept: Vec<String> = current.iter().filter(|i| !ids.contains(i)).cloned().collect();
-                    if kept.is_empty() {
-                        edit.clear_order(provider);
-                    } else {
-                        edit.set_order(provider, &kept);
-                    }
-                }
-                Ok::<_, CliError>(())
-            })
+        Fix::Chmod(path, mode) => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)).map_err(
+                |source| CliError::Io {
+                    what: format!("changing the mode of {}", path.display()),
+                    source,
+                },
+            )
         }
+        Fix::DropOrderEntries(agent, provider, ids) => ctx.state.auth_file(agent).update(|edit| {
+            let view = edit.view();
+            if let Some(current) = view.order.get(provider) {
+                let kept: Vec<String> = current
+                    .iter()
+                    .filter(|i| !ids.contains(i))
+                    .cloned()
+                    .collect();
+                if kept.is_empty() {
+                    edit.clear_order(provider);
+                } else {
+                    edit.set_order(provider, &kept);
+                }
+            }
+            Ok::<_, CliError>(())
+        }),
     }
 }
 
@@ -226,12 +282,21 @@ pub fn run(ctx: &Context, fix: bool) -> Result<u8, CliError> {
             }
         }
     }
-    let remaining = findings.iter().filter(|f| f.severity == Severity::Error && !(fix && f.fixable)).count();
+    let remaining = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && !(fix && f.fixable))
+        .count();
     if ctx.json {
-        output::json(&serde_json::json!({ "findings": findings, "fixed": fixed, "ok": remaining == 0 }));
+        output::json(
+            &serde_json::json!({ "findings": findings, "fixed": fixed, "ok": remaining == 0 }),
+        );
     } else {
         if findings.is_empty() {
-            println!("{} no problems found in {}", paint("✓", 32), ctx.state.root().display());
+            println!(
+                "{} no problems found in {}",
+                paint("✓", 32),
+                ctx.state.root().display()
+            );
         }
         for f in &findings {
             let mark = match (f.severity, fix && f.fixable) {
@@ -239,7 +304,11 @@ pub fn run(ctx: &Context, fix: bool) -> Result<u8, CliError> {
                 (Severity::Error, _) => paint("✗", 31),
                 (Severity::Warning, _) => paint("!", 33),
             };
-            let tail = if f.fixable && !fix { " (modelauth doctor --fix repairs this)" } else { "" };
+            let tail = if f.fixable && !fix {
+                " (modelauth doctor --fix repairs this)"
+            } else {
+                ""
+            };
             println!("{mark} {}{tail}", f.message);
         }
     }

@@ -77,10 +77,19 @@ pub fn main() -> ExitCode {
 /// Dispatches one parsed command line; returns the exit code.
 fn run(cli: Cli) -> Result<u8, CliError> {
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "modelauth", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "modelauth",
+            &mut std::io::stdout(),
+        );
         return Ok(0);
     }
-    if let Command::Chat { demo: true, session } = &cli.command {
+    if let Command::Chat {
+        demo: true,
+        session,
+    } = &cli.command
+    {
         return chat::run_demo(&cli, session.as_deref());
     }
     let ctx = Context::from_cli(&cli)?;
@@ -93,9 +102,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Doctor { fix } => doctor::run(&ctx, *fix),
         Command::Chat { session, .. } => chat::run(&ctx, session.as_deref()),
         Command::Parse { message, aliases } => parse::run(&ctx, message.as_deref(), aliases),
-        Command::Resolve { provider, model, session } => {
-            resolve::run(&ctx, provider, model.as_deref(), session.as_deref())
-        }
+        Command::Resolve {
+            provider,
+            model,
+            session,
+        } => resolve::run(&ctx, provider, model.as_deref(), session.as_deref()),
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -62,12 +62,24 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
     let store = agent.store()?;
     let now = ctx.now();
     let default_model = normalise_ref(&config.primary_model(&ctx.agent_id));
-    let fallbacks: Vec<String> = config.fallbacks(&ctx.agent_id).iter().map(|r| normalise_ref(r)).collect();
-    let in_use: BTreeSet<String> =
-        std::iter::once(&default_model).chain(&fallbacks).filter_map(|r| split_ref(r)).map(|(p, _)| p.to_string()).collect();
+    let fallbacks: Vec<String> = config
+        .fallbacks(&ctx.agent_id)
+        .iter()
+        .map(|r| normalise_ref(r))
+        .collect();
+    let in_use: BTreeSet<String> = std::iter::once(&default_model)
+        .chain(&fallbacks)
+        .filter_map(|r| split_ref(r))
+        .map(|(p, _)| p.to_string())
+        .collect();
     let mut providers: BTreeSet<String> = in_use.clone();
     providers.extend(store.profiles.values().map(|p| p.provider.to_string()));
-    providers.extend(config.auth_profiles.values().map(|m| m.provider.to_string()));
+    providers.extend(
+        config
+            .auth_profiles
+            .values()
+            .map(|m| m.provider.to_string()),
+    );
     for p in WELL_KNOWN {
         if let Ok(id) = ProviderId::new(p) {
             if !ctx.env.provider_keys(&id).is_empty() {
@@ -80,28 +92,55 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
         state_dir: ctx.state.root().display().to_string(),
         default_model,
         fallbacks,
-        aliases: config.aliases().map(|(a, r)| (a.to_owned(), r.to_owned())).collect(),
+        aliases: config
+            .aliases()
+            .map(|(a, r)| (a.to_owned(), r.to_owned()))
+            .collect(),
         providers: Vec::new(),
         check: 0,
         findings: Vec::new(),
     };
     let mut expiring = false;
     for name in &providers {
-        let Ok(pid) = ProviderId::new(name) else { continue };
-        let req = ResolveRequest { provider: &pid, model: None, pin: None, compaction_count: 0, now_ms: now };
-        let resolved = resolve(&store, &config, &ctx.env, &req);
-        let (source, problem, order): (Option<String>, Option<String>, Vec<String>) = match &resolved {
-            Ok(r) => (Some(r.source_label()), None, r.candidates.iter().map(|c| c.id.to_string()).collect()),
-            Err(e) => (None, Some(e.to_string()), Vec::new()),
+        let Ok(pid) = ProviderId::new(name) else {
+            continue;
         };
+        let req = ResolveRequest {
+            provider: &pid,
+            model: None,
+            pin: None,
+            compaction_count: 0,
+            now_ms: now,
+        };
+        let resolved = resolve(&store, &config, &ctx.env, &req);
+        let (source, problem, order): (Option<String>, Option<String>, Vec<String>) =
+            match &resolved {
+                Ok(r) => (
+                    Some(r.source_label()),
+                    None,
+                    r.candidates.iter().map(|c| c.id.to_string()).collect(),
+                ),
+                Err(e) => (None, Some(e.to_string()), Vec::new()),
+            };
         let mut profiles: Vec<ProfileStatus> = store
             .of_provider(&pid)
             .map(|p| profile_status(p, &store.usage_of(&p.id), now))
             .collect();
-        profiles.sort_by_key(|s| order.iter().position(|id| *id == s.id).unwrap_or(usize::MAX));
-        let env_keys: Vec<String> =
-            ctx.env.provider_keys(&pid).into_iter().map(|k| k.label.trim_start_matches("env: ").to_owned()).collect();
-        let shadowed = store.of_provider(&pid).any(|p| p.kind != CredentialKind::ApiKey);
+        profiles.sort_by_key(|s| {
+            order
+                .iter()
+                .position(|id| *id == s.id)
+                .unwrap_or(usize::MAX)
+        });
+        let env_keys: Vec<String> = ctx
+            .env
+            .provider_keys(&pid)
+            .into_iter()
+            .map(|k| k.label.trim_start_matches("env: ").to_owned())
+            .collect();
+        let shadowed = store
+            .of_provider(&pid)
+            .any(|p| p.kind != CredentialKind::ApiKey);
         let env_shadow_warning = (shadowed && !env_keys.is_empty()).then(|| {
             format!(
                 "{} is set while {name} has token/OAuth profiles; modelauth uses the profiles, but tools that read the environment directly would bill the API key instead",
@@ -112,7 +151,15 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
         for s in &profiles {
             match s.state {
                 State::Expired | State::Missing => {
-                    report.findings.push(format!("profile {} is {}", s.id, if s.state == State::Expired { "expired" } else { "missing its secret" }));
+                    report.findings.push(format!(
+                        "profile {} is {}",
+                        s.id,
+                        if s.state == State::Expired {
+                            "expired"
+                        } else {
+                            "missing its secret"
+                        }
+                    ));
                     report.check = 1;
                 }
                 State::Expiring => expiring = true,
@@ -137,7 +184,9 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
     }
     if report.check == 0 && expiring {
         report.check = 2;
-        report.findings.push("a credential expires within 24 hours".to_owned());
+        report
+            .findings
+            .push("a credential expires within 24 hours".to_owned());
     }
     Ok(report)
 }
@@ -159,7 +208,11 @@ pub fn state_word(s: State) -> String {
 pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     let mut line = format!("  {:<32} {:<8} {}", s.id, s.kind, state_word(s.state));
     if let Some(until) = s.until {
-        line.push_str(&format!(" until {} ({})", crate::resolver::format_time(until), output::relative(until, now)));
+        line.push_str(&format!(
+            " until {} ({})",
+            crate::resolver::format_time(until),
+            output::relative(until, now)
+        ));
     }
     if let Some(r) = s.reason {
         line.push_str(&format!(" reason {r}"));
@@ -168,7 +221,11 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
         line.push_str(&format!(" model {m}"));
     }
     if let Some(e) = s.expires {
-        line.push_str(&format!(" expires {} ({})", crate::resolver::format_time(e), output::relative(e, now)));
+        line.push_str(&format!(
+            " expires {} ({})",
+            crate::resolver::format_time(e),
+            output::relative(e, now)
+        ));
     }
     if let Some(h) = s.hint {
         line.push_str(&format!("\n    hint: {h}"));
@@ -190,7 +247,11 @@ pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
             println!("Fallbacks: {}", report.fallbacks.join(", "));
         }
         if !report.aliases.is_empty() {
-            let list: Vec<String> = report.aliases.iter().map(|(a, r)| format!("{a} → {r}")).collect();
+            let list: Vec<String> = report
+                .aliases
+                .iter()
+                .map(|(a, r)| format!("{a} → {r}"))
+                .collect();
             println!("Aliases: {}", list.join(", "));
         }
         for p in &report.providers {
@@ -234,15 +295,26 @@ pub fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
         .iter()
         .filter(|(p, _)| only.as_ref().is_none_or(|o| o.as_str() == p.as_str()))
         .flat_map(|(_, refs)| refs.iter())
-        .map(|r| (r.clone(), catalogue.aliases.get(r).cloned().unwrap_or_default()))
+        .map(|r| {
+            (
+                r.clone(),
+                catalogue.aliases.get(r).cloned().unwrap_or_default(),
+            )
+        })
         .collect();
     if ctx.json {
-        let items: Vec<_> = rows.iter().map(|(r, a)| serde_json::json!({ "model": r, "aliases": a })).collect();
+        let items: Vec<_> = rows
+            .iter()
+            .map(|(r, a)| serde_json::json!({ "model": r, "aliases": a }))
+            .collect();
         output::json(&serde_json::json!({ "restricted": catalogue.restricted, "models": items }));
         return Ok(0);
     }
     if rows.is_empty() {
-        println!("No models listed{}.", only.map(|p| format!(" for {p}")).unwrap_or_default());
+        println!(
+            "No models listed{}.",
+            only.map(|p| format!(" for {p}")).unwrap_or_default()
+        );
     }
     for (r, aliases) in rows {
         if aliases.is_empty() {

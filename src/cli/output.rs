@@ -29,7 +29,11 @@ fn color_on_stderr() -> bool {
 
 /// Wraps `text` in an ANSI color when color is on (`31` red, `32` green, `33` yellow).
 pub fn paint(text: &str, code: u8) -> String {
-    if color() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if color() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Prints `error: …` on stderr.
@@ -57,5 +61,9 @@ pub fn json_line<T: Serialize>(value: &T) {
 /// "in 3h", "2h ago": a relative time for humans.
 pub fn relative(ms: i64, now: i64) -> String {
     let d = crate::resolver::short_duration((ms - now).abs());
-    if ms >= now { format!("in {d}") } else { format!("{d} ago") }
+    if ms >= now {
+        format!("in {d}")
+    } else {
+        format!("{d} ago")
+    }
 }

@@ -10,7 +10,12 @@ use super::context::{Context, provider_arg};
 use super::output;
 
 /// Runs `resolve`. Exit 1 when no credential can be used.
-pub fn run(ctx: &Context, provider: &str, model: Option<&str>, session: Option<&str>) -> Result<u8, CliError> {
+pub fn run(
+    ctx: &Context,
+    provider: &str,
+    model: Option<&str>,
+    session: Option<&str>,
+) -> Result<u8, CliError> {
     let provider = provider_arg(provider)?;
     let agent = ctx.agent()?;
     // Pins the resolver would change stay in memory: this command never flushes the registry.

@@ -32,18 +32,29 @@ pub struct KeySource {
 
 impl Env {
     /// An environment with exactly these variables (for tests and embedding).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
-        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), Secret::new(v))).collect() }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Env {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), Secret::new(v)))
+                .collect(),
+        }
     }
 
     /// The process environment (variables that are not UTF-8 are left out).
     pub fn process() -> Env {
-        Env { vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect() }
+        Env {
+            vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect(),
+        }
     }
 
     /// Adds the variables of the `.env` file at `path` that are not set yet. A missing file adds nothing.
     pub fn load_dotenv(&mut self, path: &Path) -> Result<Vec<DotenvWarning>, StoreError> {
-        let Some(text) = atomic::read_text(path, 1 << 20)? else { return Ok(Vec::new()) };
+        let Some(text) = atomic::read_text(path, 1 << 20)? else {
+            return Ok(Vec::new());
+        };
         let text = zeroize::Zeroizing::new(text);
         let (pairs, warnings) = parse_dotenv(&text);
         for (k, v) in pairs {
@@ -69,13 +80,23 @@ impl Env {
         let mut out = Vec::new();
         let single = format!("{stem}_API_KEY");
         if let Some(s) = self.get(&single) {
-            out.push(KeySource { label: format!("env: {single}"), secret: s.clone() });
+            out.push(KeySource {
+                label: format!("env: {single}"),
+                secret: s.clone(),
+            });
         }
         let list = format!("{stem}_API_KEYS");
         if let Some(s) = self.get(&list) {
-            let parts = s.expose_secret().split([',', '\n']).map(str::trim).filter(|p| !p.is_empty());
+            let parts = s
+                .expose_secret()
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
             for (i, part) in parts.enumerate() {
-                out.push(KeySource { label: format!("env: {list}[{}]", i + 1), secret: Secret::new(part) });
+                out.push(KeySource {
+                    label: format!("env: {list}[{}]", i + 1),
+                    secret: Secret::new(part),
+                });
             }
         }
         out
@@ -96,9 +117,15 @@ pub fn parse_dotenv(text: &str) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            warnings.push(DotenvWarning { line: i + 1, problem: "no '=' (expected KEY=VALUE)" });
+            warnings.push(DotenvWarning {
+                line: i + 1,
+                problem: "no '=' (expected KEY=VALUE)",
+            });
             continue;
         };
         let key = key.trim();
@@ -106,7 +133,10 @@ pub fn parse_dotenv(text: &str) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {
             && !key.starts_with(|c: char| c.is_ascii_digit())
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !valid_key {
-            warnings.push(DotenvWarning { line: i + 1, problem: "invalid variable name" });
+            warnings.push(DotenvWarning {
+                line: i + 1,
+                problem: "invalid variable name",
+            });
             continue;
         }
         let value = value.trim();
@@ -114,7 +144,10 @@ pub fn parse_dotenv(text: &str) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {
             Some(&q @ (b'"' | b'\'')) => match value[1..].find(q as char) {
                 Some(end) => &value[1..1 + end],
                 None => {
-                    warnings.push(DotenvWarning { line: i + 1, problem: "unterminated quote" });
+                    warnings.push(DotenvWarning {
+                        line: i + 1,
+                        problem: "unterminated quote",
+                    });
                     continue;
                 }
             },
@@ -131,9 +164,13 @@ mod tests {
 
     #[test]
     fn dotenv_lines() {
-        let (pairs, warnings) =
-            parse_dotenv("# c\nA=1\nexport B = \"two # x\"\nC='3'\nbad line\n9X=1\nD=\"open\nE=v # note\n");
-        let got: Vec<_> = pairs.iter().map(|(k, v)| (k.as_str(), v.expose_secret())).collect();
+        let (pairs, warnings) = parse_dotenv(
+            "# c\nA=1\nexport B = \"two # x\"\nC='3'\nbad line\n9X=1\nD=\"open\nE=v # note\n",
+        );
+        let got: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
         assert_eq!(got, [("A", "1"), ("B", "two # x"), ("C", "3"), ("E", "v")]);
         let lines: Vec<_> = warnings.iter().map(|w| w.line).collect();
         assert_eq!(lines, [5, 6, 7]);
@@ -141,12 +178,27 @@ mod tests {
 
     #[test]
     fn provider_keys_follow_naming_rules() {
-        let env = Env::from_pairs([("GEMINI_API_KEY", "g1"), ("OPENAI_API_KEYS", "a, b\nc"), ("AMAZON_BEDROCK_API_KEY", "x")]);
+        let env = Env::from_pairs([
+            ("GEMINI_API_KEY", "g1"),
+            ("OPENAI_API_KEYS", "a, b\nc"),
+            ("AMAZON_BEDROCK_API_KEY", "x"),
+        ]);
         let google = ProviderId::new("google").unwrap();
         assert_eq!(env.provider_keys(&google)[0].label, "env: GEMINI_API_KEY");
         let openai = ProviderId::new("openai").unwrap();
-        let labels: Vec<_> = env.provider_keys(&openai).into_iter().map(|k| k.label).collect();
-        assert_eq!(labels, ["env: OPENAI_API_KEYS[1]", "env: OPENAI_API_KEYS[2]", "env: OPENAI_API_KEYS[3]"]);
+        let labels: Vec<_> = env
+            .provider_keys(&openai)
+            .into_iter()
+            .map(|k| k.label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "env: OPENAI_API_KEYS[1]",
+                "env: OPENAI_API_KEYS[2]",
+                "env: OPENAI_API_KEYS[3]"
+            ]
+        );
         let bedrock = ProviderId::new("bedrock").unwrap();
         assert_eq!(env.provider_keys(&bedrock).len(), 1);
     }

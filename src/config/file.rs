@@ -84,7 +84,11 @@ fn model_setting(v: Option<&Value>) -> (Option<String>, Vec<String>) {
 /// The strings of a JSON array (other items skipped).
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -98,13 +102,19 @@ impl Config {
     pub fn from_document(doc: &Document) -> Config {
         let root = &doc.root;
         let defaults = path(root, &["agents", "defaults"]);
-        let (default_primary, default_fallbacks) = model_setting(defaults.and_then(|d| d.get("model")));
+        let (default_primary, default_fallbacks) =
+            model_setting(defaults.and_then(|d| d.get("model")));
         let models = defaults
             .and_then(|d| d.get("models"))
             .and_then(Value::as_object)
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), v.get("alias").and_then(Value::as_str).map(str::to_owned)))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.get("alias").and_then(Value::as_str).map(str::to_owned),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -134,7 +144,10 @@ impl Config {
                 m.iter()
                     .filter_map(|(id, v)| {
                         let provider = ProviderId::new(v.get("provider")?.as_str()?).ok()?;
-                        let mode = v.get("mode").and_then(Value::as_str).and_then(CredentialKind::parse);
+                        let mode = v
+                            .get("mode")
+                            .and_then(Value::as_str)
+                            .and_then(CredentialKind::parse);
                         Some((id.clone(), ProfileMeta { provider, mode }))
                     })
                     .collect()
@@ -143,12 +156,28 @@ impl Config {
         let auth_order = auth
             .and_then(|a| a.get("order"))
             .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(p, ids)| Some((ProviderId::new(p).ok()?, strings(Some(ids))))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(p, ids)| Some((ProviderId::new(p).ok()?, strings(Some(ids)))))
+                    .collect()
+            })
             .unwrap_or_default();
         let providers = path(root, &["models", "providers"])
-            .map(|m| m.iter().filter_map(|(id, v)| Some((ProviderId::new(id).ok()?, provider_config(v)))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(id, v)| Some((ProviderId::new(id).ok()?, provider_config(v))))
+                    .collect()
+            })
             .unwrap_or_default();
-        Config { default_primary, default_fallbacks, models, agents, auth_profiles, auth_order, providers }
+        Config {
+            default_primary,
+            default_fallbacks,
+            models,
+            agents,
+            auth_profiles,
+            auth_order,
+            providers,
+        }
     }
 
     /// The agent's default model: its own `model.primary`, else the defaults', else the built-in one.
@@ -174,13 +203,20 @@ impl Config {
 
     /// The agent marked `default: true`, else the first listed, else `main`.
     pub fn default_agent(&self) -> AgentId {
-        let pick = self.agents.iter().find(|a| a.default).or(self.agents.first());
-        pick.and_then(|a| AgentId::new(&a.id).ok()).unwrap_or_else(AgentId::main)
+        let pick = self
+            .agents
+            .iter()
+            .find(|a| a.default)
+            .or(self.agents.first());
+        pick.and_then(|a| AgentId::new(&a.id).ok())
+            .unwrap_or_else(AgentId::main)
     }
 
     /// Every configured alias, as (alias, model ref).
     pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.models.iter().filter_map(|(r, a)| Some((a.as_deref()?, r.as_str())))
+        self.models
+            .iter()
+            .filter_map(|(r, a)| Some((a.as_deref()?, r.as_str())))
     }
 }
 
@@ -190,11 +226,19 @@ fn provider_config(v: &Value) -> ProviderConfig {
     ProviderConfig {
         base_url: text("baseUrl"),
         api: text("api"),
-        api_key: v.get("apiKey").and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(Secret::new),
+        api_key: v
+            .get("apiKey")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(Secret::new),
         models: v
             .get("models")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|m| m.get("id")?.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.get("id")?.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -240,7 +284,10 @@ impl ConfigFile {
 
     /// Under the lock: re-reads, lets `change` edit the document (returning whether it changed anything)
     /// and rewrites it as JSON keeping every other key. Comments are lost; the result says so.
-    pub fn update(&self, change: impl FnOnce(&mut Document) -> bool) -> Result<ConfigWrite, StoreError> {
+    pub fn update(
+        &self,
+        change: impl FnOnce(&mut Document) -> bool,
+    ) -> Result<ConfigWrite, StoreError> {
         atomic::update(&self.path, CONFIG_FILE_LIMIT, |current| {
             let text = current.map(zeroize::Zeroizing::new);
             let mut doc = match &text {
@@ -254,13 +301,24 @@ impl ConfigFile {
             if dropped_comments {
                 tracing::warn!(file = %self.path.display(), "rewriting config as JSON drops its comments");
             }
-            Ok((Some(doc.to_text()), ConfigWrite { dropped_comments, written: true }))
+            Ok((
+                Some(doc.to_text()),
+                ConfigWrite {
+                    dropped_comments,
+                    written: true,
+                },
+            ))
         })
     }
 }
 
 /// Records `auth.profiles[id] = {provider, mode}` (other keys of the entry kept); true when it changed.
-pub fn set_profile_meta(doc: &mut Document, id: &str, provider: &ProviderId, kind: CredentialKind) -> bool {
+pub fn set_profile_meta(
+    doc: &mut Document,
+    id: &str,
+    provider: &ProviderId,
+    kind: CredentialKind,
+) -> bool {
     let auth = doc.object_mut("auth");
     let entry = object_entry(object_entry(auth, "profiles"), id);
     let before = (entry.get("provider").cloned(), entry.get("mode").cloned());
@@ -271,7 +329,9 @@ pub fn set_profile_meta(doc: &mut Document, id: &str, provider: &ProviderId, kin
 
 /// Removes `auth.profiles[id]` and the id from `auth.order`; true when anything was removed.
 pub fn remove_profile_meta(doc: &mut Document, id: &str) -> bool {
-    let Some(Value::Object(auth)) = doc.root.get_mut("auth") else { return false };
+    let Some(Value::Object(auth)) = doc.root.get_mut("auth") else {
+        return false;
+    };
     let mut changed = match auth.get_mut("profiles") {
         Some(Value::Object(p)) => p.shift_remove(id).is_some(),
         _ => false,
@@ -300,7 +360,10 @@ pub fn set_primary_model(doc: &mut Document, agent: Option<&AgentId>, model: &st
                 *list = json!([]);
             }
             let items = list.as_array_mut().expect("just made an array");
-            let pos = match items.iter().position(|a| a.get("id").and_then(Value::as_str) == Some(id.as_str())) {
+            let pos = match items
+                .iter()
+                .position(|a| a.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            {
                 Some(p) => p,
                 None => {
                     items.push(json!({ "id": id.as_str() }));

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 pub use env::{DotenvWarning, Env, KeySource};
 pub use file::{
-    AgentConfig, BUILTIN_DEFAULT_MODEL, Config, ConfigFile, ConfigWrite, ProfileMeta, ProviderConfig,
+    AgentConfig, BUILTIN_DEFAULT_MODEL, Config, ConfigFile, ConfigWrite, ProfileMeta,
+    ProviderConfig,
 };
 
 use crate::store::{AgentId, AuthFile, SessionsFile};
@@ -16,7 +17,9 @@ use crate::store::{AgentId, AuthFile, SessionsFile};
 #[derive(Debug, thiserror::Error)]
 pub enum StateDirError {
     /// No flag, no `OPENCLAW_STATE_DIR` and no `HOME`.
-    #[error("cannot find the state directory: pass --state-dir DIR or set OPENCLAW_STATE_DIR (HOME is not set)")]
+    #[error(
+        "cannot find the state directory: pass --state-dir DIR or set OPENCLAW_STATE_DIR (HOME is not set)"
+    )]
     NoHome,
 }
 
@@ -66,7 +69,10 @@ impl StateDir {
 
     /// `agents/<id>/sessions/`.
     pub fn sessions_dir(&self, agent: &AgentId) -> PathBuf {
-        self.root.join("agents").join(agent.as_str()).join("sessions")
+        self.root
+            .join("agents")
+            .join(agent.as_str())
+            .join("sessions")
     }
 
     /// The agent's `auth-profiles.json`.

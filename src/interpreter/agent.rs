@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 use crate::config::{Config, Env, StateDir};
 use crate::resolver::cache::FileStamp;
 use crate::resolver::{
-    Applied, Choice, Outcome, PinChange, PinView, ReportError, Resolution, ResolveError, ResolveRequest, SharedClock,
-    StoreCache, resolve,
+    Applied, Choice, Outcome, PinChange, PinView, ReportError, Resolution, ResolveError,
+    ResolveRequest, SharedClock, StoreCache, resolve,
 };
 use crate::session::{Registry, RegistryOptions};
 use crate::store::{AgentId, AuthProfiles, OverrideSource, ProviderId, Secret, StoreError};
@@ -68,7 +68,12 @@ pub struct Agent {
 
 impl Agent {
     /// Opens agent `id` in `state`, reading its config and credential store now (corrupt files are errors).
-    pub fn open(state: StateDir, id: AgentId, env: Env, clock: SharedClock) -> Result<Agent, StoreError> {
+    pub fn open(
+        state: StateDir,
+        id: AgentId,
+        env: Env,
+        clock: SharedClock,
+    ) -> Result<Agent, StoreError> {
         Self::open_with(state, id, env, clock, RegistryOptions::default())
     }
 
@@ -85,7 +90,17 @@ impl Agent {
         let config = Arc::new(config_file.load()?);
         let store = StoreCache::open(state.auth_file(&id))?;
         let sessions = Registry::new(Some(state.sessions_file(&id)), Arc::clone(&clock), options);
-        Ok(Agent { inner: Arc::new(Inner { state, id, env, clock, store, config: RwLock::new((stamp, config)), sessions }) })
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                state,
+                id,
+                env,
+                clock,
+                store,
+                config: RwLock::new((stamp, config)),
+                sessions,
+            }),
+        })
     }
 
     /// The agent id.
@@ -142,7 +157,12 @@ impl Agent {
     ///
     /// The session's pin is updated as the resolver says (new auto pin, cleared pin). Without a session
     /// the answer ignores pins and changes nothing.
-    pub fn resolve(&self, session: Option<&str>, provider: &ProviderId, model: Option<&str>) -> Result<Decision, AgentError> {
+    pub fn resolve(
+        &self,
+        session: Option<&str>,
+        provider: &ProviderId,
+        model: Option<&str>,
+    ) -> Result<Decision, AgentError> {
         let store = self.store()?;
         let config = self.config()?;
         let (pin, compaction) = match session {
@@ -159,21 +179,45 @@ impl Agent {
             order_hash: (p.order_hash != 0).then_some(p.order_hash),
             rotate: p.rotate,
         });
-        let req = ResolveRequest { provider, model, pin: pin_view, compaction_count: compaction, now_ms: self.now_ms() };
+        let req = ResolveRequest {
+            provider,
+            model,
+            pin: pin_view,
+            compaction_count: compaction,
+            now_ms: self.now_ms(),
+        };
         let resolution = resolve(&store, &config, &self.inner.env, &req)?;
         if let Some(key) = session {
             match &resolution.pin_change {
                 PinChange::Keep => {}
-                PinChange::SetAuto(id) => self.inner.sessions.set_pin(key, id, OverrideSource::Auto, resolution.order_hash)?,
+                PinChange::SetAuto(id) => self.inner.sessions.set_pin(
+                    key,
+                    id,
+                    OverrideSource::Auto,
+                    resolution.order_hash,
+                )?,
                 PinChange::Clear => self.inner.sessions.clear_pin(key)?,
             }
         }
-        let secret = resolution.chosen_profile().and_then(|id| store.profiles.get(id)?.secret.clone());
-        Ok(Decision { resolution: resolution.into_owned(), secret })
+        let secret = resolution
+            .chosen_profile()
+            .and_then(|id| store.profiles.get(id)?.secret.clone());
+        Ok(Decision {
+            resolution: resolution.into_owned(),
+            secret,
+        })
     }
 
     /// Records the outcome of a request made with `profile` (for `model`), persisting it to the store.
-    pub fn report(&self, profile: &str, model: Option<&str>, outcome: Outcome) -> Result<Applied, AgentError> {
-        Ok(self.inner.store.report(profile, model, outcome, self.now_ms())?)
+    pub fn report(
+        &self,
+        profile: &str,
+        model: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<Applied, AgentError> {
+        Ok(self
+            .inner
+            .store
+            .report(profile, model, outcome, self.now_ms())?)
     }
 }

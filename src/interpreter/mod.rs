@@ -98,7 +98,10 @@ struct Refusal(String);
 impl Interpreter {
     /// An interpreter over `agent`.
     pub fn new(agent: Agent) -> Interpreter {
-        Interpreter { agent, aliases: Arc::new(Mutex::new((0, Arc::new(Aliases::default())))) }
+        Interpreter {
+            agent,
+            aliases: Arc::new(Mutex::new((0, Arc::new(Aliases::default())))),
+        }
     }
 
     /// The agent.
@@ -111,7 +114,10 @@ impl Interpreter {
         let key = Arc::as_ptr(config) as usize;
         let mut guard = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
         if guard.0 != key {
-            *guard = (key, Arc::new(Aliases::new(config.aliases().map(|(a, _)| a))));
+            *guard = (
+                key,
+                Arc::new(Aliases::new(config.aliases().map(|(a, _)| a))),
+            );
         }
         Arc::clone(&guard.1)
     }
@@ -127,7 +133,9 @@ impl Interpreter {
                 reply: Some(format!("New session started ({id}).")),
                 cleaned: String::new(),
                 directive: DirectiveStatus::Applied,
-                changes: vec![Change::NewSession { session_id: id.to_string() }],
+                changes: vec![Change::NewSession {
+                    session_id: id.to_string(),
+                }],
                 config_comments_dropped: false,
             });
         }
@@ -179,8 +187,11 @@ impl Interpreter {
         let session = sessions.get(key).map_err(|e| sys(e.into()))?;
         let catalogue = Catalogue::build(config, &store, self.agent.env(), agent_id);
         let default_ref = models::normalise_ref(&config.primary_model(agent_id));
-        let default_label = replies::label(&default_ref, replies::alias_of(&catalogue, &default_ref));
-        let current_ref = session.as_ref().and_then(|s| s.model_override.as_deref().map(str::to_owned));
+        let default_label =
+            replies::label(&default_ref, replies::alias_of(&catalogue, &default_ref));
+        let current_ref = session
+            .as_ref()
+            .and_then(|s| s.model_override.as_deref().map(str::to_owned));
         let current = match &current_ref {
             Some(r) => replies::label(r, replies::alias_of(&catalogue, r)),
             None => default_label.clone(),
@@ -199,8 +210,12 @@ impl Interpreter {
         }
         if raw.is_empty() {
             if let Some(rt) = p.raw_runtime {
-                sessions.update(key, |s| s.runtime_override = Some(rt.into())).map_err(|e| sys(e.into()))?;
-                out.changes.push(Change::RuntimeSet { runtime: rt.to_owned() });
+                sessions
+                    .update(key, |s| s.runtime_override = Some(rt.into()))
+                    .map_err(|e| sys(e.into()))?;
+                out.changes.push(Change::RuntimeSet {
+                    runtime: rt.to_owned(),
+                });
                 return Ok(format!("Runtime set to {rt}."));
             }
             return Ok(replies::summary(&current, session.as_ref()));
@@ -240,19 +255,32 @@ impl Interpreter {
         }
         // An 8-digit `@YYYYMMDD` suffix is a profile after all when such a profile exists.
         let (raw, profile) = match (profile, raw.rsplit_once('@')) {
-            (None, Some((m, d))) if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) && self.profile_exists(&store, config, d) => {
+            (None, Some((m, d)))
+                if d.len() == 8
+                    && d.bytes().all(|b| b.is_ascii_digit())
+                    && self.profile_exists(&store, config, d) =>
+            {
                 (m, Some(d))
             }
             _ => (raw, profile),
         };
-        let default_provider = split_ref(&default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
+        let default_provider =
+            split_ref(&default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
         let (model_ref, alias) = match match_model(raw, &catalogue, config, &default_provider) {
             ModelMatch::Found { model_ref, alias } => (model_ref, alias),
             ModelMatch::Ambiguous(list) => {
-                return refuse(&format!("Model \"{raw}\" is ambiguous: {}.", list.join(", ")));
+                return refuse(&format!(
+                    "Model \"{raw}\" is ambiguous: {}.",
+                    list.join(", ")
+                ));
             }
-            ModelMatch::NotAllowed { model_ref, suggestion } => {
-                let mut t = format!("Model \"{model_ref}\" is not allowed. Use /model list to see providers and models.");
+            ModelMatch::NotAllowed {
+                model_ref,
+                suggestion,
+            } => {
+                let mut t = format!(
+                    "Model \"{model_ref}\" is not allowed. Use /model list to see providers and models."
+                );
                 if let Some(s) = suggestion {
                     t.push_str(&format!(" Did you mean {s}?"));
                 }
@@ -266,11 +294,18 @@ impl Interpreter {
             };
             if let Some(model_provider) = &provider {
                 if &profile_provider != model_provider {
-                    return refuse(&format!("Auth profile \"{id}\" is for {profile_provider}, not {model_provider}."));
+                    return refuse(&format!(
+                        "Auth profile \"{id}\" is for {profile_provider}, not {model_provider}."
+                    ));
                 }
             }
         }
-        let label = replies::label(&model_ref, alias.as_deref().or(replies::alias_of(&catalogue, &model_ref)));
+        let label = replies::label(
+            &model_ref,
+            alias
+                .as_deref()
+                .or(replies::alias_of(&catalogue, &model_ref)),
+        );
         let is_default = model_ref == default_ref;
         // Config first: if it fails, nothing else is written.
         let mut scope_text = String::new();
@@ -284,13 +319,20 @@ impl Interpreter {
                 .map_err(|e| sys(e.into()))?;
             out.config_comments_dropped = write.dropped_comments;
             let (scope_name, text) = match target {
-                Some(a) => ("agent", format!(" Default model for agent {a} set to {label}.")),
+                Some(a) => (
+                    "agent",
+                    format!(" Default model for agent {a} set to {label}."),
+                ),
                 None => ("global", format!(" Global default model set to {label}.")),
             };
             scope_text = text;
-            out.changes.push(Change::DefaultModelSet { scope: scope_name, model: model_ref.clone() });
+            out.changes.push(Change::DefaultModelSet {
+                scope: scope_name,
+                model: model_ref.clone(),
+            });
         }
-        let override_to = (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
+        let override_to =
+            (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
         let pin_profile = profile.map(|id| sessions.intern(id));
         let runtime = p.raw_runtime;
         sessions
@@ -316,32 +358,52 @@ impl Interpreter {
             }
             None => {
                 out.changes.push(Change::ModelReset);
-                if p.scope.is_some_and(|s| s != Scope::Session) { format!("Model set to {label}.") } else { format!("Model reset to default ({label}).") }
+                if p.scope.is_some_and(|s| s != Scope::Session) {
+                    format!("Model set to {label}.")
+                } else {
+                    format!("Model reset to default ({label}).")
+                }
             }
         };
         match profile {
             Some(id) => {
-                out.changes.push(Change::PinSet { profile: id.to_owned() });
+                out.changes.push(Change::PinSet {
+                    profile: id.to_owned(),
+                });
                 reply.push_str(&format!(" Auth profile set to {id}."));
             }
-            None if session.as_ref().is_some_and(|s| s.pin.is_some()) => out.changes.push(Change::PinCleared),
+            None if session.as_ref().is_some_and(|s| s.pin.is_some()) => {
+                out.changes.push(Change::PinCleared)
+            }
             None => {}
         }
         reply.push_str(&scope_text);
         if let Some(rt) = runtime {
-            out.changes.push(Change::RuntimeSet { runtime: rt.to_owned() });
+            out.changes.push(Change::RuntimeSet {
+                runtime: rt.to_owned(),
+            });
             reply.push_str(&format!(" Runtime set to {rt}."));
         }
         Ok(reply)
     }
 
     /// True when `id` is a profile of this agent's store or config.
-    fn profile_exists(&self, store: &crate::store::AuthProfiles, config: &Config, id: &str) -> bool {
+    fn profile_exists(
+        &self,
+        store: &crate::store::AuthProfiles,
+        config: &Config,
+        id: &str,
+    ) -> bool {
         store.profiles.contains_key(id) || config.auth_profiles.contains_key(id)
     }
 
     /// The provider of profile `id` (store first, then config `auth.profiles`).
-    fn profile_provider(&self, store: &crate::store::AuthProfiles, config: &Config, id: &str) -> Option<ProviderId> {
+    fn profile_provider(
+        &self,
+        store: &crate::store::AuthProfiles,
+        config: &Config,
+        id: &str,
+    ) -> Option<ProviderId> {
         store
             .profiles
             .get(id)

@@ -6,12 +6,25 @@ use crate::config::{Config, Env};
 use crate::store::{AgentId, AuthProfiles, ProviderId};
 
 /// Providers that are always known, even without config or credentials.
-pub const WELL_KNOWN: [&str; 10] =
-    ["anthropic", "openai", "openrouter", "google", "xai", "mistral", "groq", "deepseek", "ollama", "lmstudio"];
+pub const WELL_KNOWN: [&str; 10] = [
+    "anthropic",
+    "openai",
+    "openrouter",
+    "google",
+    "xai",
+    "mistral",
+    "groq",
+    "deepseek",
+    "ollama",
+    "lmstudio",
+];
 
 /// A small built-in catalogue used by `/model list` and substring matching when config lists no models.
 const CATALOGUE: [(&str, &[&str]); 6] = [
-    ("anthropic", &["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"]),
+    (
+        "anthropic",
+        &["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"],
+    ),
     ("openai", &["gpt-5", "gpt-5-mini", "gpt-4.1"]),
     ("google", &["gemini-2.5-pro", "gemini-2.5-flash"]),
     ("xai", &["grok-4"]),
@@ -49,13 +62,22 @@ pub fn normalise_ref(r: &str) -> String {
 impl Catalogue {
     /// Builds the catalogue for `agent` from config, the store and the environment.
     pub fn build(config: &Config, store: &AuthProfiles, env: &Env, agent: &AgentId) -> Catalogue {
-        let mut c = Catalogue { restricted: !config.models.is_empty(), ..Catalogue::default() };
+        let mut c = Catalogue {
+            restricted: !config.models.is_empty(),
+            ..Catalogue::default()
+        };
         for (alias, r) in config.aliases() {
-            c.aliases.entry(normalise_ref(r)).or_default().push(alias.to_owned());
+            c.aliases
+                .entry(normalise_ref(r))
+                .or_default()
+                .push(alias.to_owned());
         }
         let add = |c: &mut Catalogue, r: &str| {
             if let Some((p, _)) = split_ref(r) {
-                c.by_provider.entry(p.to_string()).or_default().insert(normalise_ref(r));
+                c.by_provider
+                    .entry(p.to_string())
+                    .or_default()
+                    .insert(normalise_ref(r));
             }
         };
         if c.restricted {
@@ -70,7 +92,12 @@ impl Catalogue {
         let mut known: BTreeSet<String> = WELL_KNOWN.iter().map(|s| s.to_string()).collect();
         known.extend(config.providers.keys().map(ToString::to_string));
         known.extend(store.profiles.values().map(|p| p.provider.to_string()));
-        known.extend(config.auth_profiles.values().map(|m| m.provider.to_string()));
+        known.extend(
+            config
+                .auth_profiles
+                .values()
+                .map(|m| m.provider.to_string()),
+        );
         let in_use = |p: &str| {
             let id = ProviderId::new(p).ok();
             config.providers.keys().any(|k| k.as_str() == p)
@@ -110,7 +137,10 @@ impl Catalogue {
     pub fn allows(&self, r: &str) -> bool {
         match split_ref(r) {
             Some((p, _)) if !self.restricted => self.known_providers.contains(p.as_str()),
-            Some((p, _)) => self.by_provider.get(p.as_str()).is_some_and(|s| s.contains(r)),
+            Some((p, _)) => self
+                .by_provider
+                .get(p.as_str())
+                .is_some_and(|s| s.contains(r)),
             None => false,
         }
     }
@@ -138,18 +168,41 @@ pub enum ModelMatch {
 }
 
 /// Resolves `raw`: alias → exact ref → unique case-insensitive substring among allowed models.
-pub fn match_model(raw: &str, catalogue: &Catalogue, config: &Config, default_provider: &str) -> ModelMatch {
+pub fn match_model(
+    raw: &str,
+    catalogue: &Catalogue,
+    config: &Config,
+    default_provider: &str,
+) -> ModelMatch {
     let lower = raw.to_ascii_lowercase();
     if let Some((alias, r)) = config.aliases().find(|(a, _)| a.eq_ignore_ascii_case(raw)) {
-        return ModelMatch::Found { model_ref: normalise_ref(r), alias: Some(alias.to_owned()) };
+        return ModelMatch::Found {
+            model_ref: normalise_ref(r),
+            alias: Some(alias.to_owned()),
+        };
     }
-    let model_ref = if raw.contains('/') { normalise_ref(raw) } else { format!("{default_provider}/{raw}") };
+    let model_ref = if raw.contains('/') {
+        normalise_ref(raw)
+    } else {
+        format!("{default_provider}/{raw}")
+    };
     if catalogue.allows(&model_ref) {
-        return ModelMatch::Found { model_ref, alias: None };
+        return ModelMatch::Found {
+            model_ref,
+            alias: None,
+        };
     }
-    let hits: Vec<&String> = catalogue.refs().filter(|r| r.to_ascii_lowercase().contains(&lower)).collect();
+    let hits: Vec<&String> = catalogue
+        .refs()
+        .filter(|r| r.to_ascii_lowercase().contains(&lower))
+        .collect();
     match hits.len() {
-        1 => return ModelMatch::Found { model_ref: hits[0].clone(), alias: None },
+        1 => {
+            return ModelMatch::Found {
+                model_ref: hits[0].clone(),
+                alias: None,
+            };
+        }
         n if n > 1 => return ModelMatch::Ambiguous(hits.into_iter().cloned().collect()),
         _ => {}
     }
@@ -159,12 +212,18 @@ pub fn match_model(raw: &str, catalogue: &Catalogue, config: &Config, default_pr
         .map(|r| {
             let r_lower = r.to_ascii_lowercase();
             let model_part = r_lower.split_once('/').map_or(r_lower.as_str(), |(_, m)| m);
-            (edit_distance(&r_lower, &target).min(edit_distance(model_part, &lower)), r)
+            (
+                edit_distance(&r_lower, &target).min(edit_distance(model_part, &lower)),
+                r,
+            )
         })
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, r)| r.clone());
-    ModelMatch::NotAllowed { model_ref, suggestion }
+    ModelMatch::NotAllowed {
+        model_ref,
+        suggestion,
+    }
 }
 
 /// Levenshtein distance over chars.

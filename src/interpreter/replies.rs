@@ -13,8 +13,7 @@ use crate::session::Session;
 pub const PROFILE_NEEDS_MODEL: &str = "Auth profile override requires a model selection.";
 
 /// The reply to a numeric selection.
-pub const NUMERIC: &str =
-    "Numeric model selection is not supported in chat.\n\nBrowse: /model list\nSwitch: /model <provider/model>";
+pub const NUMERIC: &str = "Numeric model selection is not supported in chat.\n\nBrowse: /model list\nSwitch: /model <provider/model>";
 
 /// `provider/model`, or `<Alias> (provider/model)` when the ref has an alias.
 pub fn label(model_ref: &str, alias: Option<&str>) -> String {
@@ -26,14 +25,23 @@ pub fn label(model_ref: &str, alias: Option<&str>) -> String {
 
 /// The first configured alias of `model_ref`.
 pub fn alias_of<'c>(catalogue: &'c Catalogue, model_ref: &str) -> Option<&'c str> {
-    catalogue.aliases.get(model_ref).and_then(|a| a.first()).map(String::as_str)
+    catalogue
+        .aliases
+        .get(model_ref)
+        .and_then(|a| a.first())
+        .map(String::as_str)
 }
 
 /// The reply to a bare `/model`.
 pub fn summary(current: &str, session: Option<&Session>) -> String {
     let mut out = format!("Current: {current}\n");
     if let Some(pin) = session.and_then(|s| s.pin.as_ref()) {
-        let _ = writeln!(out, "Pinned profile: {} ({})", pin.profile, pin.source.as_str());
+        let _ = writeln!(
+            out,
+            "Pinned profile: {} ({})",
+            pin.profile,
+            pin.source.as_str()
+        );
     }
     out.push_str("\nSwitch: /model <provider/model>\nBrowse: /model list\nMore: /model status");
     out
@@ -88,18 +96,34 @@ pub struct StatusInput<'a> {
 /// The reply to `/model status`. Never contains key material.
 pub fn status(i: &StatusInput<'_>) -> String {
     let pin = i.session.and_then(|s| s.pin.as_ref());
-    let pin_text = pin.map_or("none".to_owned(), |p| format!("{} ({})", p.profile, p.source.as_str()));
+    let pin_text = pin.map_or("none".to_owned(), |p| {
+        format!("{} ({})", p.profile, p.source.as_str())
+    });
     let mut out = format!(
         "Current: {}\nDefault: {}\nAgent: {}\nAuth file: {}\nSession pin: {pin_text}\n",
         i.current, i.default, i.agent, i.auth_file
     );
     for (provider, models) in &i.catalogue.by_provider {
-        let Ok(pid) = ProviderId::new(provider) else { continue };
+        let Ok(pid) = ProviderId::new(provider) else {
+            continue;
+        };
         let pc = i.config.providers.get(&pid);
         let endpoint = pc.and_then(|c| c.base_url.as_deref()).unwrap_or("default");
-        let api = pc.and_then(|c| c.api.as_deref()).unwrap_or_else(|| default_api(provider));
-        let auth = auth_label(i.store, i.config, i.env, &pid, pin.map(|p| &*p.profile), i.now);
-        let _ = writeln!(out, "\n[{provider}] endpoint: {endpoint} api: {api} auth: {auth}");
+        let api = pc
+            .and_then(|c| c.api.as_deref())
+            .unwrap_or_else(|| default_api(provider));
+        let auth = auth_label(
+            i.store,
+            i.config,
+            i.env,
+            &pid,
+            pin.map(|p| &*p.profile),
+            i.now,
+        );
+        let _ = writeln!(
+            out,
+            "\n[{provider}] endpoint: {endpoint} api: {api} auth: {auth}"
+        );
         for m in models {
             match i.catalogue.aliases.get(m) {
                 Some(a) => {

@@ -63,13 +63,18 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
     } else if disabled > now {
         (State::Disabled, Some(disabled), stats.disabled_reason)
     } else if stats.cooldown_until > now {
-        (State::Cooldown, Some(stats.cooldown_until), stats.cooldown_reason)
+        (
+            State::Cooldown,
+            Some(stats.cooldown_until),
+            stats.cooldown_reason,
+        )
     } else if p.kind != CredentialKind::ApiKey && p.expires.is_some_and(|e| e - now < EXPIRING_MS) {
         (State::Expiring, None, None)
     } else {
         (State::Ok, None, None)
     };
-    let hint = (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT);
+    let hint =
+        (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT);
     ProfileStatus {
         id: p.id.clone(),
         provider: p.provider.to_string(),
@@ -78,7 +83,11 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
         expires: p.expires,
         until,
         reason: reason.map(FailureReason::as_str),
-        cooldown_model: if state == State::Cooldown { stats.cooldown_model.clone() } else { None },
+        cooldown_model: if state == State::Cooldown {
+            stats.cooldown_model.clone()
+        } else {
+            None
+        },
         hint,
     }
 }
@@ -93,7 +102,13 @@ pub fn auth_label(
     pin: Option<&str>,
     now: i64,
 ) -> String {
-    let req = ResolveRequest { provider, model: None, pin: None, compaction_count: 0, now_ms: now };
+    let req = ResolveRequest {
+        provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: now,
+    };
     let candidates = match resolver::resolve(store, config, env, &req) {
         Ok(r) => match r.choice {
             Choice::Key { source, .. } => return source,
@@ -104,7 +119,11 @@ pub fn auth_label(
             // Nothing usable: still list every profile of the provider with its problem.
             let mut ids: Vec<&Profile> = store.of_provider(provider).collect();
             ids.sort_by_key(|p| &p.id);
-            return ids.iter().map(|p| profile_label(store, p, false, pin, now, provider)).collect::<Vec<_>>().join(", ");
+            return ids
+                .iter()
+                .map(|p| profile_label(store, p, false, pin, now, provider))
+                .collect::<Vec<_>>()
+                .join(", ");
         }
     };
     candidates
@@ -112,7 +131,14 @@ pub fn auth_label(
         .enumerate()
         .filter_map(|(i, c)| {
             let p = store.profiles.get(&*c.id)?;
-            Some(profile_label(store, p, i == 0 && c.usable, pin, now, provider))
+            Some(profile_label(
+                store,
+                p,
+                i == 0 && c.usable,
+                pin,
+                now,
+                provider,
+            ))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -139,7 +165,10 @@ fn profile_label(
         flags.push("lastGood".into());
     }
     match st.state {
-        State::Cooldown => flags.push(format!("cooldown {}", short_duration(st.until.unwrap_or(now) - now))),
+        State::Cooldown => flags.push(format!(
+            "cooldown {}",
+            short_duration(st.until.unwrap_or(now) - now)
+        )),
         State::Disabled => flags.push(format!(
             "disabled {} {}",
             st.reason.unwrap_or("unknown"),

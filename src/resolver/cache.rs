@@ -37,7 +37,9 @@ pub enum ReportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The profile is not in the store.
-    #[error("Auth profile \"{id}\" not found in {path}; list profiles with modelauth models auth list.")]
+    #[error(
+        "Auth profile \"{id}\" not found in {path}; list profiles with modelauth models auth list."
+    )]
     UnknownProfile {
         /// The id.
         id: String,
@@ -58,7 +60,10 @@ impl StoreCache {
     pub fn open(file: AuthFile) -> Result<StoreCache, StoreError> {
         let stamp = FileStamp::of(file.path());
         let profiles = Arc::new(file.load()?);
-        Ok(StoreCache { file, snapshot: RwLock::new((stamp, profiles)) })
+        Ok(StoreCache {
+            file,
+            snapshot: RwLock::new((stamp, profiles)),
+        })
     }
 
     /// The file this cache reads.
@@ -87,7 +92,13 @@ impl StoreCache {
 
     /// Records `outcome` for `profile` (used with `model`) at `now_ms`, under the store's lock, and sets
     /// `lastGood` on success. Returns what changed.
-    pub fn report(&self, profile: &str, model: Option<&str>, outcome: Outcome, now_ms: i64) -> Result<Applied, ReportError> {
+    pub fn report(
+        &self,
+        profile: &str,
+        model: Option<&str>,
+        outcome: Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, ReportError> {
         let applied = self.file.update(|edit| {
             let view = edit.view();
             let Some(p) = view.profiles.get(profile) else {

@@ -11,11 +11,14 @@ pub use cache::{ReportError, StoreCache};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use outcome::{AUTH_PERMANENT_HINT, Applied, CLAUDE_CODE_ONLY, Outcome, apply, classify};
 pub use resolve::{NEVER_COOL, ResolveRequest, blocked_until, resolve};
-pub use types::{Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError};
+pub use types::{
+    Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
+};
 
 /// Formats ms since the epoch as RFC 3339 (UTC, seconds).
 pub fn format_time(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(t).to_string()
 }
 

@@ -50,14 +50,21 @@ pub fn transient_window(n: u32) -> i64 {
 /// The disable window for the `n`th billing or auth_permanent failure: 10 min doubling, capped at
 /// 24 h (billing) or 60 min (auth_permanent).
 pub fn disable_window(reason: FailureReason, n: u32) -> i64 {
-    let cap = if reason == FailureReason::Billing { 24 * HOUR } else { HOUR };
+    let cap = if reason == FailureReason::Billing {
+        24 * HOUR
+    } else {
+        HOUR
+    };
     let doubled = 10 * MIN * (1i64 << n.saturating_sub(1).min(20));
     doubled.min(cap)
 }
 
 /// True for the reasons that disable (rather than cool down) a profile.
 pub fn disables(reason: FailureReason) -> bool {
-    matches!(reason, FailureReason::Billing | FailureReason::AuthPermanent)
+    matches!(
+        reason,
+        FailureReason::Billing | FailureReason::AuthPermanent
+    )
 }
 
 /// Applies `outcome` at `now` for `model` to `stats`.
@@ -67,12 +74,22 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
     let (reason, retry_after) = match outcome {
         Outcome::Success => {
             let last_used = now;
-            *stats = UsageStats { last_used, ..UsageStats::default() };
+            *stats = UsageStats {
+                last_used,
+                ..UsageStats::default()
+            };
             return Applied::Succeeded;
         }
-        Outcome::Failure { reason, retry_after_ms } => (reason, retry_after_ms.unwrap_or(0)),
+        Outcome::Failure {
+            reason,
+            retry_after_ms,
+        } => (reason, retry_after_ms.unwrap_or(0)),
     };
-    let active = if disables(reason) { stats.disabled_until } else { stats.cooldown_until };
+    let active = if disables(reason) {
+        stats.disabled_until
+    } else {
+        stats.cooldown_until
+    };
     if active > now {
         return Applied::InsideActiveWindow(active);
     }
@@ -94,15 +111,21 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
         let until = now + transient_window(stats.error_count).max(retry_after);
         stats.cooldown_until = until;
         stats.cooldown_reason = Some(reason);
-        let scoped = matches!(reason, FailureReason::RateLimit | FailureReason::Timeout | FailureReason::ModelNotFound);
-        stats.cooldown_model = if scoped { model.map(str::to_owned) } else { None };
+        let scoped = matches!(
+            reason,
+            FailureReason::RateLimit | FailureReason::Timeout | FailureReason::ModelNotFound
+        );
+        stats.cooldown_model = if scoped {
+            model.map(str::to_owned)
+        } else {
+            None
+        };
         Applied::WindowStarted(until)
     }
 }
 
 /// The Anthropic error text of a Claude-Code-only credential used elsewhere.
-pub const CLAUDE_CODE_ONLY: &str =
-    "This credential is only authorized for use with Claude Code and cannot be used for other API requests.";
+pub const CLAUDE_CODE_ONLY: &str = "This credential is only authorized for use with Claude Code and cannot be used for other API requests.";
 
 /// The hint shown wherever an `auth_permanent` failure is shown.
 pub const AUTH_PERMANENT_HINT: &str =
@@ -117,7 +140,9 @@ pub fn classify(status: Option<u16>, body: &str) -> FailureReason {
     }
     match status {
         Some(402) => FailureReason::Billing,
-        _ if has("insufficient credit") || has("insufficient_quota") || has("credit balance") => FailureReason::Billing,
+        _ if has("insufficient credit") || has("insufficient_quota") || has("credit balance") => {
+            FailureReason::Billing
+        }
         Some(401 | 403) => FailureReason::Auth,
         Some(429) => FailureReason::RateLimit,
         Some(408 | 504) => FailureReason::Timeout,
@@ -125,7 +150,9 @@ pub fn classify(status: Option<u16>, body: &str) -> FailureReason {
         Some(404) if has("model") => FailureReason::ModelNotFound,
         Some(400) if has("invalid_request") || has("format") => FailureReason::Format,
         _ if has("overloaded") => FailureReason::Overloaded,
-        _ if has("rate limit") || has("rate_limit") || has("too many requests") => FailureReason::RateLimit,
+        _ if has("rate limit") || has("rate_limit") || has("too many requests") => {
+            FailureReason::RateLimit
+        }
         _ if has("timed out") || has("timeout") => FailureReason::Timeout,
         _ if body.trim().is_empty() && status.is_none() => FailureReason::EmptyResponse,
         Some(_) => FailureReason::Unclassified,
@@ -139,11 +166,17 @@ mod tests {
 
     #[test]
     fn classify_common_errors() {
-        assert_eq!(classify(Some(400), CLAUDE_CODE_ONLY), FailureReason::AuthPermanent);
+        assert_eq!(
+            classify(Some(400), CLAUDE_CODE_ONLY),
+            FailureReason::AuthPermanent
+        );
         assert_eq!(classify(Some(401), ""), FailureReason::Auth);
         assert_eq!(classify(Some(403), "forbidden"), FailureReason::Auth);
         assert_eq!(classify(Some(402), ""), FailureReason::Billing);
-        assert_eq!(classify(Some(400), "Your credit balance is too low"), FailureReason::Billing);
+        assert_eq!(
+            classify(Some(400), "Your credit balance is too low"),
+            FailureReason::Billing
+        );
         assert_eq!(classify(Some(429), ""), FailureReason::RateLimit);
         assert_eq!(classify(Some(408), ""), FailureReason::Timeout);
         assert_eq!(classify(None, "request timed out"), FailureReason::Timeout);
@@ -155,7 +188,10 @@ mod tests {
 
     #[test]
     fn schedules() {
-        assert_eq!([1, 2, 3, 9].map(transient_window), [30 * SEC, 60 * SEC, 5 * MIN, 5 * MIN]);
+        assert_eq!(
+            [1, 2, 3, 9].map(transient_window),
+            [30 * SEC, 60 * SEC, 5 * MIN, 5 * MIN]
+        );
         let billing = [1, 2, 3, 20].map(|n| disable_window(FailureReason::Billing, n));
         assert_eq!(billing, [10 * MIN, 20 * MIN, 40 * MIN, 24 * HOUR]);
         let perm = [1, 2, 3, 4].map(|n| disable_window(FailureReason::AuthPermanent, n));

@@ -4,9 +4,13 @@
 use std::borrow::Cow;
 
 use crate::config::{Config, Env};
-use crate::store::{AuthProfiles, CredentialKind, FailureReason, OverrideSource, ProviderId, UsageStats};
+use crate::store::{
+    AuthProfiles, CredentialKind, FailureReason, OverrideSource, ProviderId, UsageStats,
+};
 
-use super::types::{Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError};
+use super::types::{
+    Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
+};
 
 /// Providers that do their own failover: their profiles never cool down.
 pub const NEVER_COOL: [&str; 2] = ["openrouter", "kilocode"];
@@ -27,7 +31,12 @@ pub struct ResolveRequest<'a> {
 }
 
 /// The end of the window that blocks `stats` for `model` at `now`, or 0 when it is usable.
-pub fn blocked_until(stats: &UsageStats, provider: &ProviderId, model: Option<&str>, now: i64) -> (i64, Option<Reason>) {
+pub fn blocked_until(
+    stats: &UsageStats,
+    provider: &ProviderId,
+    model: Option<&str>,
+    now: i64,
+) -> (i64, Option<Reason>) {
     if NEVER_COOL.contains(&provider.as_str()) {
         return (0, None);
     }
@@ -39,33 +48,64 @@ pub fn blocked_until(stats: &UsageStats, provider: &ProviderId, model: Option<&s
         (Some(m), Some(req)) if scoped => m == req,
         _ => true,
     };
-    let cooldown = if cooldown_applies { stats.cooldown_until } else { 0 };
+    let cooldown = if cooldown_applies {
+        stats.cooldown_until
+    } else {
+        0
+    };
     let disabled = stats.disabled_until.max(stats.blocked_until);
     if disabled > now && disabled >= cooldown {
-        (disabled, Some(Reason::Disabled { until: disabled, reason: stats.disabled_reason }))
+        (
+            disabled,
+            Some(Reason::Disabled {
+                until: disabled,
+                reason: stats.disabled_reason,
+            }),
+        )
     } else if cooldown > now {
-        (cooldown, Some(Reason::Cooldown { until: cooldown, reason: stats.cooldown_reason }))
+        (
+            cooldown,
+            Some(Reason::Cooldown {
+                until: cooldown,
+                reason: stats.cooldown_reason,
+            }),
+        )
     } else {
         (0, None)
     }
 }
 
 /// Step 1: the candidate ids and where they came from.
-fn candidate_ids<'a>(store: &'a AuthProfiles, config: &'a Config, provider: &ProviderId) -> (Vec<&'a str>, OrderSource) {
+fn candidate_ids<'a>(
+    store: &'a AuthProfiles,
+    config: &'a Config,
+    provider: &ProviderId,
+) -> (Vec<&'a str>, OrderSource) {
     let explicit = match (store.order.get(provider), config.auth_order.get(provider)) {
         (Some(ids), _) if !ids.is_empty() => Some((ids, OrderSource::OrderOverride)),
         (_, Some(ids)) if !ids.is_empty() => Some((ids, OrderSource::ConfigOrder)),
         _ => None,
     };
-    let stored = || store.profiles.values().filter(|p| &p.provider == provider).map(|p| p.id.as_str()).collect::<Vec<_>>();
+    let stored = || {
+        store
+            .profiles
+            .values()
+            .filter(|p| &p.provider == provider)
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+    };
     if let Some((ids, source)) = explicit {
         if ids.iter().any(|id| store.profiles.contains_key(id)) {
             return (ids.iter().map(String::as_str).collect(), source);
         }
         return (stored(), OrderSource::Stored);
     }
-    let configured: Vec<&str> =
-        config.auth_profiles.iter().filter(|(_, m)| &m.provider == provider).map(|(id, _)| id.as_str()).collect();
+    let configured: Vec<&str> = config
+        .auth_profiles
+        .iter()
+        .filter(|(_, m)| &m.provider == provider)
+        .map(|(id, _)| id.as_str())
+        .collect();
     if !configured.is_empty() && configured.iter().any(|id| store.profiles.contains_key(*id)) {
         return (configured, OrderSource::ConfigProfiles);
     }
@@ -80,7 +120,15 @@ fn evaluate<'a>(
     req: &ResolveRequest<'_>,
     place: Reason,
 ) -> (Candidate<'a>, u8, bool, i64) {
-    let mut c = Candidate { id: Cow::Borrowed(id), kind: None, usable: false, eligible: false, place, problem: None, blocked_until: 0 };
+    let mut c = Candidate {
+        id: Cow::Borrowed(id),
+        kind: None,
+        usable: false,
+        eligible: false,
+        place,
+        problem: None,
+        blocked_until: 0,
+    };
     let Some(p) = store.profiles.get(id) else {
         c.problem = Some(Reason::NotInStore);
         return (c, 9, false, 0);
@@ -88,7 +136,9 @@ fn evaluate<'a>(
     c.kind = Some(p.kind);
     let mode_ok = match config.auth_profiles.get(id).and_then(|m| m.mode) {
         None => true,
-        Some(CredentialKind::OAuth) => matches!(p.kind, CredentialKind::OAuth | CredentialKind::Token),
+        Some(CredentialKind::OAuth) => {
+            matches!(p.kind, CredentialKind::OAuth | CredentialKind::Token)
+        }
         Some(mode) => mode == p.kind,
     };
     let expired_oauth = p.kind == CredentialKind::OAuth && p.is_expired(req.now_ms);
@@ -99,9 +149,13 @@ fn evaluate<'a>(
     } else if !p.has_secret() {
         Some(Reason::MissingKey)
     } else if p.kind == CredentialKind::Token && p.is_expired(req.now_ms) {
-        Some(Reason::Expired { at: p.expires.unwrap_or(0) })
+        Some(Reason::Expired {
+            at: p.expires.unwrap_or(0),
+        })
     } else if expired_oauth && p.refresh.as_ref().is_none_or(|r| r.is_blank()) {
-        Some(Reason::Expired { at: p.expires.unwrap_or(0) })
+        Some(Reason::Expired {
+            at: p.expires.unwrap_or(0),
+        })
     } else {
         None
     };
@@ -162,7 +216,15 @@ pub fn resolve<'a>(
     }
     let explicit = order_source.is_explicit();
     rows.sort_by(|((a, ar, ax, al), ap), ((b, br, bx, bl), bp)| {
-        let group = |c: &Candidate<'_>| if c.usable { 0 } else if c.eligible { 1 } else { 2 };
+        let group = |c: &Candidate<'_>| {
+            if c.usable {
+                0
+            } else if c.eligible {
+                1
+            } else {
+                2
+            }
+        };
         group(a).cmp(&group(b)).then_with(|| {
             if !a.usable {
                 a.blocked_until.cmp(&b.blocked_until).then(ap.cmp(bp))
@@ -175,22 +237,33 @@ pub fn resolve<'a>(
     });
     let mut candidates: Vec<Candidate<'a>> = rows.into_iter().map(|((c, ..), _)| c).collect();
 
-    if candidates.is_empty() && !config.auth_profiles.values().any(|m| &m.provider == req.provider) {
+    if candidates.is_empty()
+        && !config
+            .auth_profiles
+            .values()
+            .any(|m| &m.provider == req.provider)
+    {
         return key_fallback(config, env, req.provider, order_source, order_hash);
     }
 
     let mut pin_change = PinChange::Keep;
     let mut chosen: Option<usize> = None;
     if let Some(pin) = req.pin {
-        let stored = store.profiles.get(pin.profile).filter(|p| &p.provider == req.provider);
+        let stored = store
+            .profiles
+            .get(pin.profile)
+            .filter(|p| &p.provider == req.provider);
         match (pin.source, stored) {
             (OverrideSource::User, None) => pin_change = PinChange::Clear,
-            (OverrideSource::Auto, _) if !store.profiles.contains_key(pin.profile) => pin_change = PinChange::Clear,
+            (OverrideSource::Auto, _) if !store.profiles.contains_key(pin.profile) => {
+                pin_change = PinChange::Clear
+            }
             (OverrideSource::User, Some(_)) => {
                 let at = match candidates.iter().position(|c| c.id == pin.profile) {
                     Some(i) => i,
                     None => {
-                        let (c, ..) = evaluate(pin.profile, store, config, req, Reason::PinnedByUser);
+                        let (c, ..) =
+                            evaluate(pin.profile, store, config, req, Reason::PinnedByUser);
                         candidates.push(c);
                         candidates.len() - 1
                     }
@@ -198,8 +271,15 @@ pub fn resolve<'a>(
                 let mut c = candidates.remove(at);
                 c.place = Reason::PinnedByUser;
                 if !c.eligible {
-                    let why = c.problem.as_ref().map(ToString::to_string).unwrap_or_default();
-                    return Err(ResolveError::PinnedUnusable { id: pin.profile.to_owned(), why });
+                    let why = c
+                        .problem
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    return Err(ResolveError::PinnedUnusable {
+                        id: pin.profile.to_owned(),
+                        why,
+                    });
                 }
                 candidates.insert(0, c);
                 chosen = Some(0);
@@ -241,14 +321,24 @@ pub fn resolve<'a>(
         }
     }
     match chosen {
-        Some(i) => Ok(Resolution { candidates, choice: Choice::Profile(i), order_source, pin_change, order_hash }),
+        Some(i) => Ok(Resolution {
+            candidates,
+            choice: Choice::Profile(i),
+            order_source,
+            pin_change,
+            order_hash,
+        }),
         None => Err(no_usable(req.provider, &candidates)),
     }
 }
 
 /// The error when no candidate is usable: all cooling (with the soonest end) or none eligible.
 fn no_usable(provider: &ProviderId, candidates: &[Candidate<'_>]) -> ResolveError {
-    if let Some(c) = candidates.iter().filter(|c| c.eligible).min_by_key(|c| c.blocked_until) {
+    if let Some(c) = candidates
+        .iter()
+        .filter(|c| c.eligible)
+        .min_by_key(|c| c.blocked_until)
+    {
         return ResolveError::AllCooling {
             provider: provider.to_string(),
             at: super::format_time(c.blocked_until),
@@ -258,10 +348,22 @@ fn no_usable(provider: &ProviderId, candidates: &[Candidate<'_>]) -> ResolveErro
     }
     let details = candidates
         .iter()
-        .map(|c| format!("{}: {}", c.id, c.problem.as_ref().map(ToString::to_string).unwrap_or_default()))
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.id,
+                c.problem
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    ResolveError::NoneUsable { provider: provider.to_string(), details }
+    ResolveError::NoneUsable {
+        provider: provider.to_string(),
+        details,
+    }
 }
 
 /// Step 6: the provider has no profile at all; use an environment or config key if there is one.
@@ -285,6 +387,9 @@ fn key_fallback<'a>(
             pin_change: PinChange::Keep,
             order_hash,
         }),
-        None => Err(ResolveError::NoCredentials { provider: provider.to_string(), env_name: Env::key_name(provider) }),
+        None => Err(ResolveError::NoCredentials {
+            provider: provider.to_string(),
+            env_name: Env::key_name(provider),
+        }),
     }
 }

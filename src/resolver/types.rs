@@ -78,9 +78,13 @@ impl fmt::Display for Reason {
             Reason::OrderOverride => f.write_str("order override"),
             Reason::ConfigOrder => f.write_str("config order"),
             Reason::RoundRobin { .. } => f.write_str("round robin by last use"),
-            Reason::Cooldown { reason: Some(r), .. } => write!(f, "cooldown ({r})"),
+            Reason::Cooldown {
+                reason: Some(r), ..
+            } => write!(f, "cooldown ({r})"),
             Reason::Cooldown { .. } => f.write_str("cooldown"),
-            Reason::Disabled { reason: Some(r), .. } => write!(f, "disabled for {r}"),
+            Reason::Disabled {
+                reason: Some(r), ..
+            } => write!(f, "disabled for {r}"),
             Reason::Disabled { .. } => f.write_str("disabled"),
             Reason::Expired { .. } => f.write_str("expired"),
             Reason::MissingKey => f.write_str("missing key"),
@@ -113,7 +117,10 @@ pub struct Candidate<'a> {
 impl Candidate<'_> {
     /// A copy that owns its id, to keep beyond the store snapshot.
     pub fn into_owned(self) -> Candidate<'static> {
-        Candidate { id: Cow::Owned(self.id.into_owned()), ..self }
+        Candidate {
+            id: Cow::Owned(self.id.into_owned()),
+            ..self
+        }
     }
 }
 
@@ -161,7 +168,11 @@ impl<'a> Resolution<'a> {
     /// A copy that owns its ids, to keep beyond the store snapshot.
     pub fn into_owned(self) -> Resolution<'static> {
         Resolution {
-            candidates: self.candidates.into_iter().map(Candidate::into_owned).collect(),
+            candidates: self
+                .candidates
+                .into_iter()
+                .map(Candidate::into_owned)
+                .collect(),
             choice: self.choice,
             order_source: self.order_source,
             pin_change: self.pin_change,
@@ -190,7 +201,9 @@ impl<'a> Resolution<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// Nothing stored, configured or in the environment.
-    #[error("No credentials found for {provider}. Run modelauth models auth paste-token --provider {provider}, or set {env_name}.")]
+    #[error(
+        "No credentials found for {provider}. Run modelauth models auth paste-token --provider {provider}, or set {env_name}."
+    )]
     NoCredentials {
         /// The provider.
         provider: String,
@@ -198,7 +211,9 @@ pub enum ResolveError {
         env_name: String,
     },
     /// Every usable profile is cooling down or disabled.
-    #[error("All credentials for {provider} are cooling down; the first becomes usable at {at} ({id}).")]
+    #[error(
+        "All credentials for {provider} are cooling down; the first becomes usable at {at} ({id})."
+    )]
     AllCooling {
         /// The provider.
         provider: String,
@@ -218,7 +233,9 @@ pub enum ResolveError {
         details: String,
     },
     /// The user pinned a profile that cannot be used at all.
-    #[error("The pinned profile {id} cannot be used ({why}); pick another with /model <model>@<profile>.")]
+    #[error(
+        "The pinned profile {id} cannot be used ({why}); pick another with /model <model>@<profile>."
+    )]
     PinnedUnusable {
         /// The pinned profile.
         id: String,

@@ -31,7 +31,9 @@ pub struct RegistryOptions {
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        RegistryOptions { max_sessions: 100_000 }
+        RegistryOptions {
+            max_sessions: 100_000,
+        }
     }
 }
 
@@ -55,7 +57,11 @@ pub struct Registry {
 
 impl Registry {
     /// A registry persisted to `file` (or memory-only with `None`). Nothing is read until a session is asked for.
-    pub fn new(file: Option<SessionsFile>, clock: SharedClock, options: RegistryOptions) -> Registry {
+    pub fn new(
+        file: Option<SessionsFile>,
+        clock: SharedClock,
+        options: RegistryOptions,
+    ) -> Registry {
         Registry {
             inner: Arc::new(Inner {
                 map: DashMap::new(),
@@ -100,7 +106,9 @@ impl Registry {
             slot.tick = self.tick();
             return Ok(Some(slot.session.clone()));
         }
-        let Some(record) = self.load_record(key)? else { return Ok(None) };
+        let Some(record) = self.load_record(key)? else {
+            return Ok(None);
+        };
         let session = self.from_record(&record);
         self.insert_loaded(key, session.clone());
         Ok(Some(session))
@@ -116,7 +124,11 @@ impl Registry {
 
     /// Changes session `key` (created when it does not exist) with `change`, marks it for the next
     /// write and returns `change`'s value. `change` must not call back into the registry.
-    pub fn update<T>(&self, key: &str, change: impl FnOnce(&mut Session) -> T) -> Result<T, StoreError> {
+    pub fn update<T>(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut Session) -> T,
+    ) -> Result<T, StoreError> {
         if !self.inner.map.contains_key(key) {
             let loaded = self.load_record(key)?.map(|r| self.from_record(&r));
             let session = loaded.unwrap_or_else(|| Session::new(self.inner.clock.now_ms()));
@@ -126,7 +138,11 @@ impl Registry {
         let tick = self.tick();
         let (value, newly_dirty) = {
             let mut slot = self.inner.map.entry(key.into()).or_insert_with(|| {
-                Box::new(Slot { session: Session::new(now), tick, dirty: false })
+                Box::new(Slot {
+                    session: Session::new(now),
+                    tick,
+                    dirty: false,
+                })
             });
             let value = change(&mut slot.session);
             slot.session.updated_at = now;
@@ -136,17 +152,33 @@ impl Registry {
             (value, newly)
         };
         if newly_dirty {
-            self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(key.into());
+            self.inner
+                .dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(key.into());
         }
         self.evict_if_needed();
         Ok(value)
     }
 
     /// Pins `profile` with `source` on session `key`.
-    pub fn set_pin(&self, key: &str, profile: &str, source: OverrideSource, order_hash: u32) -> Result<(), StoreError> {
+    pub fn set_pin(
+        &self,
+        key: &str,
+        profile: &str,
+        source: OverrideSource,
+        order_hash: u32,
+    ) -> Result<(), StoreError> {
         let profile = self.intern(profile);
         self.update(key, |s| {
-            s.pin = Some(Pin { profile, source, compaction_at_pin: s.compaction_count, order_hash, rotate: false });
+            s.pin = Some(Pin {
+                profile,
+                source,
+                compaction_at_pin: s.compaction_count,
+                order_hash,
+                rotate: false,
+            });
         })
     }
 
@@ -156,7 +188,12 @@ impl Registry {
     }
 
     /// Sets (`Some`) or clears (`None`) the model override (`provider/model`) of session `key`.
-    pub fn set_model(&self, key: &str, model: Option<&str>, source: OverrideSource) -> Result<(), StoreError> {
+    pub fn set_model(
+        &self,
+        key: &str,
+        model: Option<&str>,
+        source: OverrideSource,
+    ) -> Result<(), StoreError> {
         let model = model.map(|m| self.intern(m));
         self.update(key, |s| {
             s.model_source = model.as_ref().map(|_| source);
@@ -201,7 +238,9 @@ impl Registry {
                 records.push((key, r));
             }
         }
-        let Some(file) = &self.inner.file else { return Ok(records.len()) };
+        let Some(file) = &self.inner.file else {
+            return Ok(records.len());
+        };
         let result = file.store(records.iter().map(|(k, r)| (&**k, r)));
         if let Err(e) = result {
             // Put the keys back so the next flush retries them.
@@ -241,7 +280,11 @@ impl Registry {
 
     /// Every session in memory, as (key, session). Takes each shard's guard briefly.
     pub fn snapshot(&self) -> Vec<(String, Session)> {
-        self.inner.map.iter().map(|e| (e.key().to_string(), e.value().session.clone())).collect()
+        self.inner
+            .map
+            .iter()
+            .map(|e| (e.key().to_string(), e.value().session.clone()))
+            .collect()
     }
 
     /// The next access tick.
@@ -270,7 +313,13 @@ impl Registry {
     /// Inserts a session read from disk unless another thread inserted it meanwhile.
     fn insert_loaded(&self, key: &str, session: Session) {
         let tick = self.tick();
-        self.inner.map.entry(key.into()).or_insert_with(|| Box::new(Slot { session, tick, dirty: false }));
+        self.inner.map.entry(key.into()).or_insert_with(|| {
+            Box::new(Slot {
+                session,
+                tick,
+                dirty: false,
+            })
+        });
         self.evict_if_needed();
     }
 
@@ -286,8 +335,13 @@ impl Registry {
                 return;
             }
         }
-        let mut ticks: Vec<(u64, Box<str>)> =
-            self.inner.map.iter().filter(|e| !e.dirty).map(|e| (e.tick, e.key().clone())).collect();
+        let mut ticks: Vec<(u64, Box<str>)> = self
+            .inner
+            .map
+            .iter()
+            .filter(|e| !e.dirty)
+            .map(|e| (e.tick, e.key().clone()))
+            .collect();
         let excess = self.inner.map.len().saturating_sub(cap) + cap / 8;
         let n = excess.min(ticks.len());
         if n == 0 {

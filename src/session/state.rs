@@ -82,19 +82,33 @@ impl Session {
             (None, Some(m)) => Some(m.as_str().into()),
             _ => None,
         };
-        let pin = r.auth_profile_override.as_deref().filter(|p| !p.is_empty()).map(|p| Pin {
-            profile: p.into(),
-            source: r.auth_profile_override_source.unwrap_or(OverrideSource::User),
-            compaction_at_pin: r.auth_profile_override_compaction_count.unwrap_or(r.compaction_count.unwrap_or(0)),
-            order_hash: 0,
-            rotate: false,
-        });
+        let pin = r
+            .auth_profile_override
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| Pin {
+                profile: p.into(),
+                source: r
+                    .auth_profile_override_source
+                    .unwrap_or(OverrideSource::User),
+                compaction_at_pin: r
+                    .auth_profile_override_compaction_count
+                    .unwrap_or(r.compaction_count.unwrap_or(0)),
+                order_hash: 0,
+                rotate: false,
+            });
         Session {
-            model_source: model_override.as_ref().map(|_| r.model_override_source.unwrap_or(OverrideSource::User)),
+            model_source: model_override
+                .as_ref()
+                .map(|_| r.model_override_source.unwrap_or(OverrideSource::User)),
             model_override,
             pin,
             runtime_override: r.runtime_override.as_deref().map(Into::into),
-            session_id: r.session_id.as_deref().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_else(Uuid::new_v4),
+            session_id: r
+                .session_id
+                .as_deref()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .unwrap_or_else(Uuid::new_v4),
             updated_at: r.updated_at.unwrap_or(0),
             compaction_count: r.compaction_count.unwrap_or(0),
         }

@@ -25,7 +25,10 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         ensure_dir(parent)?;
     }
-    let write_err = |source| StoreError::Write { path: dir.to_owned(), source };
+    let write_err = |source| StoreError::Write {
+        path: dir.to_owned(),
+        source,
+    };
     match fs::create_dir(dir) {
         Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(write_err),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
@@ -39,7 +42,12 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StoreError::Read { path: path.to_owned(), source }),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
     };
     let file_type = meta.file_type();
     if !file_type.is_file() {
@@ -50,25 +58,47 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
         } else {
             "a special file"
         };
-        return Err(StoreError::NotRegular { path: path.to_owned(), kind });
+        return Err(StoreError::NotRegular {
+            path: path.to_owned(),
+            kind,
+        });
     }
     if meta.len() > limit {
-        return Err(StoreError::TooLarge { path: path.to_owned(), size: meta.len(), limit });
+        return Err(StoreError::TooLarge {
+            path: path.to_owned(),
+            size: meta.len(),
+            limit,
+        });
     }
-    let read_err = |source| StoreError::Read { path: path.to_owned(), source };
+    let read_err = |source| StoreError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes)).map_err(read_err)?;
+    File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(read_err)?;
     if bytes.len() as u64 > limit {
-        return Err(StoreError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+        return Err(StoreError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit,
+        });
     }
     String::from_utf8(bytes)
         .map(Some)
-        .map_err(|e| StoreError::NotUtf8 { path: path.to_owned(), offset: e.utf8_error().valid_up_to() })
+        .map_err(|e| StoreError::NotUtf8 {
+            path: path.to_owned(),
+            offset: e.utf8_error().valid_up_to(),
+        })
 }
 
 /// The sidecar lock path: `<file>.lock`.
 pub fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".lock");
     path.with_file_name(name)
 }
@@ -86,7 +116,10 @@ pub fn lock(path: &Path) -> Result<FileLock, StoreError> {
         ensure_dir(dir)?;
     }
     let lock = lock_path(path);
-    let lock_err = |source| StoreError::Lock { path: lock.clone(), source };
+    let lock_err = |source| StoreError::Lock {
+        path: lock.clone(),
+        source,
+    };
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -111,6 +144,7 @@ where
     E: From<StoreError>,
 {
     let _guard = lock(path)?;
+    remove_stale_temps(path);
     let current = read_text(path, limit)?;
     let (new_text, value) = change(current)?;
     if let Some(text) = new_text {
@@ -121,14 +155,51 @@ where
     Ok(value)
 }
 
+/// The name prefix of `path`'s temporary files.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
+    )
+}
+
+/// Removes temporary files a killed writer left beside `path`. Only call it holding the lock: then no
+/// live writer owns one.
+fn remove_stale_temps(path: &Path) {
+    let (Some(dir), prefix) = (path.parent(), temp_prefix(path)) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Writes `bytes` to a temporary file beside `path` (`0600`), syncs it and renames it over `path`.
 /// Callers that may race with other writers must hold [`lock`].
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     ensure_dir(dir)?;
-    let write_err = |source| StoreError::Write { path: path.to_owned(), source };
+    let write_err = |source| StoreError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("state")))
+        .prefix(&temp_prefix(path))
         .suffix(".tmp")
         .permissions(fs::Permissions::from_mode(FILE_MODE))
         .tempfile_in(dir)
@@ -138,6 +209,8 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     tmp.write_all(bytes).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_err)?;
     Ok(())
 }

@@ -215,11 +215,16 @@ impl AuthProfiles {
                     out.add_profile(id, entry, None);
                 }
             }
-            Some(other) => out.warnings.push(format!("\"profiles\" is {}, not an object; ignored", kind(other))),
+            Some(other) => out.warnings.push(format!(
+                "\"profiles\" is {}, not an object; ignored",
+                kind(other)
+            )),
             None => {
                 // Legacy layout: provider → credential at the top level.
                 for (key, entry) in &doc.root {
-                    if entry.is_object() && !matches!(key.as_str(), "order" | "lastGood" | "usageStats") {
+                    if entry.is_object()
+                        && !matches!(key.as_str(), "order" | "lastGood" | "usageStats")
+                    {
                         out.add_profile(key, entry, Some(key));
                     }
                 }
@@ -235,11 +240,17 @@ impl AuthProfiles {
                             Value::Object(fields) => {
                                 out.usage.insert(id.clone(), usage_from(fields));
                             }
-                            other => out.warnings.push(format!("usageStats entry {id:?} is {}; ignored", kind(other))),
+                            other => out.warnings.push(format!(
+                                "usageStats entry {id:?} is {}; ignored",
+                                kind(other)
+                            )),
                         }
                     }
                 }
-                other => out.warnings.push(format!("\"usageStats\" is {}, not an object; ignored", kind(other))),
+                other => out.warnings.push(format!(
+                    "\"usageStats\" is {}, not an object; ignored",
+                    kind(other)
+                )),
             }
         }
         out
@@ -257,25 +268,37 @@ impl AuthProfiles {
 
     /// Reads `order`, skipping entries that are not lists of strings.
     fn read_order(&mut self, value: Option<&Value>) {
-        let Some(Value::Object(map)) = value else { return };
+        let Some(Value::Object(map)) = value else {
+            return;
+        };
         for (provider, ids) in map {
             let Ok(p) = ProviderId::new(provider) else {
-                self.warnings.push(format!("order entry {provider:?} skipped: not a valid provider id"));
+                self.warnings.push(format!(
+                    "order entry {provider:?} skipped: not a valid provider id"
+                ));
                 continue;
             };
             match ids {
                 Value::Array(items) => {
-                    let list = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    let list = items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect();
                     self.order.insert(p, list);
                 }
-                other => self.warnings.push(format!("order entry {provider:?} is {}; ignored", kind(other))),
+                other => self.warnings.push(format!(
+                    "order entry {provider:?} is {}; ignored",
+                    kind(other)
+                )),
             }
         }
     }
 
     /// Reads `lastGood`.
     fn read_last_good(&mut self, value: Option<&Value>) {
-        let Some(Value::Object(map)) = value else { return };
+        let Some(Value::Object(map)) = value else {
+            return;
+        };
         for (provider, id) in map {
             if let (Ok(p), Some(id)) = (ProviderId::new(provider), id.as_str()) {
                 self.last_good.insert(p, id.to_owned());
@@ -289,8 +312,13 @@ impl AuthProfiles {
     }
 
     /// The profiles of one provider, by id.
-    pub fn of_provider<'a>(&'a self, provider: &'a ProviderId) -> impl Iterator<Item = &'a Profile> + 'a {
-        self.profiles.values().filter(move |p| &p.provider == provider)
+    pub fn of_provider<'a>(
+        &'a self,
+        provider: &'a ProviderId,
+    ) -> impl Iterator<Item = &'a Profile> + 'a {
+        self.profiles
+            .values()
+            .filter(move |p| &p.provider == provider)
     }
 }
 
@@ -301,20 +329,26 @@ fn kind(v: &Value) -> &'static str {
 
 /// Interprets one profile entry; the error text never contains a value.
 fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Result<Profile, String> {
-    let Value::Object(fields) = entry else { return Err(format!("it is {}, not an object", kind(entry))) };
+    let Value::Object(fields) = entry else {
+        return Err(format!("it is {}, not an object", kind(entry)));
+    };
     let type_name = match fields.get("type").or_else(|| fields.get("mode")) {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => return Err(format!("\"type\" is {}", kind(other))),
         None if legacy_provider.is_some() && fields.contains_key("key") => "api_key",
         None => return Err("no \"type\"".to_owned()),
     };
-    let kind_ = CredentialKind::parse(type_name).ok_or_else(|| format!("unknown type {type_name:?}"))?;
+    let kind_ =
+        CredentialKind::parse(type_name).ok_or_else(|| format!("unknown type {type_name:?}"))?;
     let provider_name = match fields.get("provider") {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => return Err(format!("\"provider\" is {}", kind(other))),
-        None => legacy_provider.or_else(|| id.split_once(':').map(|(p, _)| p)).ok_or("no \"provider\"")?,
+        None => legacy_provider
+            .or_else(|| id.split_once(':').map(|(p, _)| p))
+            .ok_or("no \"provider\"")?,
     };
-    let provider = ProviderId::new(provider_name).map_err(|_| format!("invalid provider {provider_name:?}"))?;
+    let provider = ProviderId::new(provider_name)
+        .map_err(|_| format!("invalid provider {provider_name:?}"))?;
     let text = |name: &str| -> Result<Option<Secret>, String> {
         match fields.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -335,14 +369,35 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
             None => return Err(format!("\"expires\" is {}, not a number", kind(v))),
         },
     };
-    let email = fields.get("email").and_then(Value::as_str).map(str::to_owned);
-    Ok(Profile { id: id.to_owned(), provider, kind: kind_, secret, refresh, expires, email })
+    let email = fields
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Profile {
+        id: id.to_owned(),
+        provider,
+        kind: kind_,
+        secret,
+        refresh,
+        expires,
+        email,
+    })
 }
 
 /// Interprets one usageStats entry; fields of the wrong type count as absent.
 fn usage_from(fields: &Map<String, Value>) -> UsageStats {
-    let num = |k: &str| fields.get(k).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).unwrap_or(0);
-    let reason = |k: &str| fields.get(k).and_then(Value::as_str).and_then(FailureReason::parse);
+    let num = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+            .unwrap_or(0)
+    };
+    let reason = |k: &str| {
+        fields
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(FailureReason::parse)
+    };
     let failure_counts = match fields.get("failureCounts") {
         Some(Value::Object(m)) => m
             .iter()
@@ -355,7 +410,10 @@ fn usage_from(fields: &Map<String, Value>) -> UsageStats {
         error_count: u32::try_from(num("errorCount")).unwrap_or(0),
         cooldown_until: num("cooldownUntil"),
         cooldown_reason: reason("cooldownReason"),
-        cooldown_model: fields.get("cooldownModel").and_then(Value::as_str).map(str::to_owned),
+        cooldown_model: fields
+            .get("cooldownModel")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         disabled_until: num("disabledUntil"),
         disabled_reason: reason("disabledReason"),
         blocked_until: num("blockedUntil"),

@@ -55,7 +55,10 @@ impl AuthEdit {
             CredentialKind::Token => "token",
             CredentialKind::OAuth => "access",
         };
-        entry.insert(field.into(), Value::String(cred.secret.expose_secret().to_owned()));
+        entry.insert(
+            field.into(),
+            Value::String(cred.secret.expose_secret().to_owned()),
+        );
         match cred.expires {
             Some(ms) => entry.insert("expires".into(), json!(ms)),
             None => entry.remove("expires"),
@@ -88,7 +91,9 @@ impl AuthEdit {
     /// Sets the order override of `provider` (an empty list is stored as given).
     pub fn set_order(&mut self, provider: &ProviderId, ids: &[String]) {
         self.migrate_legacy();
-        self.doc.object_mut("order").insert(provider.as_str().to_owned(), json!(ids));
+        self.doc
+            .object_mut("order")
+            .insert(provider.as_str().to_owned(), json!(ids));
         self.changed = true;
     }
 
@@ -105,7 +110,9 @@ impl AuthEdit {
     /// Records `id` as the last profile that worked for `provider`.
     pub fn set_last_good(&mut self, provider: &ProviderId, id: &str) {
         self.migrate_legacy();
-        self.doc.object_mut("lastGood").insert(provider.as_str().to_owned(), json!(id));
+        self.doc
+            .object_mut("lastGood")
+            .insert(provider.as_str().to_owned(), json!(id));
         self.changed = true;
     }
 
@@ -126,7 +133,9 @@ impl AuthEdit {
             .doc
             .root
             .iter()
-            .filter(|(k, v)| v.is_object() && !matches!(k.as_str(), "order" | "lastGood" | "usageStats"))
+            .filter(|(k, v)| {
+                v.is_object() && !matches!(k.as_str(), "order" | "lastGood" | "usageStats")
+            })
             .map(|(k, _)| k.clone())
             .collect();
         let mut profiles = Map::new();
@@ -140,7 +149,9 @@ impl AuthEdit {
             }
         }
         self.doc.root.entry("version").or_insert(json!(1));
-        self.doc.root.insert("profiles".into(), Value::Object(profiles));
+        self.doc
+            .root
+            .insert("profiles".into(), Value::Object(profiles));
         self.changed = true;
     }
 }
@@ -231,7 +242,10 @@ impl AuthFile {
                     doc
                 }
             };
-            let mut edit = AuthEdit { doc, changed: false };
+            let mut edit = AuthEdit {
+                doc,
+                changed: false,
+            };
             let value = change(&mut edit)?;
             let text = edit.changed.then(|| edit.doc.to_text());
             tracing::debug!(file = %self.path.display(), written = text.is_some(), "auth store update");

@@ -33,7 +33,9 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The file is not valid JSON (or JSON5 for `openclaw.json`).
-    #[error("{path} is not valid {format} (line {line}, column {column}: {message}); fix or move it away, modelauth has not changed it")]
+    #[error(
+        "{path} is not valid {format} (line {line}, column {column}: {message}); fix or move it away, modelauth has not changed it"
+    )]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -47,7 +49,9 @@ pub enum StoreError {
         message: String,
     },
     /// The file is JSON but its top level is not an object.
-    #[error("{path} must hold a JSON object at the top level, found {found}; fix or move it away, modelauth has not changed it")]
+    #[error(
+        "{path} must hold a JSON object at the top level, found {found}; fix or move it away, modelauth has not changed it"
+    )]
     NotObject {
         /// The file.
         path: PathBuf,
@@ -55,7 +59,9 @@ pub enum StoreError {
         found: &'static str,
     },
     /// The file is not UTF-8 text.
-    #[error("{path} is not UTF-8 text (invalid byte at offset {offset}); fix or move it away, modelauth has not changed it")]
+    #[error(
+        "{path} is not UTF-8 text (invalid byte at offset {offset}); fix or move it away, modelauth has not changed it"
+    )]
     NotUtf8 {
         /// The file.
         path: PathBuf,
@@ -63,7 +69,9 @@ pub enum StoreError {
         offset: usize,
     },
     /// The file is larger than modelauth is willing to read.
-    #[error("{path} is {size} bytes, more than the {limit} bytes modelauth reads; it is probably not a state file")]
+    #[error(
+        "{path} is {size} bytes, more than the {limit} bytes modelauth reads; it is probably not a state file"
+    )]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -73,7 +81,9 @@ pub enum StoreError {
         limit: u64,
     },
     /// The path is a symbolic link or not a regular file; modelauth neither follows nor replaces it.
-    #[error("{path} is {kind}, not a regular file; replace it with the file itself (modelauth does not follow or overwrite links)")]
+    #[error(
+        "{path} is {kind}, not a regular file; replace it with the file itself (modelauth does not follow or overwrite links)"
+    )]
     NotRegular {
         /// The path.
         path: PathBuf,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// The agent id does not match `[a-z0-9][a-z0-9_-]{0,63}`.
-    #[error("invalid agent id {id:?}: use 1-64 characters from a-z, 0-9, '_' and '-', starting with a letter or digit")]
+    #[error(
+        "invalid agent id {id:?}: use 1-64 characters from a-z, 0-9, '_' and '-', starting with a letter or digit"
+    )]
     Agent {
         /// The rejected text.
         id: String,
@@ -20,7 +22,9 @@ pub enum IdError {
         id: String,
     },
     /// The profile id is empty, too long, or has a control character, a slash or outer whitespace.
-    #[error("invalid profile id {id:?}: use 1-200 printable characters without '/' or '\\' (e.g. anthropic:work)")]
+    #[error(
+        "invalid profile id {id:?}: use 1-200 printable characters without '/' or '\\' (e.g. anthropic:work)"
+    )]
     Profile {
         /// The rejected text (control characters escaped by `Debug`).
         id: String,
@@ -39,8 +43,13 @@ impl AgentId {
         let ok = !b.is_empty()
             && b.len() <= 64
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
-        if ok { Ok(AgentId(id.to_owned())) } else { Err(IdError::Agent { id: id.to_owned() }) }
+            && b.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
+        if ok {
+            Ok(AgentId(id.to_owned()))
+        } else {
+            Err(IdError::Agent { id: id.to_owned() })
+        }
     }
 
     /// The default agent, `main`.
@@ -82,8 +91,14 @@ impl ProviderId {
         let ok = !b.is_empty()
             && b.len() <= 64
             && b[0].is_ascii_alphanumeric()
-            && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
-        if ok { Ok(ProviderId(canonical.to_owned())) } else { Err(IdError::Provider { id: id.to_owned() }) }
+            && b.iter().all(|&c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+            });
+        if ok {
+            Ok(ProviderId(canonical.to_owned()))
+        } else {
+            Err(IdError::Provider { id: id.to_owned() })
+        }
     }
 
     /// The id text.
@@ -131,7 +146,11 @@ impl ProfileId {
             && id.len() <= 200
             && id.trim() == id
             && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\');
-        if ok { Ok(ProfileId(id.to_owned())) } else { Err(IdError::Profile { id: id.to_owned() }) }
+        if ok {
+            Ok(ProfileId(id.to_owned()))
+        } else {
+            Err(IdError::Profile { id: id.to_owned() })
+        }
     }
 
     /// The id text.
@@ -174,7 +193,18 @@ mod tests {
         for ok in ["main", "a", "work_2", "x-y", &"a".repeat(64)] {
             assert!(AgentId::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "../x", "a/b", "Main", "-a", "_a", "a\0", "a b", &"a".repeat(65), ".."] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "Main",
+            "-a",
+            "_a",
+            "a\0",
+            "a b",
+            &"a".repeat(65),
+            "..",
+        ] {
             assert!(AgentId::new(bad).is_err(), "{bad:?}");
         }
     }
@@ -182,11 +212,17 @@ mod tests {
     #[test]
     fn provider_ids_normalise() {
         assert_eq!(ProviderId::new("Z.AI").unwrap().as_str(), "zai");
-        assert_eq!(ProviderId::new("bedrock").unwrap().as_str(), "amazon-bedrock");
+        assert_eq!(
+            ProviderId::new("bedrock").unwrap().as_str(),
+            "amazon-bedrock"
+        );
         assert_eq!(ProviderId::new("doubao").unwrap().as_str(), "volcengine");
         assert_eq!(ProviderId::new("kimi-coding").unwrap().as_str(), "kimi");
         assert_eq!(ProviderId::new("OpenAI").unwrap().as_str(), "openai");
-        assert_eq!(ProviderId::new("amazon-bedrock").unwrap().env_stem(), "AMAZON_BEDROCK");
+        assert_eq!(
+            ProviderId::new("amazon-bedrock").unwrap().env_stem(),
+            "AMAZON_BEDROCK"
+        );
         assert_eq!(ProviderId::new("google").unwrap().env_stem(), "GEMINI");
         for bad in ["", "../x", "a/b", "a\0", ".x", &"a".repeat(65)] {
             assert!(ProviderId::new(bad).is_err(), "{bad:?}");
@@ -195,10 +231,24 @@ mod tests {
 
     #[test]
     fn profile_ids() {
-        for ok in ["anthropic:work", "google-gemini-cli:me@gmail.com", "my profile", "x"] {
+        for ok in [
+            "anthropic:work",
+            "google-gemini-cli:me@gmail.com",
+            "my profile",
+            "x",
+        ] {
             assert!(ProfileId::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "../x", "a/b", "a\\b", "a\0b", " a", "a\n", &"a".repeat(201)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            " a",
+            "a\n",
+            &"a".repeat(201),
+        ] {
             assert!(ProfileId::new(bad).is_err(), "{bad:?}");
         }
         let id = ProfileId::new("anthropic:work").unwrap();

@@ -46,6 +46,16 @@ fn wipe(value: &mut Value) {
 impl Document {
     /// Parses strict JSON text; `path` only names the file in errors.
     pub fn parse_json(path: &Path, text: &str) -> Result<Document, StoreError> {
+        if text.trim().is_empty() {
+            let message = "the file is empty (expected a JSON object)".to_owned();
+            return Err(StoreError::Syntax {
+                path: path.to_owned(),
+                format: "JSON",
+                line: 1,
+                column: 1,
+                message,
+            });
+        }
         let value: Value = serde_json::from_str(text).map_err(|e| StoreError::Syntax {
             path: path.to_owned(),
             format: "JSON",
@@ -61,7 +71,13 @@ impl Document {
         let value: Value = json5::from_str(text).map_err(|e| {
             let json5::Error::Message { msg, location } = e;
             let (line, column) = location.map(|l| (l.line, l.column)).unwrap_or((0, 0));
-            StoreError::Syntax { path: path.to_owned(), format: "JSON5", line, column, message: json5_message(&msg) }
+            StoreError::Syntax {
+                path: path.to_owned(),
+                format: "JSON5",
+                line,
+                column,
+                message: json5_message(&msg),
+            }
         })?;
         Self::from_value(path, value)
     }
@@ -73,7 +89,10 @@ impl Document {
             mut other => {
                 let found = kind_of(&other);
                 wipe(&mut other);
-                Err(StoreError::NotObject { path: path.to_owned(), found })
+                Err(StoreError::NotObject {
+                    path: path.to_owned(),
+                    found,
+                })
             }
         }
     }
@@ -93,7 +112,9 @@ impl Document {
 
 /// The object at `map[key]`, created (or replacing a non-object) as needed.
 pub fn object_entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
-    let slot = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }

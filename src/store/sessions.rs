@@ -69,8 +69,18 @@ impl SessionRecord {
     /// Reads the owned fields of an entry; fields of the wrong type count as absent.
     pub fn from_entry(entry: &Map<String, Value>) -> SessionRecord {
         let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_owned);
-        let source = |k: &str| entry.get(k).and_then(Value::as_str).and_then(OverrideSource::parse);
-        let count = |k: &str| entry.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+        let source = |k: &str| {
+            entry
+                .get(k)
+                .and_then(Value::as_str)
+                .and_then(OverrideSource::parse)
+        };
+        let count = |k: &str| {
+            entry
+                .get(k)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        };
         SessionRecord {
             provider_override: text("providerOverride"),
             model_override: text("modelOverride"),
@@ -95,13 +105,35 @@ impl SessionRecord {
                 entry.shift_remove(k);
             }
         };
-        set("providerOverride", self.provider_override.as_ref().map(|v| json!(v)));
-        set("modelOverride", self.model_override.as_ref().map(|v| json!(v)));
-        set("modelOverrideSource", self.model_override_source.map(|v| json!(v.as_str())));
-        set("authProfileOverride", self.auth_profile_override.as_ref().map(|v| json!(v)));
-        set("authProfileOverrideSource", self.auth_profile_override_source.map(|v| json!(v.as_str())));
-        set("authProfileOverrideCompactionCount", self.auth_profile_override_compaction_count.map(|v| json!(v)));
-        set("runtimeOverride", self.runtime_override.as_ref().map(|v| json!(v)));
+        set(
+            "providerOverride",
+            self.provider_override.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "modelOverride",
+            self.model_override.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "modelOverrideSource",
+            self.model_override_source.map(|v| json!(v.as_str())),
+        );
+        set(
+            "authProfileOverride",
+            self.auth_profile_override.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "authProfileOverrideSource",
+            self.auth_profile_override_source.map(|v| json!(v.as_str())),
+        );
+        set(
+            "authProfileOverrideCompactionCount",
+            self.auth_profile_override_compaction_count
+                .map(|v| json!(v)),
+        );
+        set(
+            "runtimeOverride",
+            self.runtime_override.as_ref().map(|v| json!(v)),
+        );
         set("sessionId", self.session_id.as_ref().map(|v| json!(v)));
         set("updatedAt", self.updated_at.map(|v| json!(v)));
     }
@@ -137,7 +169,11 @@ impl SessionsFile {
     /// Reads one entry's owned fields.
     pub fn load_one(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         let doc = self.load_document()?;
-        Ok(doc.root.get(key).and_then(Value::as_object).map(SessionRecord::from_entry))
+        Ok(doc
+            .root
+            .get(key)
+            .and_then(Value::as_object)
+            .map(SessionRecord::from_entry))
     }
 
     /// The raw document (empty when the file is missing).
@@ -150,7 +186,10 @@ impl SessionsFile {
 
     /// Under the lock: writes each record's owned fields into its entry (creating missing entries),
     /// keeping every other field and entry.
-    pub fn store<'a>(&self, records: impl IntoIterator<Item = (&'a str, &'a SessionRecord)>) -> Result<(), StoreError> {
+    pub fn store<'a>(
+        &self,
+        records: impl IntoIterator<Item = (&'a str, &'a SessionRecord)>,
+    ) -> Result<(), StoreError> {
         atomic::update(&self.path, SESSIONS_FILE_LIMIT, |current| {
             let mut doc = match current {
                 Some(text) => Document::parse_json(&self.path, &text)?,

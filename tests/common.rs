@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests: temp state directories and fixtures.
+
+use std::path::{Path, PathBuf};
+
+/// The fixture directory.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A temp state directory holding the rich fixtures for agent `main`.
+pub fn rich_state() -> (tempfile::TempDir, modelauth::config::StateDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = modelauth::config::StateDir::new(dir.path());
+    let agent_dir = state.agent_dir(&modelauth::store::AgentId::main());
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    std::fs::copy(
+        fixture("auth-profiles.rich.json"),
+        agent_dir.join("auth-profiles.json"),
+    )
+    .unwrap();
+    std::fs::copy(fixture("openclaw.json5"), dir.path().join("openclaw.json")).unwrap();
+    (dir, state)
+}
+
+/// Every secret string in the rich fixtures.
+pub const RICH_SECRETS: [&str; 7] = [
+    "sk-ant-api03-WORKSECRET111111",
+    "sk-ant-oat01-MANUALSECRET22222",
+    "ACCESSSECRET33333",
+    "REFRESHSECRET44444",
+    "sk-LEGACYSECRET55555",
+    "gsk_OLDSECRET66666",
+    "CONFIGSECRET77777",
+];
+
+/// Reads a JSON file as a value.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
