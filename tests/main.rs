@@ -6,5 +6,6 @@ mod fuzz_input;
 mod fuzz_replay;
 mod parser_cases;
 mod parser_props;
+mod resolver_rules;
 mod store_files;
 mod store_procs;
