@@ -6,6 +6,7 @@ mod fuzz_input;
 mod fuzz_replay;
 mod parser_cases;
 mod parser_props;
-mod resolver_rules;
+pub mod resolver_rules;
+mod runtime_agent;
 mod store_files;
 mod store_procs;

@@ -2,9 +2,12 @@
 
 use modelauth::config::{Config, Env};
 use modelauth::resolver::{
-    Applied, Choice, OrderSource, Outcome, PinChange, PinView, Reason, ResolveError, ResolveRequest, apply, resolve,
+    Applied, Choice, OrderSource, Outcome, PinChange, PinView, Reason, ResolveError,
+    ResolveRequest, apply, resolve,
 };
-use modelauth::store::{AuthProfiles, Document, FailureReason, OverrideSource, ProviderId, UsageStats};
+use modelauth::store::{
+    AuthProfiles, Document, FailureReason, OverrideSource, ProviderId, UsageStats,
+};
 use serde_json::{Value, json};
 
 pub const NOW: i64 = 1_800_000_000_000;
@@ -33,11 +36,26 @@ fn key(provider: &str, k: &str) -> Value {
 }
 
 /// The chosen id and the candidate order.
-fn order_of(s: &AuthProfiles, c: &Config, provider: &str, model: Option<&str>, pin: Option<PinView<'_>>) -> (String, Vec<String>) {
+fn order_of(
+    s: &AuthProfiles,
+    c: &Config,
+    provider: &str,
+    model: Option<&str>,
+    pin: Option<PinView<'_>>,
+) -> (String, Vec<String>) {
     let provider = p(provider);
-    let req = ResolveRequest { provider: &provider, model, pin, compaction_count: 0, now_ms: NOW };
+    let req = ResolveRequest {
+        provider: &provider,
+        model,
+        pin,
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let r = resolve(s, c, &Env::default(), &req).unwrap();
-    (r.chosen_profile().unwrap().to_owned(), r.candidates.iter().map(|c| c.id.to_string()).collect())
+    (
+        r.chosen_profile().unwrap().to_owned(),
+        r.candidates.iter().map(|c| c.id.to_string()).collect(),
+    )
 }
 
 fn three() -> Value {
@@ -51,16 +69,27 @@ fn order_override_beats_config_order_beats_config_profiles_beats_stored() {
     assert_eq!(order_of(&s, &c, "anthropic", None, None).1, ["a:3", "a:1"]);
     let s = store(json!({ "profiles": three() }));
     assert_eq!(order_of(&s, &c, "anthropic", None, None).1, ["a:2"]);
-    let c = config(json!({ "auth": { "profiles": { "a:3": { "provider": "anthropic", "mode": "api_key" }, "a:2": { "provider": "anthropic" } } } }));
+    let c = config(
+        json!({ "auth": { "profiles": { "a:3": { "provider": "anthropic", "mode": "api_key" }, "a:2": { "provider": "anthropic" } } } }),
+    );
     assert_eq!(order_of(&s, &c, "anthropic", None, None).1, ["a:2", "a:3"]);
-    assert_eq!(order_of(&s, &Config::default(), "anthropic", None, None).1, ["a:1", "a:2", "a:3"]);
+    assert_eq!(
+        order_of(&s, &Config::default(), "anthropic", None, None).1,
+        ["a:1", "a:2", "a:3"]
+    );
 }
 
 #[test]
 fn explicit_order_of_only_missing_ids_falls_back_to_all_stored() {
     let s = store(json!({ "profiles": three(), "order": { "anthropic": ["gone:1", "gone:2"] } }));
     let provider = p("anthropic");
-    let req = ResolveRequest { provider: &provider, model: None, pin: None, compaction_count: 0, now_ms: NOW };
+    let req = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let c0 = Config::default();
     let r = resolve(&s, &c0, &Env::default(), &req).unwrap();
     assert_eq!(r.order_source, OrderSource::Stored);
@@ -82,12 +111,23 @@ fn ineligible_profiles_are_never_chosen() {
         "a:oauthdead": { "type": "oauth", "provider": "anthropic" },
         "a:ok": { "type": "token", "provider": "anthropic", "token": "t", "expires": NOW + MIN },
     }, "order": { "anthropic": ["a:nokey", "a:expired", "a:other", "a:mode", "a:oauthdead", "a:ok"] } }));
-    let c = config(json!({ "auth": { "profiles": { "a:mode": { "provider": "anthropic", "mode": "token" } } } }));
+    let c = config(
+        json!({ "auth": { "profiles": { "a:mode": { "provider": "anthropic", "mode": "token" } } } }),
+    );
     let provider = p("anthropic");
-    let req = ResolveRequest { provider: &provider, model: None, pin: None, compaction_count: 0, now_ms: NOW };
+    let req = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let r = resolve(&s, &c, &Env::default(), &req).unwrap();
     assert_eq!(r.chosen_profile(), Some("a:ok"));
-    let problems: Vec<_> = r.candidates[1..].iter().map(|c| (c.id.to_string(), c.problem.clone().unwrap())).collect();
+    let problems: Vec<_> = r.candidates[1..]
+        .iter()
+        .map(|c| (c.id.to_string(), c.problem.clone().unwrap()))
+        .collect();
     assert!(problems.contains(&("a:nokey".into(), Reason::MissingKey)));
     assert!(problems.contains(&("a:expired".into(), Reason::Expired { at: NOW - 1 })));
     assert!(problems.contains(&("a:other".into(), Reason::ProviderMismatch)));
@@ -96,7 +136,12 @@ fn ineligible_profiles_are_never_chosen() {
     // An oauth mode accepts a token credential.
     let c = config(json!({ "auth": { "profiles": {
         "a:mode": { "provider": "anthropic", "mode": "token" }, "a:ok": { "provider": "anthropic", "mode": "oauth" } } } }));
-    assert_eq!(resolve(&s, &c, &Env::default(), &req).unwrap().chosen_profile(), Some("a:ok"));
+    assert_eq!(
+        resolve(&s, &c, &Env::default(), &req)
+            .unwrap()
+            .chosen_profile(),
+        Some("a:ok")
+    );
 }
 
 #[test]
@@ -109,33 +154,60 @@ fn round_robin_sorts_by_type_then_expired_oauth_then_least_recently_used() {
         "a:default": key("anthropic", "k"),
     }, "usageStats": { "a:key-old": { "lastUsed": 5 }, "a:key-new": { "lastUsed": 9 }, "a:default": { "lastUsed": 7 } } }));
     let (_, order) = order_of(&s, &Config::default(), "anthropic", None, None);
-    assert_eq!(order, ["a:oauth", "a:oauth-exp", "a:tok", "a:key-old", "a:default", "a:key-new"]);
+    assert_eq!(
+        order,
+        [
+            "a:oauth",
+            "a:oauth-exp",
+            "a:tok",
+            "a:key-old",
+            "a:default",
+            "a:key-new"
+        ]
+    );
 }
 
 #[test]
 fn cooldowns_skip_profiles_and_model_scoped_ones_only_block_their_model() {
-    let s = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] }, "usageStats": {
+    let s = store(
+        json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] }, "usageStats": {
         "a:1": { "cooldownUntil": NOW + MIN, "cooldownReason": "rate_limit", "cooldownModel": "opus" },
         "a:2": { "disabledUntil": NOW + 10 * MIN, "disabledReason": "billing" },
-    } }));
+    } }),
+    );
     let c = Config::default();
-    assert_eq!(order_of(&s, &c, "anthropic", Some("opus"), None), ("a:3".into(), vec!["a:3".into(), "a:1".into(), "a:2".into()]));
+    assert_eq!(
+        order_of(&s, &c, "anthropic", Some("opus"), None),
+        ("a:3".into(), vec!["a:3".into(), "a:1".into(), "a:2".into()])
+    );
     assert_eq!(order_of(&s, &c, "anthropic", Some("sonnet"), None).0, "a:1");
     // A cooldown without a model, or for overloaded, blocks every model.
-    let s2 = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:3"] }, "usageStats": {
-        "a:1": { "cooldownUntil": NOW + MIN, "cooldownReason": "overloaded", "cooldownModel": "opus" } } }));
-    assert_eq!(order_of(&s2, &c, "anthropic", Some("sonnet"), None).0, "a:3");
+    let s2 = store(
+        json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:3"] }, "usageStats": {
+        "a:1": { "cooldownUntil": NOW + MIN, "cooldownReason": "overloaded", "cooldownModel": "opus" } } }),
+    );
+    assert_eq!(
+        order_of(&s2, &c, "anthropic", Some("sonnet"), None).0,
+        "a:3"
+    );
     // blockedUntil written by other tools is honoured.
-    let s3 = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:3"] }, "usageStats": { "a:1": { "blockedUntil": NOW + 1 } } }));
+    let s3 = store(
+        json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:3"] }, "usageStats": { "a:1": { "blockedUntil": NOW + 1 } } }),
+    );
     assert_eq!(order_of(&s3, &c, "anthropic", None, None).0, "a:3");
 }
 
 #[test]
 fn openrouter_and_kilocode_never_cool_down() {
     for provider in ["openrouter", "kilocode"] {
-        let s = store(json!({ "profiles": { "x:1": key(provider, "k") }, "usageStats": {
-            "x:1": { "cooldownUntil": NOW + MIN, "disabledUntil": NOW + MIN, "disabledReason": "billing" } } }));
-        assert_eq!(order_of(&s, &Config::default(), provider, None, None).0, "x:1");
+        let s = store(
+            json!({ "profiles": { "x:1": key(provider, "k") }, "usageStats": {
+            "x:1": { "cooldownUntil": NOW + MIN, "disabledUntil": NOW + MIN, "disabledReason": "billing" } } }),
+        );
+        assert_eq!(
+            order_of(&s, &Config::default(), provider, None, None).0,
+            "x:1"
+        );
     }
 }
 
@@ -144,57 +216,123 @@ fn all_cooling_names_the_soonest_time_and_nothing_at_all_names_the_env_variable(
     let s = store(json!({ "profiles": three(), "usageStats": {
         "a:1": { "cooldownUntil": NOW + 5 * MIN }, "a:2": { "cooldownUntil": NOW + 2 * MIN }, "a:3": { "disabledUntil": NOW + 60 * MIN } } }));
     let provider = p("anthropic");
-    let req = ResolveRequest { provider: &provider, model: None, pin: None, compaction_count: 0, now_ms: NOW };
-    match resolve(&s, &Config::default(), &Env::from_pairs([("ANTHROPIC_API_KEY", "sk-env")]), &req) {
-        Err(ResolveError::AllCooling { until_ms, id, .. }) => assert_eq!((until_ms, id.as_str()), (NOW + 2 * MIN, "a:2")),
+    let req = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: NOW,
+    };
+    match resolve(
+        &s,
+        &Config::default(),
+        &Env::from_pairs([("ANTHROPIC_API_KEY", "sk-env")]),
+        &req,
+    ) {
+        Err(ResolveError::AllCooling { until_ms, id, .. }) => {
+            assert_eq!((until_ms, id.as_str()), (NOW + 2 * MIN, "a:2"))
+        }
         other => panic!("{other:?}"),
     }
     let empty = AuthProfiles::default();
     let google = p("google");
-    let req = ResolveRequest { provider: &google, ..req };
-    let err = resolve(&empty, &Config::default(), &Env::default(), &req).unwrap_err().to_string();
-    assert_eq!(err, "No credentials found for google. Run modelauth models auth paste-token --provider google, or set GEMINI_API_KEY.");
+    let req = ResolveRequest {
+        provider: &google,
+        ..req
+    };
+    let err = resolve(&empty, &Config::default(), &Env::default(), &req)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "No credentials found for google. Run modelauth models auth paste-token --provider google, or set GEMINI_API_KEY."
+    );
 }
 
 #[test]
 fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
-    let env = Env::from_pairs([("ANTHROPIC_API_KEY", "sk-env"), ("OPENAI_API_KEYS", "k1,k2")]);
+    let env = Env::from_pairs([
+        ("ANTHROPIC_API_KEY", "sk-env"),
+        ("OPENAI_API_KEYS", "k1,k2"),
+    ]);
     let provider = p("openai");
-    let req = ResolveRequest { provider: &provider, model: None, pin: None, compaction_count: 0, now_ms: NOW };
+    let req = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let (e0, c0) = (AuthProfiles::default(), Config::default());
     let r = resolve(&e0, &c0, &env, &req).unwrap();
     assert_eq!(r.source_label(), "env: OPENAI_API_KEYS[1]");
     let c = config(json!({ "models": { "providers": { "custom": { "apiKey": "cfg" } } } }));
     let custom = p("custom");
-    let req_c = ResolveRequest { provider: &custom, ..req };
+    let req_c = ResolveRequest {
+        provider: &custom,
+        ..req
+    };
     let r = resolve(&e0, &c, &env, &req_c).unwrap();
-    assert!(matches!(&r.choice, Choice::Key { source, secret } if source == "config" && secret.expose_secret() == "cfg"));
+    assert!(
+        matches!(&r.choice, Choice::Key { source, secret } if source == "config" && secret.expose_secret() == "cfg")
+    );
     // A configured-but-unstored profile means "profiles exist": no silent switch to the env key.
-    let c = config(json!({ "auth": { "profiles": { "anthropic:gone": { "provider": "anthropic", "mode": "api_key" } } } }));
+    let c = config(
+        json!({ "auth": { "profiles": { "anthropic:gone": { "provider": "anthropic", "mode": "api_key" } } } }),
+    );
     let a = p("anthropic");
-    let req_a = ResolveRequest { provider: &a, ..req };
+    let req_a = ResolveRequest {
+        provider: &a,
+        ..req
+    };
     assert!(resolve(&AuthProfiles::default(), &c, &env, &req_a).is_err());
 }
 
 fn pin(profile: &str, source: OverrideSource) -> PinView<'_> {
-    PinView { profile, source, compaction_at_pin: 0, order_hash: None, rotate: false }
+    PinView {
+        profile,
+        source,
+        compaction_at_pin: 0,
+        order_hash: None,
+        rotate: false,
+    }
 }
 
 #[test]
 fn user_pin_stays_first_even_while_cooling_and_auto_pin_moves_on() {
-    let s = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] }, "usageStats": {
-        "a:2": { "cooldownUntil": NOW + MIN, "cooldownReason": "rate_limit" } } }));
+    let s = store(
+        json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] }, "usageStats": {
+        "a:2": { "cooldownUntil": NOW + MIN, "cooldownReason": "rate_limit" } } }),
+    );
     let c = Config::default();
-    let (chosen, order) = order_of(&s, &c, "anthropic", None, Some(pin("a:2", OverrideSource::User)));
+    let (chosen, order) = order_of(
+        &s,
+        &c,
+        "anthropic",
+        None,
+        Some(pin("a:2", OverrideSource::User)),
+    );
     assert_eq!((chosen.as_str(), order[0].as_str()), ("a:2", "a:2"));
     let provider = p("anthropic");
-    let req = ResolveRequest { provider: &provider, model: None, pin: Some(pin("a:2", OverrideSource::Auto)), compaction_count: 0, now_ms: NOW };
+    let req = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: Some(pin("a:2", OverrideSource::Auto)),
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let r = resolve(&s, &c, &Env::default(), &req).unwrap();
     assert_eq!(r.chosen_profile(), Some("a:1"));
     assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
-    let req = ResolveRequest { pin: Some(pin("a:3", OverrideSource::Auto)), ..req };
+    let req = ResolveRequest {
+        pin: Some(pin("a:3", OverrideSource::Auto)),
+        ..req
+    };
     let r = resolve(&s, &c, &Env::default(), &req).unwrap();
-    assert_eq!((r.chosen_profile(), &r.pin_change), (Some("a:3"), &PinChange::Keep));
+    assert_eq!(
+        (r.chosen_profile(), &r.pin_change),
+        (Some("a:3"), &PinChange::Keep)
+    );
     assert_eq!(r.candidates[0].place, Reason::AutoPin);
 }
 
@@ -203,32 +341,114 @@ fn deleted_user_pin_is_cleared_silently_and_auto_pin_rotates_on_compaction_and_o
     let s = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] } }));
     let c = Config::default();
     let provider = p("anthropic");
-    let base = ResolveRequest { provider: &provider, model: None, pin: Some(pin("a:9", OverrideSource::User)), compaction_count: 0, now_ms: NOW };
+    let base = ResolveRequest {
+        provider: &provider,
+        model: None,
+        pin: Some(pin("a:9", OverrideSource::User)),
+        compaction_count: 0,
+        now_ms: NOW,
+    };
     let r = resolve(&s, &c, &Env::default(), &base).unwrap();
     assert_eq!(r.chosen_profile(), Some("a:1"));
     assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
     // A user pin on another provider's profile is cleared too.
-    let s2 = store(json!({ "profiles": { "a:1": key("anthropic", "k"), "o:1": key("openai", "k") } }));
-    let r = resolve(&s2, &c, &Env::default(), &ResolveRequest { pin: Some(pin("o:1", OverrideSource::User)), ..base }).unwrap();
+    let s2 =
+        store(json!({ "profiles": { "a:1": key("anthropic", "k"), "o:1": key("openai", "k") } }));
+    let r = resolve(
+        &s2,
+        &c,
+        &Env::default(),
+        &ResolveRequest {
+            pin: Some(pin("o:1", OverrideSource::User)),
+            ..base
+        },
+    )
+    .unwrap();
     assert_eq!(r.chosen_profile(), Some("a:1"));
     // Compaction since the pin: move to the next profile after it.
-    let compacted = ResolveRequest { pin: Some(pin("a:2", OverrideSource::Auto)), compaction_count: 1, ..base };
-    assert_eq!(resolve(&s, &c, &Env::default(), &compacted).unwrap().pin_change, PinChange::SetAuto("a:3".into()));
-    let rotate = PinView { rotate: true, ..pin("a:3", OverrideSource::Auto) };
-    let r = resolve(&s, &c, &Env::default(), &ResolveRequest { pin: Some(rotate), ..base }).unwrap();
-    assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()), "rotation wraps around");
+    let compacted = ResolveRequest {
+        pin: Some(pin("a:2", OverrideSource::Auto)),
+        compaction_count: 1,
+        ..base
+    };
+    assert_eq!(
+        resolve(&s, &c, &Env::default(), &compacted)
+            .unwrap()
+            .pin_change,
+        PinChange::SetAuto("a:3".into())
+    );
+    let rotate = PinView {
+        rotate: true,
+        ..pin("a:3", OverrideSource::Auto)
+    };
+    let r = resolve(
+        &s,
+        &c,
+        &Env::default(),
+        &ResolveRequest {
+            pin: Some(rotate),
+            ..base
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.pin_change,
+        PinChange::SetAuto("a:1".into()),
+        "rotation wraps around"
+    );
     // Order changed since the auto pin was made: first usable of the new order.
-    let first = resolve(&s, &c, &Env::default(), &ResolveRequest { pin: None, ..base }).unwrap();
-    let stale = PinView { order_hash: Some(first.order_hash ^ 0x10), ..pin("a:2", OverrideSource::Auto) };
-    assert_eq!(resolve(&s, &c, &Env::default(), &ResolveRequest { pin: Some(stale), ..base }).unwrap().chosen_profile(), Some("a:1"));
-    let same = PinView { order_hash: Some(first.order_hash), ..pin("a:2", OverrideSource::Auto) };
-    assert_eq!(resolve(&s, &c, &Env::default(), &ResolveRequest { pin: Some(same), ..base }).unwrap().chosen_profile(), Some("a:2"));
+    let first = resolve(
+        &s,
+        &c,
+        &Env::default(),
+        &ResolveRequest { pin: None, ..base },
+    )
+    .unwrap();
+    let stale = PinView {
+        order_hash: Some(first.order_hash ^ 0x10),
+        ..pin("a:2", OverrideSource::Auto)
+    };
+    assert_eq!(
+        resolve(
+            &s,
+            &c,
+            &Env::default(),
+            &ResolveRequest {
+                pin: Some(stale),
+                ..base
+            }
+        )
+        .unwrap()
+        .chosen_profile(),
+        Some("a:1")
+    );
+    let same = PinView {
+        order_hash: Some(first.order_hash),
+        ..pin("a:2", OverrideSource::Auto)
+    };
+    assert_eq!(
+        resolve(
+            &s,
+            &c,
+            &Env::default(),
+            &ResolveRequest {
+                pin: Some(same),
+                ..base
+            }
+        )
+        .unwrap()
+        .chosen_profile(),
+        Some("a:2")
+    );
 }
 
 #[test]
 fn backoff_schedule_windows_and_reset() {
     let mut st = UsageStats::default();
-    let fail = |reason| Outcome::Failure { reason, retry_after_ms: None };
+    let fail = |reason| Outcome::Failure {
+        reason,
+        retry_after_ms: None,
+    };
     let mut t = NOW;
     let mut windows = Vec::new();
     for _ in 0..4 {
@@ -242,14 +462,30 @@ fn backoff_schedule_windows_and_reset() {
     assert_eq!(st.cooldown_model.as_deref(), Some("opus"));
     // Inside an active window nothing moves.
     let before = st.clone();
-    assert_eq!(apply(&mut st, fail(FailureReason::RateLimit), None, t - 1), Applied::InsideActiveWindow(before.cooldown_until));
+    assert_eq!(
+        apply(&mut st, fail(FailureReason::RateLimit), None, t - 1),
+        Applied::InsideActiveWindow(before.cooldown_until)
+    );
     assert_eq!(st, before);
     // Retry-After longer than the schedule wins.
     let mut st2 = UsageStats::default();
-    apply(&mut st2, Outcome::Failure { reason: FailureReason::Timeout, retry_after_ms: Some(90_000) }, None, NOW);
+    apply(
+        &mut st2,
+        Outcome::Failure {
+            reason: FailureReason::Timeout,
+            retry_after_ms: Some(90_000),
+        },
+        None,
+        NOW,
+    );
     assert_eq!(st2.cooldown_until, NOW + 90_000);
     // 24 h quiet resets the counters.
-    apply(&mut st, fail(FailureReason::Overloaded), None, t + 24 * 60 * MIN);
+    apply(
+        &mut st,
+        fail(FailureReason::Overloaded),
+        None,
+        t + 24 * 60 * MIN,
+    );
     assert_eq!(st.error_count, 1);
     assert_eq!(st.cooldown_model, None, "overloaded is not model-scoped");
     // Billing doubles from 10 min; auth_permanent caps at 60 min.
@@ -270,5 +506,11 @@ fn backoff_schedule_windows_and_reset() {
     }
     assert_eq!(a.disabled_until - a.last_failure_at, 60 * MIN);
     assert_eq!(apply(&mut a, Outcome::Success, None, t), Applied::Succeeded);
-    assert_eq!(a, UsageStats { last_used: t, ..UsageStats::default() });
+    assert_eq!(
+        a,
+        UsageStats {
+            last_used: t,
+            ..UsageStats::default()
+        }
+    );
 }

@@ -323,7 +323,7 @@ impl Registry {
         self.evict_if_needed();
     }
 
-    /// Evicts the least recently used clean eighth of the sessions when over the cap.
+    /// Evicts the least recently used quarter of the sessions when over the cap.
     fn evict_if_needed(&self) {
         let cap = self.inner.options.max_sessions.max(1);
         if self.inner.map.len() <= cap {
@@ -342,7 +342,7 @@ impl Registry {
             .filter(|e| !e.dirty)
             .map(|e| (e.tick, e.key().clone()))
             .collect();
-        let excess = self.inner.map.len().saturating_sub(cap) + cap / 8;
+        let excess = self.inner.map.len().saturating_sub(cap) + cap / 4;
         let n = excess.min(ticks.len());
         if n == 0 {
             return;
