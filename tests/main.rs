@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test module is declared here.
 
+mod cli;
 mod common;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;

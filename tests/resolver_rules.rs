@@ -10,6 +10,7 @@ use modelauth::store::{
 };
 use serde_json::{Value, json};
 
+/// The fixed "now" of the resolver tests.
 pub const NOW: i64 = 1_800_000_000_000;
 const MIN: i64 = 60_000;
 

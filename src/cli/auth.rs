@@ -174,12 +174,12 @@ fn save(
             "profile id {id} names provider {owner}, not {provider}; pass --profile-id {provider}:<name>"
         )));
     }
-    if let Some(prefix) = expected_prefix(&provider, kind) {
-        if !secret.expose_secret().starts_with(prefix) {
-            output::warn(&format!(
-                "{provider} {kind} values usually start with {prefix}; saving it anyway"
-            ));
-        }
+    if let Some(prefix) = expected_prefix(&provider, kind)
+        && !secret.expose_secret().starts_with(prefix)
+    {
+        output::warn(&format!(
+            "{provider} {kind} values usually start with {prefix}; saving it anyway"
+        ));
     }
     let cred = NewCredential {
         provider: provider.clone(),

@@ -93,10 +93,10 @@ fn agents(ctx: &Context) -> Vec<AgentId> {
     let mut ids = vec![ctx.agent_id.clone()];
     if let Ok(dir) = std::fs::read_dir(ctx.state.root().join("agents")) {
         for e in dir.flatten() {
-            if let Some(id) = e.file_name().to_str().and_then(|n| AgentId::new(n).ok()) {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = e.file_name().to_str().and_then(|n| AgentId::new(n).ok())
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
         }
     }

@@ -81,10 +81,10 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
             .map(|m| m.provider.to_string()),
     );
     for p in WELL_KNOWN {
-        if let Ok(id) = ProviderId::new(p) {
-            if !ctx.env.provider_keys(&id).is_empty() {
-                providers.insert(p.to_owned());
-            }
+        if let Ok(id) = ProviderId::new(p)
+            && !ctx.env.provider_keys(&id).is_empty()
+        {
+            providers.insert(p.to_owned());
         }
     }
     let mut report = StatusReport {
@@ -166,11 +166,9 @@ pub fn build_status(ctx: &Context) -> Result<StatusReport, CliError> {
                 _ => {}
             }
         }
-        if used {
-            if let Some(problem) = &problem {
-                report.findings.push(format!("{name} (in use): {problem}"));
-                report.check = 1;
-            }
+        if used && let Some(problem) = &problem {
+            report.findings.push(format!("{name} (in use): {problem}"));
+            report.check = 1;
         }
         report.providers.push(ProviderStatus {
             provider: name.clone(),

@@ -292,12 +292,12 @@ impl Interpreter {
             let Some(profile_provider) = self.profile_provider(&store, config, id) else {
                 return refuse(&format!("Auth profile \"{id}\" not found."));
             };
-            if let Some(model_provider) = &provider {
-                if &profile_provider != model_provider {
-                    return refuse(&format!(
-                        "Auth profile \"{id}\" is for {profile_provider}, not {model_provider}."
-                    ));
-                }
+            if let Some(model_provider) = &provider
+                && &profile_provider != model_provider
+            {
+                return refuse(&format!(
+                    "Auth profile \"{id}\" is for {profile_provider}, not {model_provider}."
+                ));
             }
         }
         let label = replies::label(

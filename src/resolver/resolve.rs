@@ -148,11 +148,9 @@ fn evaluate<'a>(
         Some(Reason::ModeMismatch)
     } else if !p.has_secret() {
         Some(Reason::MissingKey)
-    } else if p.kind == CredentialKind::Token && p.is_expired(req.now_ms) {
-        Some(Reason::Expired {
-            at: p.expires.unwrap_or(0),
-        })
-    } else if expired_oauth && p.refresh.as_ref().is_none_or(|r| r.is_blank()) {
+    } else if (p.kind == CredentialKind::Token && p.is_expired(req.now_ms))
+        || (expired_oauth && p.refresh.as_ref().is_none_or(|r| r.is_blank()))
+    {
         Some(Reason::Expired {
             at: p.expires.unwrap_or(0),
         })
@@ -312,13 +310,13 @@ pub fn resolve<'a>(
             }
         }
     }
-    if chosen.is_none() {
-        if let Some(i) = candidates.iter().position(|c| c.usable) {
-            let c = candidates.remove(i);
-            pin_change = PinChange::SetAuto(c.id.to_string());
-            candidates.insert(0, c);
-            chosen = Some(0);
-        }
+    if chosen.is_none()
+        && let Some(i) = candidates.iter().position(|c| c.usable)
+    {
+        let c = candidates.remove(i);
+        pin_change = PinChange::SetAuto(c.id.to_string());
+        candidates.insert(0, c);
+        chosen = Some(0);
     }
     match chosen {
         Some(i) => Ok(Resolution {

@@ -109,7 +109,7 @@ impl Registry {
         let Some(record) = self.load_record(key)? else {
             return Ok(None);
         };
-        let session = self.from_record(&record);
+        let session = self.session_from(&record);
         self.insert_loaded(key, session.clone());
         Ok(Some(session))
     }
@@ -130,7 +130,7 @@ impl Registry {
         change: impl FnOnce(&mut Session) -> T,
     ) -> Result<T, StoreError> {
         if !self.inner.map.contains_key(key) {
-            let loaded = self.load_record(key)?.map(|r| self.from_record(&r));
+            let loaded = self.load_record(key)?.map(|r| self.session_from(&r));
             let session = loaded.unwrap_or_else(|| Session::new(self.inner.clock.now_ms()));
             self.insert_loaded(key, session);
         }
@@ -301,7 +301,7 @@ impl Registry {
     }
 
     /// A session from disk, with its strings interned.
-    fn from_record(&self, r: &SessionRecord) -> Session {
+    fn session_from(&self, r: &SessionRecord) -> Session {
         let mut s = Session::from_record(r);
         s.model_override = s.model_override.map(|m| self.intern(&m));
         if let Some(pin) = &mut s.pin {
@@ -329,11 +329,11 @@ impl Registry {
         if self.inner.map.len() <= cap {
             return;
         }
-        if self.inner.file.is_some() {
-            if let Err(e) = self.flush() {
-                tracing::warn!("cannot evict sessions before saving them: {e}");
-                return;
-            }
+        if self.inner.file.is_some()
+            && let Err(e) = self.flush()
+        {
+            tracing::warn!("cannot evict sessions before saving them: {e}");
+            return;
         }
         let mut ticks: Vec<(u64, Box<str>)> = self
             .inner
