@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::config::{Config, Env};
 use crate::store::{
-    AuthProfiles, CredentialKind, FailureReason, OverrideSource, ProviderId, UsageStats,
+    AuthProfiles, CredentialKind, FailureReason, OverrideSource, Profile, ProviderId, UsageStats,
 };
 
 use super::types::{
@@ -75,30 +75,39 @@ pub fn blocked_until(
     }
 }
 
+/// Candidate ids with their stored profiles (`None`: not in the store).
+type Ids<'a> = (Vec<&'a str>, Vec<Option<&'a Profile>>, OrderSource);
+
 /// Step 1: the candidate ids and where they came from.
 fn candidate_ids<'a>(
     store: &'a AuthProfiles,
     config: &'a Config,
     provider: &ProviderId,
-) -> (Vec<&'a str>, OrderSource) {
+) -> Ids<'a> {
     let explicit = match (store.order.get(provider), config.auth_order.get(provider)) {
         (Some(ids), _) if !ids.is_empty() => Some((ids, OrderSource::OrderOverride)),
         (_, Some(ids)) if !ids.is_empty() => Some((ids, OrderSource::ConfigOrder)),
         _ => None,
     };
-    let stored = || {
-        store
+    let stored = || -> Ids<'a> {
+        let profiles: Vec<Option<&Profile>> = store
             .profiles
             .values()
             .filter(|p| &p.provider == provider)
-            .map(|p| p.id.as_str())
-            .collect::<Vec<_>>()
+            .map(Some)
+            .collect();
+        let ids = profiles.iter().flatten().map(|p| p.id.as_str()).collect();
+        (ids, profiles, OrderSource::Stored)
+    };
+    let lookup = |ids: Vec<&'a str>, source| -> Ids<'a> {
+        let profiles = ids.iter().map(|id| store.profiles.get(*id)).collect();
+        (ids, profiles, source)
     };
     if let Some((ids, source)) = explicit {
         if ids.iter().any(|id| store.profiles.contains_key(id)) {
-            return (ids.iter().map(String::as_str).collect(), source);
+            return lookup(ids.iter().map(String::as_str).collect(), source);
         }
-        return (stored(), OrderSource::Stored);
+        return stored();
     }
     let configured: Vec<&str> = config
         .auth_profiles
@@ -107,14 +116,15 @@ fn candidate_ids<'a>(
         .map(|(id, _)| id.as_str())
         .collect();
     if !configured.is_empty() && configured.iter().any(|id| store.profiles.contains_key(*id)) {
-        return (configured, OrderSource::ConfigProfiles);
+        return lookup(configured, OrderSource::ConfigProfiles);
     }
-    (stored(), OrderSource::Stored)
+    stored()
 }
 
 /// Step 2 and 3 for one id.
 fn evaluate<'a>(
     id: &'a str,
+    profile: Option<&'a Profile>,
     store: &'a AuthProfiles,
     config: &Config,
     req: &ResolveRequest<'_>,
@@ -129,7 +139,7 @@ fn evaluate<'a>(
         problem: None,
         blocked_until: 0,
     };
-    let Some(p) = store.profiles.get(id) else {
+    let Some(p) = profile else {
         c.problem = Some(Reason::NotInStore);
         return (c, 9, false, 0);
     };
@@ -163,9 +173,10 @@ fn evaluate<'a>(
         CredentialKind::Token => 1,
         CredentialKind::ApiKey => 2,
     };
-    let last_used = store.usage.get(id).map_or(0, |s| s.last_used);
+    let usage = store.usage.get(id);
+    let last_used = usage.map_or(0, |s| s.last_used);
     if c.eligible {
-        if let Some(stats) = store.usage.get(id) {
+        if let Some(stats) = usage {
             let (until, why) = blocked_until(stats, req.provider, req.model, req.now_ms);
             c.blocked_until = until;
             c.problem = why;
@@ -181,10 +192,21 @@ fn evaluate<'a>(
 /// FNV-1a over the order source and ids: changes when `models auth order set` changes the order.
 fn order_fingerprint(ids: &[&str], source: OrderSource) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ source as u64;
+    let mut mix = |word: u64| {
+        h = (h ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29)
+    };
     for id in ids {
-        for b in id.bytes().chain(std::iter::once(0)) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        let mut chunks = id.as_bytes().chunks_exact(8);
+        for c in &mut chunks {
+            mix(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        mix(u64::from_le_bytes(tail) ^ ((id.len() as u64) << 56));
     }
     (h ^ (h >> 32)) as u32 | 1
 }
@@ -198,22 +220,25 @@ pub fn resolve<'a>(
     env: &Env,
     req: &ResolveRequest<'a>,
 ) -> Result<Resolution<'a>, ResolveError> {
-    let (ids, order_source) = candidate_ids(store, config, req.provider);
+    let (ids, profiles, order_source) = candidate_ids(store, config, req.provider);
     let order_hash = order_fingerprint(&ids, order_source);
     let place = match order_source {
         OrderSource::OrderOverride => Reason::OrderOverride,
         OrderSource::ConfigOrder => Reason::ConfigOrder,
         _ => Reason::RoundRobin { last_used: 0 },
     };
+    let explicit = order_source.is_explicit();
     let mut rows: Vec<_> = Vec::with_capacity(ids.len() + 1);
     for (pos, id) in ids.iter().enumerate() {
-        if ids[..pos].contains(id) {
+        if explicit && ids[..pos].contains(id) {
             continue; // an order that names an id twice keeps its first place
         }
-        rows.push((evaluate(id, store, config, req, place.clone()), pos));
+        rows.push((
+            evaluate(id, profiles[pos], store, config, req, place.clone()),
+            pos,
+        ));
     }
-    let explicit = order_source.is_explicit();
-    rows.sort_by(|((a, ar, ax, al), ap), ((b, br, bx, bl), bp)| {
+    rows.sort_unstable_by(|((a, ar, ax, al), ap), ((b, br, bx, bl), bp)| {
         let group = |c: &Candidate<'_>| {
             if c.usable {
                 0
@@ -229,7 +254,7 @@ pub fn resolve<'a>(
             } else if explicit {
                 ap.cmp(bp)
             } else {
-                (ar, ax, al, &a.id).cmp(&(br, bx, bl, &b.id))
+                (ar, ax, al, ap).cmp(&(br, bx, bl, bp))
             }
         })
     });
@@ -260,8 +285,14 @@ pub fn resolve<'a>(
                 let at = match candidates.iter().position(|c| c.id == pin.profile) {
                     Some(i) => i,
                     None => {
-                        let (c, ..) =
-                            evaluate(pin.profile, store, config, req, Reason::PinnedByUser);
+                        let (c, ..) = evaluate(
+                            pin.profile,
+                            store.profiles.get(pin.profile),
+                            store,
+                            config,
+                            req,
+                            Reason::PinnedByUser,
+                        );
                         candidates.push(c);
                         candidates.len() - 1
                     }

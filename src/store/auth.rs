@@ -190,6 +190,30 @@ pub struct UsageStats {
     pub last_failure_at: i64,
 }
 
+/// FNV-1a: a fast hasher for the short profile-id keys of [`UsageMap`] (the file is local, trusted input).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+/// Usage statistics by profile id.
+pub type UsageMap = HashMap<String, UsageStats, std::hash::BuildHasherDefault<Fnv>>;
+
 /// The typed content of one agent's `auth-profiles.json`.
 #[derive(Debug, Clone, Default)]
 pub struct AuthProfiles {
@@ -200,7 +224,7 @@ pub struct AuthProfiles {
     /// Last profile that worked, per provider.
     pub last_good: BTreeMap<ProviderId, String>,
     /// Usage statistics by profile id.
-    pub usage: HashMap<String, UsageStats>,
+    pub usage: UsageMap,
     /// Entries that were skipped, each naming the entry and why (never a secret).
     pub warnings: Vec<String>,
 }
