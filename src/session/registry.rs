@@ -148,10 +148,11 @@ impl Registry {
             slot.session.updated_at = now;
             slot.tick = tick;
             let newly = !slot.dirty;
-            slot.dirty = true;
+            // A memory-only registry has nothing to save: its sessions never count as dirty.
+            slot.dirty = self.inner.file.is_some();
             (value, newly)
         };
-        if newly_dirty {
+        if newly_dirty && self.inner.file.is_some() {
             self.inner
                 .dirty
                 .lock()
