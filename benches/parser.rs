@@ -48,6 +48,34 @@ fn main() {
         })
     });
     group.finish();
+    // Where the time goes: the same parse over three disjoint parts of the corpus.
+    let part = |keep: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        messages
+            .iter()
+            .map(String::as_str)
+            .filter(|m| keep(m))
+            .collect()
+    };
+    let parts = [
+        ("directive", part(&|m| parse(m, &aliases).has_directive)),
+        (
+            "slash_no_directive",
+            part(&|m| m.contains('/') && !parse(m, &aliases).has_directive),
+        ),
+        ("no_slash", part(&|m| !m.contains('/'))),
+    ];
+    let mut split = c.benchmark_group("parser_parts");
+    for (name, set) in &parts {
+        split.throughput(Throughput::Elements(set.len() as u64));
+        split.bench_function(*name, |b| {
+            b.iter(|| {
+                set.iter()
+                    .filter(|m| black_box(parse(m, &aliases)).has_directive)
+                    .count()
+            })
+        });
+    }
+    split.finish();
     c.final_summary();
     let n = messages.len() as f64;
     if let (Some(ours), Some(floor)) = (
@@ -61,5 +89,14 @@ fn main() {
             floor / n,
             ours / floor
         );
+    }
+    for (name, set) in &parts {
+        if let Some(ns) = common::median_ns(&format!("parser_parts/{name}")) {
+            println!(
+                "  {name}: {} messages, {:.1} ns/message",
+                set.len(),
+                ns / set.len() as f64
+            );
+        }
     }
 }

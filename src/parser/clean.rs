@@ -1,5 +1,7 @@
 //! Removing the directive's span from the message (the "cleaned" text of SPEC §3).
 
+use std::borrow::Cow;
+
 use super::scan::{is_blank_text, is_js_whitespace};
 
 /// A space or a tab.
@@ -37,13 +39,24 @@ pub(super) fn cut_range(text: &str, start: usize, end: usize) -> (usize, usize) 
 }
 
 /// The message with the directive's span removed; only-whitespace results become empty.
-pub(super) fn remove_span(text: &str, start: usize, end: usize) -> String {
-    let (from, to) = cut_range(text, start, end);
-    if is_blank_text(&text[..from]) && is_blank_text(&text[to..]) {
-        return String::new();
+///
+/// Borrows when the cut is a prefix or a suffix of the message; allocates only when text remains on
+/// both sides.
+pub(super) fn remove_span(text: &str, start: usize, end: usize) -> Cow<'_, str> {
+    if start == 0 && end == text.len() {
+        return Cow::Borrowed("");
     }
-    let mut out = String::with_capacity(text.len() - (to - from));
-    out.push_str(&text[..from]);
-    out.push_str(&text[to..]);
-    out
+    let (from, to) = cut_range(text, start, end);
+    let (before, after) = (&text[..from], &text[to..]);
+    match (is_blank_text(before), is_blank_text(after)) {
+        (true, true) => Cow::Borrowed(""),
+        (_, _) if before.is_empty() => Cow::Borrowed(after),
+        (_, _) if after.is_empty() => Cow::Borrowed(before),
+        _ => {
+            let mut out = String::with_capacity(before.len() + after.len());
+            out.push_str(before);
+            out.push_str(after);
+            Cow::Owned(out)
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use nom::branch::alt;
-use nom::bytes::complete::{take_while, take_while_m_n, take_while1};
+use nom::bytes::complete::{take_while_m_n, take_while1};
 use nom::character::complete::{char, one_of};
 use nom::combinator::{map, not, opt, peek, recognize, value};
 use nom::error::{Error, ErrorKind};
@@ -63,31 +63,84 @@ fn keyword<'a>(word: &'static str) -> impl Fn(&'a str) -> Res<'a, &'a str> {
     }
 }
 
-/// The longest prefix of ASCII bytes matching `pred` (a char boundary, since only ASCII matches).
+/// Class bit of the bytes of an unquoted reference: `[A-Za-z0-9_.:@-]`.
+const REF: u8 = 1;
+/// Class bit of the bytes of a runtime value: `[A-Za-z0-9_.:-]`.
+const RUNTIME: u8 = 2;
+
+/// The class bits of every byte value (non-ASCII bytes have none), so a run is one load per byte.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let word = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b':' || c == b'-';
+        if word {
+            table[b] = REF | RUNTIME;
+        }
+        b += 1;
+    }
+    table[b'@' as usize] = REF;
+    table
+};
+
+/// True when byte `b` has class bit `class`.
 #[inline]
-fn ascii_run(i: &str, pred: impl Fn(u8) -> bool) -> usize {
-    i.bytes().take_while(|&b| pred(b)).count()
+fn has_class(b: u8, class: u8) -> bool {
+    CLASS[usize::from(b)] & class != 0
 }
 
-/// One or more ASCII characters matching `pred`.
+/// The longest prefix of bytes in `class` (a char boundary, since only ASCII bytes have a class).
 #[inline]
-fn ascii_run1(i: &str, pred: impl Fn(u8) -> bool) -> Res<'_, &str> {
-    match ascii_run(i, pred) {
+fn class_run(i: &str, class: u8) -> usize {
+    i.bytes()
+        .position(|b| !has_class(b, class))
+        .unwrap_or(i.len())
+}
+
+/// One or more bytes of `class`.
+#[inline]
+fn class_run1(i: &str, class: u8) -> Res<'_, &str> {
+    match class_run(i, class) {
         0 => reject(i),
         n => Ok((&i[n..], &i[..n])),
     }
 }
 
+/// Byte length of the leading whitespace of `i`: ASCII bytes directly, other characters decoded.
+#[inline]
+fn ws_len(i: &str) -> usize {
+    let b = i.as_bytes();
+    let ascii = b
+        .iter()
+        .position(|&c| !matches!(c, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' '))
+        .unwrap_or(b.len());
+    if b.get(ascii).is_none_or(|&c| c < 0x80) {
+        return ascii;
+    }
+    ascii + wide_ws_len(&i[ascii..])
+}
+
+/// Byte length of leading whitespace that starts with a non-ASCII character (the rare case).
+#[cold]
+fn wide_ws_len(i: &str) -> usize {
+    i.find(|c| !is_js_whitespace(c)).unwrap_or(i.len())
+}
+
 /// One or more whitespace characters (JavaScript's `\s`).
 #[inline]
 fn ws1(i: &str) -> Res<'_, &str> {
-    take_while1(is_js_whitespace).parse(i)
+    match ws_len(i) {
+        0 => reject(i),
+        n => Ok((&i[n..], &i[..n])),
+    }
 }
 
 /// Zero or more whitespace characters.
 #[inline]
 fn ws0(i: &str) -> Res<'_, &str> {
-    take_while(is_js_whitespace).parse(i)
+    let n = ws_len(i);
+    Ok((&i[n..], &i[..n]))
 }
 
 /// End of text or whitespace follows (nothing consumed).
@@ -120,7 +173,12 @@ fn head(i: &str) -> Res<'_, &str> {
 /// Optional whitespace then one colon, consumed only together.
 #[inline]
 pub(super) fn colon(i: &str) -> Res<'_, Option<&str>> {
-    opt(recognize((ws0, char(':')))).parse(i)
+    let n = ws_len(i);
+    if i.as_bytes().get(n) == Some(&b':') {
+        Ok((&i[n + 1..], Some(&i[..=n])))
+    } else {
+        Ok((i, None))
+    }
 }
 
 /// A scope flag (`-s`/`--session`, `-a`/`--agent`, `-g`/`--global`) followed by end or whitespace.
@@ -157,16 +215,10 @@ fn option_start(i: &str) -> Res<'_, ()> {
     .parse(i)
 }
 
-/// A byte of a runtime value: `[A-Za-z0-9_.:-]`.
-#[inline]
-fn is_runtime_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-')
-}
-
 /// A runtime value that does not itself begin with an option.
 #[inline]
 fn runtime_value(i: &str) -> Res<'_, &str> {
-    preceded(not(option_start), |i| ascii_run1(i, is_runtime_byte)).parse(i)
+    preceded(not(option_start), |i| class_run1(i, RUNTIME)).parse(i)
 }
 
 /// `--runtime`, `runtime=` or `harness=`, optional whitespace, then a runtime value.
@@ -211,22 +263,18 @@ fn trailing_options(i: &str) -> Res<'_, Options<'_>> {
     preceded(ws1, option_pair).parse(i)
 }
 
-/// A byte of an unquoted reference: `[A-Za-z0-9_.:@-]`.
-#[inline]
-fn is_ref_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'@' | b'-')
-}
-
-/// One run of reference characters.
-#[inline]
-fn ref_segment(i: &str) -> Res<'_, &str> {
-    ascii_run1(i, is_ref_byte)
-}
-
-/// Segments joined by single `/`; a trailing `/` is not part of it.
+/// Segments of reference bytes joined by single `/`; a trailing or doubled `/` is not part of it.
 #[inline]
 fn unquoted_ref(i: &str) -> Res<'_, &str> {
-    recognize((ref_segment, many0_count(preceded(char('/'), ref_segment)))).parse(i)
+    let b = i.as_bytes();
+    let mut n = class_run(i, REF);
+    if n == 0 {
+        return reject(i);
+    }
+    while b.get(n) == Some(&b'/') && b.get(n + 1).is_some_and(|&c| has_class(c, REF)) {
+        n += 1 + class_run(&i[n + 1..], REF);
+    }
+    Ok((&i[n..], &i[..n]))
 }
 
 /// A character allowed raw inside a JSON string: not `"`, `\` or a control character.
@@ -326,7 +374,8 @@ pub(super) fn options_only(i: &str) -> Res<'_, Options<'_>> {
 /// The rest of the options-only form once head and colon matched: optional whitespace, an option pair.
 #[inline]
 pub(super) fn options_after_colon(i: &str) -> Res<'_, Options<'_>> {
-    preceded(ws0, option_pair).parse(i)
+    let (i, _) = ws0(i)?;
+    option_pair(i)
 }
 
 /// What follows an alias word: colon, then optional trailing options.
@@ -339,7 +388,7 @@ pub(super) fn alias_tail(i: &str) -> Res<'_, Options<'_>> {
 /// True when whitespace and another scope flag follow a directive.
 #[inline]
 pub(super) fn conflicting_scope(i: &str) -> bool {
-    preceded(ws1, scope_flag).parse(i).is_ok()
+    !i.is_empty() && preceded(ws1, scope_flag).parse(i).is_ok()
 }
 
 /// True when the text, after optional whitespace, starts with `"` (a quote that failed to form a reference).

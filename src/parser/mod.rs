@@ -7,6 +7,7 @@ mod clean;
 mod grammar;
 mod quoted;
 mod scan;
+mod slashes;
 mod split;
 
 use std::borrow::Cow;
@@ -131,8 +132,18 @@ impl Aliases {
 }
 
 /// Parses one chat message (SPEC §3). Never panics, for any UTF-8 input.
+///
+/// A message without `/` (most chat traffic) is answered after one vector search.
 pub fn parse<'a>(message: &'a str, aliases: &Aliases) -> ParseResult<'a> {
-    match scan::first_candidate(message, aliases) {
+    match memchr::memchr(b'/', message.as_bytes()) {
+        None => ParseResult::none(message),
+        Some(first) => parse_from(message, first, aliases),
+    }
+}
+
+/// [`parse`] for a message whose first `/` is at byte `first`.
+fn parse_from<'a>(message: &'a str, first: usize, aliases: &Aliases) -> ParseResult<'a> {
+    match scan::first_candidate(message, first, aliases) {
         Candidate::None => ParseResult::none(message),
         Candidate::Head(start) => parse_model(message, start),
         Candidate::Alias { start, len } => {
@@ -163,17 +174,24 @@ fn parse_model(message: &str, head: usize) -> ParseResult<'_> {
         return ParseResult::none(message);
     }
     if !matches!(form.reference, Some(Reference::QuotedProfile { .. })) {
-        // The first head's head and colon are already parsed; later heads are parsed whole.
-        let mut found = grammar::options_after_colon(form.after_colon).map(|found| (head, found));
+        // The first head's head and colon are already parsed; later heads are parsed whole. A parsed
+        // reference never begins with an option, so the first head can only match options-only without one.
+        let mut found = match form.reference {
+            None => grammar::options_after_colon(form.after_colon).ok(),
+            Some(_) => None,
+        }
+        .map(|found| (head, found));
         let mut next = head;
-        while found.is_err() {
+        while found.is_none() {
             let Some(at) = scan::find_head(message, next + "/model".len()) else {
                 break;
             };
-            found = grammar::options_only(&message[at..]).map(|found| (at, found));
+            found = grammar::options_only(&message[at..])
+                .ok()
+                .map(|found| (at, found));
             next = at;
         }
-        if let Ok((start, (rest, options))) = found {
+        if let Some((start, (rest, options))) = found {
             let end = message.len() - rest.len();
             return build(message, (start, end), Source::Model, (None, None), options);
         }
@@ -225,6 +243,6 @@ fn build<'a>(
         raw_runtime: options.runtime,
         scope: options.scope,
         scope_conflict: grammar::conflicting_scope(&message[end..]),
-        cleaned: Cow::Owned(clean::remove_span(message, start, end)),
+        cleaned: clean::remove_span(message, start, end),
     }
 }

@@ -1,6 +1,7 @@
 //! Byte-level scanning that decides, without allocating, whether a message can hold a directive.
 
 use super::Aliases;
+use super::slashes::WordSlashes;
 
 /// True for the characters JavaScript's `\s` matches (SPEC §3); unlike `char::is_whitespace`, not U+0085.
 pub fn is_js_whitespace(c: char) -> bool {
@@ -24,7 +25,7 @@ pub(super) fn is_blank_text(text: &str) -> bool {
 }
 
 /// True when byte `pos` (a char boundary) is at the start of the text or right after whitespace.
-#[inline]
+#[inline(always)]
 pub(super) fn at_word_start(text: &str, pos: usize) -> bool {
     if pos == 0 {
         return true;
@@ -33,6 +34,13 @@ pub(super) fn at_word_start(text: &str, pos: usize) -> bool {
     if b < 0x80 {
         return matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ');
     }
+    after_wide_whitespace(text, pos)
+}
+
+/// True when the non-ASCII character ending at `pos` is whitespace (the rare branch of [`at_word_start`]).
+#[cold]
+#[inline(never)]
+fn after_wide_whitespace(text: &str, pos: usize) -> bool {
     text[..pos]
         .chars()
         .next_back()
@@ -58,8 +66,7 @@ fn is_head_at(after_slash: &str) -> bool {
 /// Byte offset of the first `/model` head at or after `from`.
 #[inline]
 pub(super) fn find_head(text: &str, from: usize) -> Option<usize> {
-    memchr::memchr_iter(b'/', &text.as_bytes()[from..])
-        .map(|p| p + from)
+    WordSlashes::new(text.as_bytes(), from)
         .find(|&p| at_word_start(text, p) && is_head_at(&text[p + 1..]))
 }
 
@@ -74,15 +81,12 @@ pub(super) enum Candidate {
     Alias { start: usize, len: usize },
 }
 
-/// One pass over the `/` bytes of `text`: the first head, else the first alias shortcut.
+/// One pass over the `/` bytes of `text` from its first `/` at `first`: the first head, else the first
+/// alias shortcut.
 #[inline]
-pub(super) fn first_candidate(text: &str, aliases: &Aliases) -> Candidate {
-    let bytes = text.as_bytes();
+pub(super) fn first_candidate(text: &str, first: usize, aliases: &Aliases) -> Candidate {
     let mut alias = None;
-    let mut from = 0;
-    while let Some(found) = memchr::memchr(b'/', &bytes[from..]) {
-        let pos = from + found;
-        from = pos + 1;
+    for pos in WordSlashes::after(text.as_bytes(), first) {
         if !at_word_start(text, pos) {
             continue;
         }
