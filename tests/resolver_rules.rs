@@ -127,7 +127,7 @@ fn ineligible_profiles_are_never_chosen() {
     assert_eq!(r.chosen_profile(), Some("a:ok"));
     let problems: Vec<_> = r.candidates[1..]
         .iter()
-        .map(|c| (c.id.to_string(), c.problem.clone().unwrap()))
+        .map(|c| (c.id.to_string(), c.problem.unwrap()))
         .collect();
     assert!(problems.contains(&("a:nokey".into(), Reason::MissingKey)));
     assert!(problems.contains(&("a:expired".into(), Reason::Expired { at: NOW - 1 })));

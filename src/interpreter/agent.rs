@@ -1,10 +1,10 @@
 //! [`Agent`]: everything an agent runtime needs in one cheap-to-clone handle: config, credentials,
 //! sessions, the resolver and outcome reporting, over one agent of one state directory.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::config::{Config, Env, StateDir};
-use crate::resolver::cache::FileStamp;
+use crate::resolver::cache::Stamped;
 use crate::resolver::{
     Applied, Choice, Outcome, PinChange, PinView, ReportError, Resolution, ResolveError,
     ResolveRequest, SharedClock, StoreCache, resolve,
@@ -56,7 +56,7 @@ struct Inner {
     env: Env,
     clock: SharedClock,
     store: StoreCache,
-    config: RwLock<(Option<FileStamp>, Arc<Config>)>,
+    config: Stamped<Config>,
     sessions: Registry,
 }
 
@@ -86,8 +86,7 @@ impl Agent {
         options: RegistryOptions,
     ) -> Result<Agent, StoreError> {
         let config_file = state.config_file();
-        let stamp = FileStamp::of(config_file.path());
-        let config = Arc::new(config_file.load()?);
+        let config = Stamped::load(config_file.path(), || config_file.load())?;
         let store = StoreCache::open(state.auth_file(&id))?;
         let sessions = Registry::new(Some(state.sessions_file(&id)), Arc::clone(&clock), options);
         Ok(Agent {
@@ -97,7 +96,7 @@ impl Agent {
                 env,
                 clock,
                 store,
-                config: RwLock::new((stamp, config)),
+                config,
                 sessions,
             }),
         })
@@ -140,17 +139,9 @@ impl Agent {
 
     /// The current config (reloaded when `openclaw.json` changed).
     pub fn config(&self) -> Result<Arc<Config>, StoreError> {
-        let file = self.inner.state.config_file();
-        let stamp = FileStamp::of(file.path());
-        {
-            let guard = self.inner.config.read().unwrap_or_else(|e| e.into_inner());
-            if guard.0 == stamp {
-                return Ok(Arc::clone(&guard.1));
-            }
-        }
-        let fresh = Arc::new(file.load()?);
-        *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = (stamp, Arc::clone(&fresh));
-        Ok(fresh)
+        self.inner
+            .config
+            .current(|| self.inner.state.config_file().load())
     }
 
     /// Which credential session `session` should use next for `provider` (and `model`), SPEC §5.

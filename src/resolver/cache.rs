@@ -3,7 +3,7 @@
 //! call and never clobbered: every write goes through the store's locked read–modify–write.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::store::{AuthFile, AuthProfiles, StoreError};
@@ -48,22 +48,57 @@ pub enum ReportError {
     },
 }
 
+/// A value read from one file, read again when the file's stamp changes. Readers share the current
+/// value (`Arc`); the lock is held only to compare the stamp or swap the value, never while reading.
+#[derive(Debug)]
+pub struct Stamped<T> {
+    path: PathBuf,
+    slot: RwLock<(Option<FileStamp>, Arc<T>)>,
+}
+
+impl<T> Stamped<T> {
+    /// Reads `path` now with `load`.
+    pub fn load<E>(path: &Path, load: impl FnOnce() -> Result<T, E>) -> Result<Self, E> {
+        let stamp = FileStamp::of(path);
+        let value = Arc::new(load()?);
+        Ok(Stamped {
+            path: path.to_owned(),
+            slot: RwLock::new((stamp, value)),
+        })
+    }
+
+    /// The current value, read again with `load` first when the file changed since it was read.
+    ///
+    /// When the changed file cannot be read (e.g. another tool left it corrupt) the error is returned and
+    /// the old value stays in place for the next call.
+    pub fn current<E>(&self, load: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        // The stamp is taken before reading, so a write racing with the read is seen next time.
+        let stamp = FileStamp::of(&self.path);
+        {
+            let guard = self.slot.read().unwrap_or_else(|e| e.into_inner());
+            if guard.0 == stamp {
+                return Ok(Arc::clone(&guard.1));
+            }
+        }
+        let fresh = Arc::new(load()?);
+        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = (stamp, Arc::clone(&fresh));
+        tracing::debug!(file = %self.path.display(), "reloaded after a change on disk");
+        Ok(fresh)
+    }
+}
+
 /// A reloading snapshot of one `auth-profiles.json`. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct StoreCache {
     file: AuthFile,
-    snapshot: RwLock<(Option<FileStamp>, Arc<AuthProfiles>)>,
+    snapshot: Stamped<AuthProfiles>,
 }
 
 impl StoreCache {
     /// Opens the store at `file`, loading it now (a corrupt file is an error here).
     pub fn open(file: AuthFile) -> Result<StoreCache, StoreError> {
-        let stamp = FileStamp::of(file.path());
-        let profiles = Arc::new(file.load()?);
-        Ok(StoreCache {
-            file,
-            snapshot: RwLock::new((stamp, profiles)),
-        })
+        let snapshot = Stamped::load(file.path(), || file.load())?;
+        Ok(StoreCache { file, snapshot })
     }
 
     /// The file this cache reads.
@@ -76,18 +111,7 @@ impl StoreCache {
     /// When the changed file cannot be read (e.g. another tool left it corrupt) the error is returned and
     /// the old snapshot stays in place for the next call.
     pub fn current(&self) -> Result<Arc<AuthProfiles>, StoreError> {
-        let stamp = FileStamp::of(self.file.path());
-        {
-            let guard = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
-            if guard.0 == stamp {
-                return Ok(Arc::clone(&guard.1));
-            }
-        }
-        let fresh = Arc::new(self.file.load()?);
-        let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        *guard = (stamp, Arc::clone(&fresh));
-        tracing::debug!(file = %self.file.path().display(), "auth store reloaded");
-        Ok(fresh)
+        self.snapshot.current(|| self.file.load())
     }
 
     /// Records `outcome` for `profile` (used with `model`) at `now_ms`, under the store's lock, and sets

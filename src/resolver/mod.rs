@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod clock;
+mod order;
 pub mod outcome;
 pub mod resolve;
 pub mod types;

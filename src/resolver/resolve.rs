@@ -8,6 +8,7 @@ use crate::store::{
     AuthProfiles, CredentialKind, FailureReason, OverrideSource, Profile, ProviderId, UsageStats,
 };
 
+use super::order::{Fingerprint, candidate_ids, sort_candidates};
 use super::types::{
     Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
 };
@@ -40,6 +41,11 @@ pub fn blocked_until(
     if NEVER_COOL.contains(&provider.as_str()) {
         return (0, None);
     }
+    window(stats, model, now)
+}
+
+/// [`blocked_until`] for a provider that does cool down.
+fn window(stats: &UsageStats, model: Option<&str>, now: i64) -> (i64, Option<Reason>) {
     let scoped = matches!(
         stats.cooldown_reason,
         Some(FailureReason::RateLimit | FailureReason::Timeout | FailureReason::ModelNotFound)
@@ -75,73 +81,62 @@ pub fn blocked_until(
     }
 }
 
-/// Candidate ids with their stored profiles (`None`: not in the store).
-type Ids<'a> = (Vec<&'a str>, Vec<Option<&'a Profile>>, OrderSource);
-
-/// Step 1: the candidate ids and where they came from.
-fn candidate_ids<'a>(
-    store: &'a AuthProfiles,
-    config: &'a Config,
-    provider: &ProviderId,
-) -> Ids<'a> {
-    let explicit = match (store.order.get(provider), config.auth_order.get(provider)) {
-        (Some(ids), _) if !ids.is_empty() => Some((ids, OrderSource::OrderOverride)),
-        (_, Some(ids)) if !ids.is_empty() => Some((ids, OrderSource::ConfigOrder)),
-        _ => None,
-    };
-    let stored = || -> Ids<'a> {
-        let profiles: Vec<Option<&Profile>> = store
-            .profiles
-            .values()
-            .filter(|p| &p.provider == provider)
-            .map(Some)
-            .collect();
-        let ids = profiles.iter().flatten().map(|p| p.id.as_str()).collect();
-        (ids, profiles, OrderSource::Stored)
-    };
-    let lookup = |ids: Vec<&'a str>, source| -> Ids<'a> {
-        let profiles = ids.iter().map(|id| store.profiles.get(*id)).collect();
-        (ids, profiles, source)
-    };
-    if let Some((ids, source)) = explicit {
-        if ids.iter().any(|id| store.profiles.contains_key(id)) {
-            return lookup(ids.iter().map(String::as_str).collect(), source);
-        }
-        return stored();
-    }
-    let configured: Vec<&str> = config
-        .auth_profiles
-        .iter()
-        .filter(|(_, m)| &m.provider == provider)
-        .map(|(id, _)| id.as_str())
-        .collect();
-    if !configured.is_empty() && configured.iter().any(|id| store.profiles.contains_key(*id)) {
-        return lookup(configured, OrderSource::ConfigProfiles);
-    }
-    stored()
+/// Where a candidate stands before the pin is applied; becomes its [`Reason`] in [`evaluate`].
+///
+/// Passed instead of a ready `Reason` so that building a candidate writes the tag (and `last_used`)
+/// directly rather than copying a runtime `Reason` with its padding, which stalled store forwarding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// [`Reason::OrderOverride`].
+    OrderOverride,
+    /// [`Reason::ConfigOrder`].
+    ConfigOrder,
+    /// [`Reason::RoundRobin`] with the profile's last use.
+    RoundRobin,
+    /// [`Reason::PinnedByUser`].
+    PinnedByUser,
 }
 
-/// Step 2 and 3 for one id.
+impl Place {
+    /// The place of every candidate of a list from `source`.
+    fn of(source: OrderSource) -> Place {
+        match source {
+            OrderSource::OrderOverride => Place::OrderOverride,
+            OrderSource::ConfigOrder => Place::ConfigOrder,
+            OrderSource::ConfigProfiles | OrderSource::Stored => Place::RoundRobin,
+        }
+    }
+}
+
+/// Steps 2 and 3 for one id: eligibility, then the cooldown or disable window. `profile` comes with
+/// whether it is already known to be of the requested provider.
+#[inline(always)]
 fn evaluate<'a>(
     id: &'a str,
-    profile: Option<&'a Profile>,
-    store: &'a AuthProfiles,
+    profile: Option<(&'a Profile, bool)>,
     config: &Config,
     req: &ResolveRequest<'_>,
-    place: Reason,
-) -> (Candidate<'a>, u8, bool, i64) {
+    never_cool: bool,
+    place: Place,
+) -> Candidate<'a> {
     let mut c = Candidate {
         id: Cow::Borrowed(id),
         kind: None,
         usable: false,
         eligible: false,
-        place,
+        needs_refresh: false,
+        place: match place {
+            Place::OrderOverride => Reason::OrderOverride,
+            Place::ConfigOrder => Reason::ConfigOrder,
+            Place::RoundRobin => Reason::RoundRobin { last_used: 0 },
+            Place::PinnedByUser => Reason::PinnedByUser,
+        },
         problem: None,
         blocked_until: 0,
     };
-    let Some(p) = profile else {
+    let Some((p, same_provider)) = profile else {
         c.problem = Some(Reason::NotInStore);
-        return (c, 9, false, 0);
+        return c;
     };
     c.kind = Some(p.kind);
     let mode_ok = match config.auth_profiles.get(id).and_then(|m| m.mode) {
@@ -151,15 +146,16 @@ fn evaluate<'a>(
         }
         Some(mode) => mode == p.kind,
     };
-    let expired_oauth = p.kind == CredentialKind::OAuth && p.is_expired(req.now_ms);
-    c.problem = if &p.provider != req.provider {
+    let expired = p.is_expired(req.now_ms);
+    c.needs_refresh = p.kind == CredentialKind::OAuth && expired;
+    c.problem = if !same_provider && &p.provider != req.provider {
         Some(Reason::ProviderMismatch)
     } else if !mode_ok {
         Some(Reason::ModeMismatch)
     } else if !p.has_secret() {
         Some(Reason::MissingKey)
-    } else if (p.kind == CredentialKind::Token && p.is_expired(req.now_ms))
-        || (expired_oauth && p.refresh.as_ref().is_none_or(|r| r.is_blank()))
+    } else if (p.kind == CredentialKind::Token && expired)
+        || (c.needs_refresh && p.refresh.as_ref().is_none_or(|r| r.is_blank()))
     {
         Some(Reason::Expired {
             at: p.expires.unwrap_or(0),
@@ -168,47 +164,20 @@ fn evaluate<'a>(
         None
     };
     c.eligible = c.problem.is_none();
-    let rank = match p.kind {
-        CredentialKind::OAuth => 0,
-        CredentialKind::Token => 1,
-        CredentialKind::ApiKey => 2,
-    };
-    let usage = store.usage.get(id);
-    let last_used = usage.map_or(0, |s| s.last_used);
-    if c.eligible {
-        if let Some(stats) = usage {
-            let (until, why) = blocked_until(stats, req.provider, req.model, req.now_ms);
-            c.blocked_until = until;
-            c.problem = why;
-        }
-        c.usable = c.problem.is_none();
+    let usage = p.usage.as_deref();
+    if c.eligible
+        && !never_cool
+        && let Some(stats) = usage
+    {
+        (c.blocked_until, c.problem) = window(stats, req.model, req.now_ms);
     }
-    if let Reason::RoundRobin { .. } = c.place {
-        c.place = Reason::RoundRobin { last_used };
+    c.usable = c.problem.is_none();
+    if place == Place::RoundRobin {
+        c.place = Reason::RoundRobin {
+            last_used: usage.map_or(0, |s| s.last_used),
+        };
     }
-    (c, rank, expired_oauth, last_used)
-}
-
-/// FNV-1a over the order source and ids: changes when `models auth order set` changes the order.
-fn order_fingerprint(ids: &[&str], source: OrderSource) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ source as u64;
-    let mut mix = |word: u64| {
-        h = (h ^ word)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29)
-    };
-    for id in ids {
-        let mut chunks = id.as_bytes().chunks_exact(8);
-        for c in &mut chunks {
-            mix(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        mix(u64::from_le_bytes(tail) ^ ((id.len() as u64) << 56));
-    }
-    (h ^ (h >> 32)) as u32 | 1
+    c
 }
 
 /// Resolves which profile `req`'s session should use next (SPEC §5).
@@ -220,45 +189,26 @@ pub fn resolve<'a>(
     env: &Env,
     req: &ResolveRequest<'a>,
 ) -> Result<Resolution<'a>, ResolveError> {
-    let (ids, profiles, order_source) = candidate_ids(store, config, req.provider);
-    let order_hash = order_fingerprint(&ids, order_source);
-    let place = match order_source {
-        OrderSource::OrderOverride => Reason::OrderOverride,
-        OrderSource::ConfigOrder => Reason::ConfigOrder,
-        _ => Reason::RoundRobin { last_used: 0 },
-    };
+    let (ids, order_source) = candidate_ids(store, config, req.provider);
+    let place = Place::of(order_source);
     let explicit = order_source.is_explicit();
-    let mut rows: Vec<_> = Vec::with_capacity(ids.len() + 1);
-    for (pos, id) in ids.iter().enumerate() {
-        if explicit && ids[..pos].contains(id) {
-            continue; // an order that names an id twice keeps its first place
+    let never_cool = NEVER_COOL.contains(&req.provider.as_str());
+    let known_hash = ids.known_hash();
+    let mut fingerprint = Fingerprint::default();
+    let room = ids.upper_bound().min(64);
+    let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(room + 1);
+    ids.for_each(|id, profile, same_provider| {
+        if known_hash.is_none() {
+            fingerprint.add(id);
         }
-        rows.push((
-            evaluate(id, profiles[pos], store, config, req, place.clone()),
-            pos,
-        ));
-    }
-    rows.sort_unstable_by(|((a, ar, ax, al), ap), ((b, br, bx, bl), bp)| {
-        let group = |c: &Candidate<'_>| {
-            if c.usable {
-                0
-            } else if c.eligible {
-                1
-            } else {
-                2
-            }
-        };
-        group(a).cmp(&group(b)).then_with(|| {
-            if !a.usable {
-                a.blocked_until.cmp(&b.blocked_until).then(ap.cmp(bp))
-            } else if explicit {
-                ap.cmp(bp)
-            } else {
-                (ar, ax, al, ap).cmp(&(br, bx, bl, bp))
-            }
-        })
+        if explicit && candidates.iter().any(|c| c.id == id) {
+            return; // an order that names an id twice keeps its first place
+        }
+        let profile = profile.map(|p| (p, same_provider));
+        candidates.push(evaluate(id, profile, config, req, never_cool, place));
     });
-    let mut candidates: Vec<Candidate<'a>> = rows.into_iter().map(|((c, ..), _)| c).collect();
+    let order_hash = fingerprint.finish(order_source, known_hash);
+    sort_candidates(&mut candidates, explicit);
 
     if candidates.is_empty()
         && !config
@@ -269,86 +219,28 @@ pub fn resolve<'a>(
         return key_fallback(config, env, req.provider, order_source, order_hash);
     }
 
-    let mut pin_change = PinChange::Keep;
-    let mut chosen: Option<usize> = None;
-    if let Some(pin) = req.pin {
-        let stored = store
-            .profiles
-            .get(pin.profile)
-            .filter(|p| &p.provider == req.provider);
-        match (pin.source, stored) {
-            (OverrideSource::User, None) => pin_change = PinChange::Clear,
-            (OverrideSource::Auto, _) if !store.profiles.contains_key(pin.profile) => {
-                pin_change = PinChange::Clear
-            }
-            (OverrideSource::User, Some(_)) => {
-                let at = match candidates.iter().position(|c| c.id == pin.profile) {
-                    Some(i) => i,
-                    None => {
-                        let (c, ..) = evaluate(
-                            pin.profile,
-                            store.profiles.get(pin.profile),
-                            store,
-                            config,
-                            req,
-                            Reason::PinnedByUser,
-                        );
-                        candidates.push(c);
-                        candidates.len() - 1
-                    }
-                };
-                let mut c = candidates.remove(at);
-                c.place = Reason::PinnedByUser;
-                if !c.eligible {
-                    let why = c
-                        .problem
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    return Err(ResolveError::PinnedUnusable {
-                        id: pin.profile.to_owned(),
-                        why,
-                    });
-                }
-                candidates.insert(0, c);
-                chosen = Some(0);
-            }
-            (OverrideSource::Auto, _) => {
-                let at = candidates.iter().position(|c| c.id == pin.profile);
-                let moved_on = pin.rotate || req.compaction_count > pin.compaction_at_pin;
-                let order_changed = pin.order_hash.is_some_and(|h| h != order_hash);
-                let next = match at {
-                    Some(i) if moved_on => {
-                        let n = candidates.len();
-                        (1..=n).map(|k| (i + k) % n).find(|&j| candidates[j].usable)
-                    }
-                    Some(i) if !order_changed && candidates[i].usable => {
-                        let mut c = candidates.remove(i);
-                        c.place = Reason::AutoPin;
-                        candidates.insert(0, c);
-                        chosen = Some(0);
-                        None
-                    }
-                    _ => candidates.iter().position(|c| c.usable),
-                };
-                if let Some(j) = next {
-                    let mut c = candidates.remove(j);
-                    c.place = Reason::AutoPin;
-                    pin_change = PinChange::SetAuto(c.id.to_string());
-                    candidates.insert(0, c);
-                    chosen = Some(0);
-                }
-            }
-        }
-    }
-    if chosen.is_none()
-        && let Some(i) = candidates.iter().position(|c| c.usable)
-    {
-        let c = candidates.remove(i);
-        pin_change = PinChange::SetAuto(c.id.to_string());
-        candidates.insert(0, c);
-        chosen = Some(0);
-    }
+    let (chosen, pin_change) = match req.pin {
+        Some(pin) => apply_pin(
+            &mut candidates,
+            pin,
+            store,
+            config,
+            req,
+            never_cool,
+            order_hash,
+        )?,
+        None => (None, PinChange::Keep),
+    };
+    let (chosen, pin_change) = match chosen {
+        Some(i) => (Some(i), pin_change),
+        None => match candidates.iter().position(|c| c.usable) {
+            Some(i) => (
+                Some(0),
+                PinChange::SetAuto(to_front(&mut candidates, i).clone()),
+            ),
+            None => (None, pin_change),
+        },
+    };
     match chosen {
         Some(i) => Ok(Resolution {
             candidates,
@@ -358,6 +250,78 @@ pub fn resolve<'a>(
             order_hash,
         }),
         None => Err(no_usable(req.provider, &candidates)),
+    }
+}
+
+/// Moves the candidate at `i` to the front, keeping the others in order; returns its id.
+fn to_front<'c, 'a>(candidates: &'c mut [Candidate<'a>], i: usize) -> &'c Cow<'a, str> {
+    candidates[..=i].rotate_right(1);
+    &candidates[0].id
+}
+
+/// Steps 4 and 5: honours the session pin. Returns the chosen index (always 0) when the pin decided,
+/// and how the pin should change.
+fn apply_pin<'a>(
+    candidates: &mut Vec<Candidate<'a>>,
+    pin: PinView<'a>,
+    store: &'a AuthProfiles,
+    config: &Config,
+    req: &ResolveRequest<'a>,
+    never_cool: bool,
+    order_hash: u32,
+) -> Result<(Option<usize>, PinChange<'a>), ResolveError> {
+    let stored = store.profiles.get(pin.profile);
+    let at = candidates.iter().position(|c| c.id == pin.profile);
+    match pin.source {
+        OverrideSource::User => {
+            if stored.is_none_or(|p| &p.provider != req.provider) {
+                return Ok((None, PinChange::Clear));
+            }
+            let at = at.unwrap_or_else(|| {
+                let place = Place::PinnedByUser;
+                let profile = stored.map(|p| (&**p, true));
+                let c = evaluate(pin.profile, profile, config, req, never_cool, place);
+                candidates.push(c);
+                candidates.len() - 1
+            });
+            let c = &mut candidates[at];
+            c.place = Reason::PinnedByUser;
+            if !c.eligible {
+                let why = c.problem.as_ref().map(ToString::to_string);
+                return Err(ResolveError::PinnedUnusable {
+                    id: pin.profile.to_owned(),
+                    why: why.unwrap_or_default(),
+                });
+            }
+            to_front(candidates, at);
+            Ok((Some(0), PinChange::Keep))
+        }
+        OverrideSource::Auto => {
+            if stored.is_none() {
+                return Ok((None, PinChange::Clear));
+            }
+            let moved_on = pin.rotate || req.compaction_count > pin.compaction_at_pin;
+            let order_changed = pin.order_hash.is_some_and(|h| h != order_hash);
+            let next = match at {
+                Some(i) if moved_on => {
+                    let n = candidates.len();
+                    (1..=n).map(|k| (i + k) % n).find(|&j| candidates[j].usable)
+                }
+                Some(i) if !order_changed && candidates[i].usable => {
+                    candidates[i].place = Reason::AutoPin;
+                    to_front(candidates, i);
+                    return Ok((Some(0), PinChange::Keep));
+                }
+                _ => candidates.iter().position(|c| c.usable),
+            };
+            Ok(match next {
+                Some(j) => {
+                    candidates[j].place = Reason::AutoPin;
+                    (Some(0), PinChange::SetAuto(to_front(candidates, j).clone()))
+                }
+                None => (None, PinChange::Keep),
+            })
+        }
     }
 }
 

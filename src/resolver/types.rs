@@ -26,7 +26,7 @@ impl OrderSource {
 }
 
 /// Why a candidate stands where it does, or why it cannot be used now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     /// The session's user pin (`/model …@id`); first even while cooling.
     PinnedByUser,
@@ -106,6 +106,8 @@ pub struct Candidate<'a> {
     pub usable: bool,
     /// Ineligible (expired, no key, missing, mismatched): never chosen.
     pub eligible: bool,
+    /// An OAuth access token that expired but can be refreshed: usable, after fresh ones.
+    pub needs_refresh: bool,
     /// Why it stands here.
     pub place: Reason,
     /// Why it cannot be used now (`None` when usable).
@@ -140,13 +142,24 @@ pub enum Choice {
 
 /// How the session's pin should change after this resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PinChange {
+pub enum PinChange<'a> {
     /// Keep it as it is.
     Keep,
-    /// Pin this profile with source `auto`.
-    SetAuto(String),
+    /// Pin this profile with source `auto` (borrowed from the store snapshot, like the candidates).
+    SetAuto(Cow<'a, str>),
     /// Remove the pin (its profile was deleted or changed provider).
     Clear,
+}
+
+impl PinChange<'_> {
+    /// A copy that owns its id.
+    pub fn into_owned(self) -> PinChange<'static> {
+        match self {
+            PinChange::Keep => PinChange::Keep,
+            PinChange::SetAuto(id) => PinChange::SetAuto(Cow::Owned(id.into_owned())),
+            PinChange::Clear => PinChange::Clear,
+        }
+    }
 }
 
 /// The answer of [`crate::resolver::resolve`].
@@ -159,7 +172,7 @@ pub struct Resolution<'a> {
     /// Where the candidate list came from.
     pub order_source: OrderSource,
     /// How to update the session pin.
-    pub pin_change: PinChange,
+    pub pin_change: PinChange<'a>,
     /// Fingerprint of the candidate order, to store with a new auto pin.
     pub order_hash: u32,
 }
@@ -175,7 +188,7 @@ impl<'a> Resolution<'a> {
                 .collect(),
             choice: self.choice,
             order_source: self.order_source,
-            pin_change: self.pin_change,
+            pin_change: self.pin_change.into_owned(),
             order_hash: self.order_hash,
         }
     }

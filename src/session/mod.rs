@@ -2,7 +2,9 @@
 //! persisted to the agent's `sessions.json`.
 
 pub mod registry;
+mod slot;
 pub mod state;
+mod symbols;
 
 pub use registry::{Registry, RegistryOptions};
 pub use state::{Pin, Session};

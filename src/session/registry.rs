@@ -5,22 +5,16 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
 use crate::resolver::SharedClock;
 use crate::store::{OverrideSource, SessionRecord, SessionsFile, StoreError};
 
+use super::slot::Slot;
 use super::state::{Pin, Session};
-
-/// What the registry keeps per session: the state, an access tick for eviction, a dirty flag.
-#[derive(Debug)]
-struct Slot {
-    session: Session,
-    tick: u64,
-    dirty: bool,
-}
+use super::symbols::Symbols;
 
 /// Settings of a [`Registry`].
 #[derive(Debug, Clone)]
@@ -40,12 +34,12 @@ impl Default for RegistryOptions {
 #[derive(Debug)]
 struct Inner {
     map: DashMap<Box<str>, Box<Slot>>,
-    strings: DashMap<Arc<str>, ()>,
+    symbols: Symbols,
     dirty: Mutex<Vec<Box<str>>>,
     file: Option<SessionsFile>,
     clock: SharedClock,
     options: RegistryOptions,
-    ticks: AtomicU64,
+    ticks: AtomicU32,
     writes: AtomicU64,
 }
 
@@ -65,12 +59,12 @@ impl Registry {
         Registry {
             inner: Arc::new(Inner {
                 map: DashMap::new(),
-                strings: DashMap::new(),
+                symbols: Symbols::default(),
                 dirty: Mutex::new(Vec::new()),
                 file,
                 clock,
                 options,
-                ticks: AtomicU64::new(0),
+                ticks: AtomicU32::new(0),
                 writes: AtomicU64::new(0),
             }),
         }
@@ -93,31 +87,32 @@ impl Registry {
 
     /// A shared copy of `s`, reusing an earlier copy of the same text (profile ids and models repeat).
     pub fn intern(&self, s: &str) -> Arc<str> {
-        if let Some(e) = self.inner.strings.get(s) {
-            return Arc::clone(e.key());
+        let symbols = &self.inner.symbols;
+        match symbols.intern(s).and_then(|sym| symbols.get(sym)) {
+            Some(shared) => Arc::clone(shared),
+            None => Arc::from(s),
         }
-        let arc: Arc<str> = Arc::from(s);
-        self.inner.strings.entry(arc).or_insert(()).key().clone()
     }
 
     /// The session `key`, loading it from `sessions.json` when it is not in memory.
     pub fn get(&self, key: &str) -> Result<Option<Session>, StoreError> {
         if let Some(mut slot) = self.inner.map.get_mut(key) {
             slot.tick = self.tick();
-            return Ok(Some(slot.session.clone()));
+            return Ok(Some(slot.session(&self.inner.symbols)));
         }
         let Some(record) = self.load_record(key)? else {
             return Ok(None);
         };
-        let session = self.session_from(&record);
-        self.insert_loaded(key, session.clone());
+        let session = Session::from_record(&record);
+        self.insert_loaded(key, &session)?;
+        self.evict_if_needed();
         Ok(Some(session))
     }
 
     /// The pin of session `key` (cheap: no disk access when the session is in memory).
     pub fn pin(&self, key: &str) -> Result<Option<Pin>, StoreError> {
         if let Some(slot) = self.inner.map.get(key) {
-            return Ok(slot.session.pin.clone());
+            return Ok(slot.pin(&self.inner.symbols));
         }
         Ok(self.get(key)?.and_then(|s| s.pin))
     }
@@ -129,30 +124,26 @@ impl Registry {
         key: &str,
         change: impl FnOnce(&mut Session) -> T,
     ) -> Result<T, StoreError> {
-        if !self.inner.map.contains_key(key) {
-            let loaded = self.load_record(key)?.map(|r| self.session_from(&r));
-            let session = loaded.unwrap_or_else(|| Session::new(self.inner.clock.now_ms()));
-            self.insert_loaded(key, session);
-        }
         let now = self.inner.clock.now_ms();
         let tick = self.tick();
-        let (value, newly_dirty) = {
-            let mut slot = self.inner.map.entry(key.into()).or_insert_with(|| {
-                Box::new(Slot {
-                    session: Session::new(now),
-                    tick,
-                    dirty: false,
-                })
-            });
-            let value = change(&mut slot.session);
-            slot.session.updated_at = now;
-            slot.tick = tick;
-            let newly = !slot.dirty;
-            // A memory-only registry has nothing to save: its sessions never count as dirty.
-            slot.dirty = self.inner.file.is_some();
-            (value, newly)
+        let symbols = &self.inner.symbols;
+        // Loaded from disk when not in memory (again, should another thread evict it meanwhile).
+        let mut slot = loop {
+            if let Some(slot) = self.inner.map.get_mut(key) {
+                break slot;
+            }
+            let loaded = self.load_record(key)?.map(|r| Session::from_record(&r));
+            self.insert_loaded(key, &loaded.unwrap_or_else(|| Session::new(now)))?;
         };
-        if newly_dirty && self.inner.file.is_some() {
+        let mut session = slot.session(symbols);
+        let value = change(&mut session);
+        session.updated_at = now;
+        slot.assign(&session, symbols)?;
+        slot.tick = tick;
+        // A memory-only registry has nothing to save: its sessions never count as dirty.
+        let newly_dirty = self.inner.file.is_some() && !slot.set_dirty(true);
+        drop(slot);
+        if newly_dirty {
             self.inner
                 .dirty
                 .lock()
@@ -232,8 +223,8 @@ impl Registry {
         let mut records: Vec<(Box<str>, SessionRecord)> = Vec::with_capacity(keys.len());
         for key in keys {
             let record = self.inner.map.get_mut(&*key).map(|mut slot| {
-                slot.dirty = false;
-                slot.session.to_record()
+                slot.set_dirty(false);
+                slot.session(&self.inner.symbols).to_record()
             });
             if let Some(r) = record {
                 records.push((key, r));
@@ -248,7 +239,7 @@ impl Registry {
             let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
             for (key, _) in records {
                 if let Some(mut slot) = self.inner.map.get_mut(&*key) {
-                    slot.dirty = true;
+                    slot.set_dirty(true);
                 }
                 dirty.push(key);
             }
@@ -284,12 +275,12 @@ impl Registry {
         self.inner
             .map
             .iter()
-            .map(|e| (e.key().to_string(), e.value().session.clone()))
+            .map(|e| (e.key().to_string(), e.value().session(&self.inner.symbols)))
             .collect()
     }
 
-    /// The next access tick.
-    fn tick(&self) -> u64 {
+    /// The next access tick (wrapping; eviction compares ages, not raw ticks).
+    fn tick(&self) -> u32 {
         self.inner.ticks.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -301,27 +292,12 @@ impl Registry {
         }
     }
 
-    /// A session from disk, with its strings interned.
-    fn session_from(&self, r: &SessionRecord) -> Session {
-        let mut s = Session::from_record(r);
-        s.model_override = s.model_override.map(|m| self.intern(&m));
-        if let Some(pin) = &mut s.pin {
-            pin.profile = self.intern(&pin.profile);
-        }
-        s
-    }
-
-    /// Inserts a session read from disk unless another thread inserted it meanwhile.
-    fn insert_loaded(&self, key: &str, session: Session) {
-        let tick = self.tick();
-        self.inner.map.entry(key.into()).or_insert_with(|| {
-            Box::new(Slot {
-                session,
-                tick,
-                dirty: false,
-            })
-        });
-        self.evict_if_needed();
+    /// Inserts a session read from disk unless another thread inserted it meanwhile. The caller
+    /// evicts afterwards, once it no longer needs the entry.
+    fn insert_loaded(&self, key: &str, session: &Session) -> Result<(), StoreError> {
+        let slot = Slot::new(session, self.tick(), &self.inner.symbols)?;
+        self.inner.map.entry(key.into()).or_insert(Box::new(slot));
+        Ok(())
     }
 
     /// Evicts the least recently used quarter of the sessions when over the cap.
@@ -336,21 +312,23 @@ impl Registry {
             tracing::warn!("cannot evict sessions before saving them: {e}");
             return;
         }
-        let mut ticks: Vec<(u64, Box<str>)> = self
+        let now = self.inner.ticks.load(Ordering::Relaxed);
+        let mut ages: Vec<(u32, Box<str>)> = self
             .inner
             .map
             .iter()
-            .filter(|e| !e.dirty)
-            .map(|e| (e.tick, e.key().clone()))
+            .filter(|e| !e.is_dirty())
+            .map(|e| (now.wrapping_sub(e.tick), e.key().clone()))
             .collect();
         let excess = self.inner.map.len().saturating_sub(cap) + cap / 4;
-        let n = excess.min(ticks.len());
+        let n = excess.min(ages.len());
         if n == 0 {
             return;
         }
-        ticks.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
-        for (_, key) in ticks.into_iter().take(n) {
-            self.inner.map.remove_if(&key, |_, slot| !slot.dirty);
+        // Oldest first: the n largest ages.
+        ages.select_nth_unstable_by_key(n - 1, |(age, _)| std::cmp::Reverse(*age));
+        for (_, key) in ages.into_iter().take(n) {
+            self.inner.map.remove_if(&key, |_, slot| !slot.is_dirty());
         }
         tracing::debug!(evicted = n, "idle sessions evicted from memory");
     }

@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::hash::IdHasher;
 use super::ids::ProviderId;
 use super::json::Document;
 use super::secret::Secret;
@@ -67,6 +69,9 @@ pub struct Profile {
     pub expires: Option<i64>,
     /// The account e-mail of an OAuth login, when recorded.
     pub email: Option<String>,
+    /// This profile's `usageStats` entry, shared with [`AuthProfiles::usage`] (set when the view is
+    /// built, so the resolver reads it without a lookup).
+    pub usage: Option<Arc<UsageStats>>,
 }
 
 impl Profile {
@@ -76,6 +81,7 @@ impl Profile {
     }
 
     /// True when the credential holds what its kind needs (a key, a token, or an access or refresh token).
+    #[inline]
     pub fn has_secret(&self) -> bool {
         let present = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.is_blank());
         match self.kind {
@@ -190,35 +196,16 @@ pub struct UsageStats {
     pub last_failure_at: i64,
 }
 
-/// FNV-1a: a fast hasher for the short profile-id keys of [`UsageMap`] (the file is local, trusted input).
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-}
-
 /// Usage statistics by profile id.
-pub type UsageMap = HashMap<String, UsageStats, std::hash::BuildHasherDefault<Fnv>>;
+pub type UsageMap = HashMap<String, Arc<UsageStats>, super::hash::IdHashBuilder>;
 
-/// The typed content of one agent's `auth-profiles.json`.
+/// The typed content of one agent's `auth-profiles.json`: a read-only view built by
+/// [`AuthProfiles::from_document`]. Change credentials through [`super::AuthFile`], never by editing
+/// this view (its per-provider index is made once, when it is built).
 #[derive(Debug, Clone, Default)]
 pub struct AuthProfiles {
     /// Profiles by id.
-    pub profiles: BTreeMap<String, Profile>,
+    pub profiles: BTreeMap<String, Arc<Profile>>,
     /// Order overrides: provider → profile ids.
     pub order: BTreeMap<ProviderId, Vec<String>>,
     /// Last profile that worked, per provider.
@@ -227,6 +214,17 @@ pub struct AuthProfiles {
     pub usage: UsageMap,
     /// Entries that were skipped, each naming the entry and why (never a secret).
     pub warnings: Vec<String>,
+    /// The profiles of each provider, in id order (the resolver walks these on every request).
+    by_provider: HashMap<ProviderId, ProviderIndex, super::hash::IdHashBuilder>,
+}
+
+/// One provider's profiles and the hash of their ids, made once when the view is built.
+#[derive(Debug, Clone, Default)]
+struct ProviderIndex {
+    /// The profiles, in id order.
+    profiles: Vec<Arc<Profile>>,
+    /// [`IdHasher::of_ids`] over their ids.
+    ids_hash: u64,
 }
 
 impl AuthProfiles {
@@ -262,7 +260,7 @@ impl AuthProfiles {
                     for (id, entry) in map {
                         match entry {
                             Value::Object(fields) => {
-                                out.usage.insert(id.clone(), usage_from(fields));
+                                out.usage.insert(id.clone(), Arc::new(usage_from(fields)));
                             }
                             other => out.warnings.push(format!(
                                 "usageStats entry {id:?} is {}; ignored",
@@ -277,6 +275,17 @@ impl AuthProfiles {
                 )),
             }
         }
+        for (id, p) in &mut out.profiles {
+            // Unique here: the view is being built.
+            if let Some(p) = Arc::get_mut(p) {
+                p.usage = out.usage.get(id).cloned();
+            }
+            let index = out.by_provider.entry(p.provider.clone()).or_default();
+            index.profiles.push(Arc::clone(p));
+        }
+        for index in out.by_provider.values_mut() {
+            index.ids_hash = IdHasher::of_ids(index.profiles.iter().map(|p| p.id.as_str()));
+        }
         out
     }
 
@@ -284,7 +293,7 @@ impl AuthProfiles {
     fn add_profile(&mut self, id: &str, entry: &Value, legacy_provider: Option<&str>) {
         match profile_from(id, entry, legacy_provider) {
             Ok(p) => {
-                self.profiles.insert(id.to_owned(), p);
+                self.profiles.insert(id.to_owned(), Arc::new(p));
             }
             Err(why) => self.warnings.push(format!("profile {id:?} skipped: {why}")),
         }
@@ -332,7 +341,10 @@ impl AuthProfiles {
 
     /// The usage statistics of `id` (all zero when none are stored).
     pub fn usage_of(&self, id: &str) -> UsageStats {
-        self.usage.get(id).cloned().unwrap_or_default()
+        self.usage
+            .get(id)
+            .map(|s| UsageStats::clone(s))
+            .unwrap_or_default()
     }
 
     /// The profiles of one provider, by id.
@@ -340,9 +352,23 @@ impl AuthProfiles {
         &'a self,
         provider: &'a ProviderId,
     ) -> impl Iterator<Item = &'a Profile> + 'a {
-        self.profiles
-            .values()
-            .filter(move |p| &p.provider == provider)
+        self.provider_profiles(provider).iter().map(|p| &**p)
+    }
+
+    /// The profiles of one provider, by id, as a slice (no search, no filtering).
+    pub fn provider_profiles(&self, provider: &ProviderId) -> &[Arc<Profile>] {
+        self.by_provider
+            .get(provider)
+            .map_or(&[], |i| i.profiles.as_slice())
+    }
+
+    /// [`AuthProfiles::provider_profiles`] with [`IdHasher::of_ids`] over their ids, computed once when
+    /// the view was built: the resolver fingerprints the stored order without hashing on every request.
+    pub fn provider_profiles_hashed(&self, provider: &ProviderId) -> (&[Arc<Profile>], u64) {
+        match self.by_provider.get(provider) {
+            Some(i) => (&i.profiles, i.ids_hash),
+            None => (&[], IdHasher::of_ids([])),
+        }
     }
 }
 
@@ -405,6 +431,7 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
         refresh,
         expires,
         email,
+        usage: None,
     })
 }
 

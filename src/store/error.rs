@@ -93,6 +93,12 @@ pub enum StoreError {
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),
+    /// The session registry has interned every distinct profile id, model and runtime it can address
+    /// (over four billion): the process has been fed names without bound.
+    #[error(
+        "the session registry holds too many distinct profile ids, models and runtimes; restart the gateway"
+    )]
+    TooManyNames,
 }
 
 /// The name of a JSON value's type, for error messages.

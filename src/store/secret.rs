@@ -23,8 +23,10 @@ impl Secret {
     }
 
     /// True when the secret is empty or only whitespace (an unusable credential).
+    #[inline]
     pub fn is_blank(&self) -> bool {
-        self.0.trim().is_empty()
+        let solid_start = self.0.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+        !solid_start && self.0.trim().is_empty()
     }
 }
 
