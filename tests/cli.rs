@@ -19,6 +19,23 @@ fn cmd(state: &Path) -> Command {
     c
 }
 
+/// [`cmd`] with the arguments of `line`, split at whitespace (`run(s, "models auth order get")`).
+fn run(state: &Path, line: &str) -> Command {
+    let mut c = cmd(state);
+    c.args(line.split_whitespace());
+    c
+}
+
+/// Runs `c` and returns its stdout followed by its stderr.
+fn all_output(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn stdout_of(c: &mut Command) -> String {
     let out = c.output().unwrap();
     String::from_utf8(out.stdout).unwrap()
@@ -174,32 +191,20 @@ fn status_json_shape_is_stable() {
 fn auth_commands_add_paste_order_report_remove() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    cmd(s)
-        .args([
-            "models",
-            "auth",
-            "add",
-            "--provider",
-            "anthropic",
-            "--profile-id",
-            "anthropic:work",
-        ])
-        .write_stdin("sk-ant-api03-abc\n")
-        .assert()
-        .success();
-    let out = cmd(s)
-        .args([
-            "models",
-            "auth",
-            "paste-token",
-            "--provider",
-            "anthropic",
-            "--expires-in",
-            "365d",
-        ])
-        .write_stdin("sk-ant-oat01-12\n  34 56\n")
-        .output()
-        .unwrap();
+    run(
+        s,
+        "models auth add --provider anthropic --profile-id anthropic:work",
+    )
+    .write_stdin("sk-ant-api03-abc\n")
+    .assert()
+    .success();
+    let out = run(
+        s,
+        "models auth paste-token --provider anthropic --expires-in 365d",
+    )
+    .write_stdin("sk-ant-oat01-12\n  34 56\n")
+    .output()
+    .unwrap();
     assert!(out.status.success());
     let store: Value = serde_json::from_str(
         &std::fs::read_to_string(s.join("agents/main/agent/auth-profiles.json")).unwrap(),
@@ -216,81 +221,52 @@ fn auth_commands_add_paste_order_report_remove() {
         config["auth"]["profiles"]["anthropic:manual"],
         json!({ "provider": "anthropic", "mode": "token" })
     );
-    let warn = cmd(s)
-        .args([
-            "models",
-            "auth",
-            "add",
-            "--provider",
-            "anthropic",
-            "--profile-id",
-            "anthropic:odd",
-        ])
-        .write_stdin("abc")
-        .output()
-        .unwrap();
+    let warn = run(
+        s,
+        "models auth add --provider anthropic --profile-id anthropic:odd",
+    )
+    .write_stdin("abc")
+    .output()
+    .unwrap();
     assert!(
         warn.status.success()
             && String::from_utf8_lossy(&warn.stderr).contains("usually start with sk-ant-")
     );
-    cmd(s)
-        .args([
-            "models",
-            "auth",
-            "order",
-            "set",
-            "--provider",
-            "anthropic",
-            "anthropic:manual",
-            "anthropic:work",
-        ])
-        .assert()
-        .success();
-    let got = stdout_of(cmd(s).args(["models", "auth", "order", "get", "--provider", "anthropic"]));
+    run(
+        s,
+        "models auth order set --provider anthropic anthropic:manual anthropic:work",
+    )
+    .assert()
+    .success();
+    let got = stdout_of(&mut run(s, "models auth order get --provider anthropic"));
     assert_eq!(got.trim(), "anthropic: anthropic:manual, anthropic:work");
-    let r = stdout_of(cmd(s).args(["--json", "resolve", "--provider", "anthropic"]));
+    let r = stdout_of(&mut run(s, "--json resolve --provider anthropic"));
     assert_eq!(
         serde_json::from_str::<Value>(&r).unwrap()["profile"],
         "anthropic:manual"
     );
-    let rep = stdout_of(cmd(s).args([
-        "models",
-        "auth",
-        "report",
-        "anthropic:manual",
-        "--outcome",
-        "rate_limit",
-        "--retry-after",
-        "2m",
-    ]));
+    let rep = stdout_of(&mut run(
+        s,
+        "models auth report anthropic:manual --outcome rate_limit --retry-after 2m",
+    ));
     assert!(rep.contains("cools down until"), "{rep}");
-    let r = stdout_of(cmd(s).args(["resolve", "--provider", "anthropic"]));
+    let r = stdout_of(&mut run(s, "resolve --provider anthropic"));
     assert!(r.starts_with("next: profile anthropic:work"), "{r}");
     assert!(r.contains("cooldown (rate_limit)"), "{r}");
-    cmd(s)
-        .args([
-            "models",
-            "auth",
-            "order",
-            "clear",
-            "--provider",
-            "anthropic",
-        ])
+    run(s, "models auth order clear --provider anthropic")
         .assert()
         .success();
-    cmd(s)
-        .args(["models", "auth", "remove", "anthropic:odd"])
+    run(s, "models auth remove anthropic:odd")
         .assert()
         .success();
-    let list = stdout_of(cmd(s).args(["--json", "models", "auth", "list"]));
+    let list = stdout_of(&mut run(s, "--json models auth list"));
     let ids: Vec<String> = serde_json::from_str::<Vec<Value>>(&list)
         .unwrap()
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, ["anthropic:manual", "anthropic:work"]);
-    let setup = cmd(s)
-        .args(["models", "auth", "setup-token"])
+    let setup = run(s, "models auth setup-token")
         .env("PATH", "/nonexistent")
         .output()
         .unwrap();
@@ -302,68 +278,39 @@ fn auth_commands_add_paste_order_report_remove() {
 fn bad_input_gets_clear_messages_and_non_zero_exits() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+    let cases: Vec<(&str, i32, &str)> = vec![
         (
-            vec!["models", "auth", "order", "get", "--provider", "open/ai"],
+            "models auth order get --provider open/ai",
             1,
             "invalid provider id",
         ),
+        ("models auth remove ../etc", 1, "invalid profile id"),
+        ("models auth remove anthropic:none", 1, "not found"),
         (
-            vec!["models", "auth", "remove", "../etc"],
-            1,
-            "invalid profile id",
-        ),
-        (
-            vec!["models", "auth", "remove", "anthropic:none"],
+            "models auth order set --provider anthropic anthropic:none",
             1,
             "not found",
         ),
         (
-            vec![
-                "models",
-                "auth",
-                "order",
-                "set",
-                "--provider",
-                "anthropic",
-                "anthropic:none",
-            ],
-            1,
-            "not found",
-        ),
-        (
-            vec![
-                "models",
-                "auth",
-                "paste-token",
-                "--provider",
-                "anthropic",
-                "--expires-in",
-                "soon",
-            ],
+            "models auth paste-token --provider anthropic --expires-in soon",
             64,
             "use e.g. 30s",
         ),
+        ("--agent ../x models status", 1, "invalid agent id"),
+        ("models frobnicate", 64, "unrecognized subcommand"),
         (
-            vec!["--agent", "../x", "models", "status"],
-            1,
-            "invalid agent id",
-        ),
-        (vec!["models", "frobnicate"], 64, "unrecognized subcommand"),
-        (
-            vec!["resolve", "--provider", "google"],
+            "resolve --provider google",
             1,
             "No credentials found for google",
         ),
     ];
     for (args, code, needle) in cases {
-        let out = cmd(s).args(&args).write_stdin("").output().unwrap();
+        let out = run(s, args).write_stdin("").output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
-    let empty = cmd(s)
-        .args(["models", "auth", "add", "--provider", "anthropic"])
+    let empty = run(s, "models auth add --provider anthropic")
         .write_stdin("  \n")
         .output()
         .unwrap();
@@ -372,8 +319,7 @@ fn bad_input_gets_clear_messages_and_non_zero_exits() {
     let path = s.join("agents/main/agent/auth-profiles.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, "{\"profiles\": ").unwrap();
-    let out = cmd(s)
-        .args(["models", "auth", "add", "--provider", "openai"])
+    let out = run(s, "models auth add --provider openai")
         .write_stdin("sk-x")
         .output()
         .unwrap();
@@ -384,7 +330,7 @@ fn bad_input_gets_clear_messages_and_non_zero_exits() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"profiles\": ");
     std::fs::write(s.join("openclaw.json"), "{ a: ").unwrap();
-    let out = cmd(s).args(["models", "status"]).output().unwrap();
+    let out = run(s, "models status").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("openclaw.json is not valid JSON5"));
     // A state "directory" that is a file.
     let file = s.join("plainfile");
@@ -460,7 +406,7 @@ fn doctor_reports_dangling_orders_shadowing_keys_and_auth_permanent() {
         ),
         "{text}"
     );
-    let fixed = cmd(s).args(["doctor", "--fix"]).output().unwrap();
+    let fixed = run(s, "doctor --fix").output().unwrap();
     assert!(
         String::from_utf8_lossy(&fixed.stderr).contains("fixing: agent main: order for anthropic")
     );
@@ -558,15 +504,12 @@ fn chat_json_reports_outcomes_mixed_messages_and_new_sessions() {
 fn scope_flags_write_defaults_to_config() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    cmd(s)
-        .args(["models", "auth", "add", "--provider", "openai"])
+    run(s, "models auth add --provider openai")
         .write_stdin("sk-openai")
         .assert()
         .success();
     let out = stdout_of(
-        cmd(s)
-            .args(["chat"])
-            .write_stdin("/model openai/gpt-5 -g\n/model openai/gpt-5-mini --agent\n"),
+        run(s, "chat").write_stdin("/model openai/gpt-5 -g\n/model openai/gpt-5-mini --agent\n"),
     );
     assert!(
         out.contains("Global default model set to openai/gpt-5."),
@@ -625,97 +568,46 @@ fn leak_test_no_secret_or_piece_of_one_in_any_output() {
         .into_iter()
         .filter(|p| !allowed.contains(&p.as_str()))
         .collect();
-    let runs: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["models", "status"], ""),
-        (vec!["--json", "models", "status", "--check"], ""),
-        (vec!["models", "list"], ""),
-        (vec!["--json", "models", "auth", "list"], ""),
+    let runs: Vec<(&str, &str)> = vec![
+        ("models status", ""),
+        ("--json models status --check", ""),
+        ("models list", ""),
+        ("--json models auth list", ""),
         (
-            vec![
-                "models",
-                "auth",
-                "paste-token",
-                "--provider",
-                "anthropic",
-                "--profile-id",
-                "anthropic:new",
-            ],
+            "models auth paste-token --provider anthropic --profile-id anthropic:new",
             new_secret,
         ),
         (
-            vec![
-                "models",
-                "auth",
-                "add",
-                "--provider",
-                "openai",
-                "--profile-id",
-                "openai:new",
-            ],
+            "models auth add --provider openai --profile-id openai:new",
             "PASTEDQQQQ77-not-prefixed",
         ),
         (
-            vec![
-                "models",
-                "auth",
-                "order",
-                "set",
-                "--provider",
-                "anthropic",
-                "anthropic:new",
-                "anthropic:work",
-            ],
+            "models auth order set --provider anthropic anthropic:new anthropic:work",
             "",
         ),
+        ("models auth order get --provider anthropic", ""),
+        ("--json resolve --provider anthropic --session s", ""),
+        ("resolve --provider custom", ""),
         (
-            vec!["models", "auth", "order", "get", "--provider", "anthropic"],
+            "models auth report anthropic:work --outcome auth_permanent",
             "",
         ),
+        ("doctor", ""),
+        ("doctor --fix", ""),
+        ("parse", "\"/model x@anthropic:work\"\n"),
         (
-            vec![
-                "--json",
-                "resolve",
-                "--provider",
-                "anthropic",
-                "--session",
-                "s",
-            ],
-            "",
-        ),
-        (vec!["resolve", "--provider", "custom"], ""),
-        (
-            vec![
-                "models",
-                "auth",
-                "report",
-                "anthropic:work",
-                "--outcome",
-                "auth_permanent",
-            ],
-            "",
-        ),
-        (vec!["doctor"], ""),
-        (vec!["doctor", "--fix"], ""),
-        (vec!["parse", "/model x@anthropic:work"], ""),
-        (
-            vec!["chat"],
+            "chat",
             "/model\n/model list\n/model status\n/model opus@anthropic:work\n/model status\nhello\n/model gpt\n/new\n/model default\n/model x@nope\n/model 1\n/opus\n",
         ),
-        (vec!["--json", "chat"], "/model status\nhi\n"),
-        (vec!["models", "auth", "remove", "anthropic:new"], ""),
+        ("--json chat", "/model status\nhi\n"),
+        ("models auth remove anthropic:new", ""),
     ];
     for (args, input) in runs {
-        let out = cmd(s)
-            .env("RUST_LOG", "trace")
-            .env("ANTHROPIC_API_KEY", env_secret)
-            .args(&args)
-            .write_stdin(input)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let text = all_output(
+            run(s, args)
+                .env("RUST_LOG", "trace")
+                .env("ANTHROPIC_API_KEY", env_secret)
+                .write_stdin(input),
         );
         for n in &needles {
             assert!(
@@ -734,16 +626,7 @@ fn leak_test_no_secret_or_piece_of_one_in_any_output() {
         "{\"profiles\":{\"a:b\":{\"key\":\"sk-ant-CORRUPTLEAK55\"",
     )
     .unwrap();
-    let out = cmd(s)
-        .env("RUST_LOG", "trace")
-        .args(["models", "status"])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_output(run(s, "models status").env("RUST_LOG", "trace"));
     assert!(
         !text.contains("CORRUP") && !text.contains("LEAK55"),
         "{text}"

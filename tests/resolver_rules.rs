@@ -84,13 +84,7 @@ fn order_override_beats_config_order_beats_config_profiles_beats_stored() {
 fn explicit_order_of_only_missing_ids_falls_back_to_all_stored() {
     let s = store(json!({ "profiles": three(), "order": { "anthropic": ["gone:1", "gone:2"] } }));
     let provider = p("anthropic");
-    let req = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: None,
-        compaction_count: 0,
-        now_ms: NOW,
-    };
+    let req = request(&provider);
     let c0 = Config::default();
     let r = resolve(&s, &c0, &Env::default(), &req).unwrap();
     assert_eq!(r.order_source, OrderSource::Stored);
@@ -116,13 +110,7 @@ fn ineligible_profiles_are_never_chosen() {
         json!({ "auth": { "profiles": { "a:mode": { "provider": "anthropic", "mode": "token" } } } }),
     );
     let provider = p("anthropic");
-    let req = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: None,
-        compaction_count: 0,
-        now_ms: NOW,
-    };
+    let req = request(&provider);
     let r = resolve(&s, &c, &Env::default(), &req).unwrap();
     assert_eq!(r.chosen_profile(), Some("a:ok"));
     let problems: Vec<_> = r.candidates[1..]
@@ -217,13 +205,7 @@ fn all_cooling_names_the_soonest_time_and_nothing_at_all_names_the_env_variable(
     let s = store(json!({ "profiles": three(), "usageStats": {
         "a:1": { "cooldownUntil": NOW + 5 * MIN }, "a:2": { "cooldownUntil": NOW + 2 * MIN }, "a:3": { "disabledUntil": NOW + 60 * MIN } } }));
     let provider = p("anthropic");
-    let req = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: None,
-        compaction_count: 0,
-        now_ms: NOW,
-    };
+    let req = request(&provider);
     match resolve(
         &s,
         &Config::default(),
@@ -257,13 +239,7 @@ fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
         ("OPENAI_API_KEYS", "k1,k2"),
     ]);
     let provider = p("openai");
-    let req = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: None,
-        compaction_count: 0,
-        now_ms: NOW,
-    };
+    let req = request(&provider);
     let (e0, c0) = (AuthProfiles::default(), Config::default());
     let r = resolve(&e0, &c0, &env, &req).unwrap();
     assert_eq!(r.source_label(), "env: OPENAI_API_KEYS[1]");
@@ -289,6 +265,17 @@ fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
     assert!(resolve(&AuthProfiles::default(), &c, &env, &req_a).is_err());
 }
 
+/// A request for `provider` at `NOW`: no model, no pin, no compaction.
+fn request(provider: &ProviderId) -> ResolveRequest<'_> {
+    ResolveRequest {
+        provider,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: NOW,
+    }
+}
+
 fn pin(profile: &str, source: OverrideSource) -> PinView<'_> {
     PinView {
         profile,
@@ -297,6 +284,16 @@ fn pin(profile: &str, source: OverrideSource) -> PinView<'_> {
         order_hash: None,
         rotate: false,
     }
+}
+
+/// Resolves `base` with `pin` in its place (the default environment); panics on an error.
+fn with_pin<'a>(
+    s: &'a AuthProfiles,
+    c: &'a Config,
+    base: &ResolveRequest<'a>,
+    pin: Option<PinView<'a>>,
+) -> modelauth::resolver::Resolution<'a> {
+    resolve(s, c, &Env::default(), &ResolveRequest { pin, ..*base }).unwrap()
 }
 
 #[test]
@@ -315,21 +312,11 @@ fn user_pin_stays_first_even_while_cooling_and_auto_pin_moves_on() {
     );
     assert_eq!((chosen.as_str(), order[0].as_str()), ("a:2", "a:2"));
     let provider = p("anthropic");
-    let req = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: Some(pin("a:2", OverrideSource::Auto)),
-        compaction_count: 0,
-        now_ms: NOW,
-    };
-    let r = resolve(&s, &c, &Env::default(), &req).unwrap();
+    let base = request(&provider);
+    let r = with_pin(&s, &c, &base, Some(pin("a:2", OverrideSource::Auto)));
     assert_eq!(r.chosen_profile(), Some("a:1"));
     assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
-    let req = ResolveRequest {
-        pin: Some(pin("a:3", OverrideSource::Auto)),
-        ..req
-    };
-    let r = resolve(&s, &c, &Env::default(), &req).unwrap();
+    let r = with_pin(&s, &c, &base, Some(pin("a:3", OverrideSource::Auto)));
     assert_eq!(
         (r.chosen_profile(), &r.pin_change),
         (Some("a:3"), &PinChange::Keep)
@@ -342,85 +329,40 @@ fn deleted_user_pin_is_cleared_silently_and_auto_pin_rotates_on_compaction_and_o
     let s = store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] } }));
     let c = Config::default();
     let provider = p("anthropic");
-    let base = ResolveRequest {
-        provider: &provider,
-        model: None,
-        pin: Some(pin("a:9", OverrideSource::User)),
-        compaction_count: 0,
-        now_ms: NOW,
-    };
-    let r = resolve(&s, &c, &Env::default(), &base).unwrap();
+    let base = request(&provider);
+    let r = with_pin(&s, &c, &base, Some(pin("a:9", OverrideSource::User)));
     assert_eq!(r.chosen_profile(), Some("a:1"));
     assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
     // A user pin on another provider's profile is cleared too.
     let s2 =
         store(json!({ "profiles": { "a:1": key("anthropic", "k"), "o:1": key("openai", "k") } }));
-    let r = resolve(
-        &s2,
-        &c,
-        &Env::default(),
-        &ResolveRequest {
-            pin: Some(pin("o:1", OverrideSource::User)),
-            ..base
-        },
-    )
-    .unwrap();
+    let r = with_pin(&s2, &c, &base, Some(pin("o:1", OverrideSource::User)));
     assert_eq!(r.chosen_profile(), Some("a:1"));
     // Compaction since the pin: move to the next profile after it.
     let compacted = ResolveRequest {
-        pin: Some(pin("a:2", OverrideSource::Auto)),
         compaction_count: 1,
         ..base
     };
-    assert_eq!(
-        resolve(&s, &c, &Env::default(), &compacted)
-            .unwrap()
-            .pin_change,
-        PinChange::SetAuto("a:3".into())
-    );
+    let r = with_pin(&s, &c, &compacted, Some(pin("a:2", OverrideSource::Auto)));
+    assert_eq!(r.pin_change, PinChange::SetAuto("a:3".into()));
     let rotate = PinView {
         rotate: true,
         ..pin("a:3", OverrideSource::Auto)
     };
-    let r = resolve(
-        &s,
-        &c,
-        &Env::default(),
-        &ResolveRequest {
-            pin: Some(rotate),
-            ..base
-        },
-    )
-    .unwrap();
+    let r = with_pin(&s, &c, &base, Some(rotate));
     assert_eq!(
         r.pin_change,
         PinChange::SetAuto("a:1".into()),
         "rotation wraps around"
     );
     // Order changed since the auto pin was made: first usable of the new order.
-    let first = resolve(
-        &s,
-        &c,
-        &Env::default(),
-        &ResolveRequest { pin: None, ..base },
-    )
-    .unwrap();
+    let first = with_pin(&s, &c, &base, None);
     let stale = PinView {
         order_hash: Some(first.order_hash ^ 0x10),
         ..pin("a:2", OverrideSource::Auto)
     };
     assert_eq!(
-        resolve(
-            &s,
-            &c,
-            &Env::default(),
-            &ResolveRequest {
-                pin: Some(stale),
-                ..base
-            }
-        )
-        .unwrap()
-        .chosen_profile(),
+        with_pin(&s, &c, &base, Some(stale)).chosen_profile(),
         Some("a:1")
     );
     let same = PinView {
@@ -428,19 +370,45 @@ fn deleted_user_pin_is_cleared_silently_and_auto_pin_rotates_on_compaction_and_o
         ..pin("a:2", OverrideSource::Auto)
     };
     assert_eq!(
-        resolve(
-            &s,
-            &c,
-            &Env::default(),
-            &ResolveRequest {
-                pin: Some(same),
-                ..base
-            }
-        )
-        .unwrap()
-        .chosen_profile(),
+        with_pin(&s, &c, &base, Some(same)).chosen_profile(),
         Some("a:2")
     );
+}
+
+#[test]
+fn the_stored_order_fingerprint_changes_when_a_profile_is_added_or_removed() {
+    let provider = p("anthropic");
+    let c = Config::default();
+    let base = request(&provider);
+    let two = store(
+        json!({ "profiles": { "a:1": key("anthropic", "k"), "a:2": key("anthropic", "k") } }),
+    );
+    let all3 = store(json!({ "profiles": three() }));
+    let again = store(
+        json!({ "profiles": { "a:2": key("anthropic", "k"), "a:1": key("anthropic", "k") } }),
+    );
+    let (h2, h3) = (
+        with_pin(&two, &c, &base, None),
+        with_pin(&all3, &c, &base, None),
+    );
+    assert_eq!(h2.order_source, OrderSource::Stored);
+    assert_ne!(h2.order_hash, h3.order_hash);
+    assert_eq!(
+        h2.order_hash,
+        with_pin(&again, &c, &base, None).order_hash,
+        "same profiles, same fingerprint, whatever the file's key order"
+    );
+    // An auto pin made under the two-profile store moves to the first usable one of the new store.
+    let stale = PinView {
+        order_hash: Some(h2.order_hash),
+        ..pin("a:2", OverrideSource::Auto)
+    };
+    let r = with_pin(&all3, &c, &base, Some(stale));
+    assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
+    // The explicit order with the same ids has its own fingerprint.
+    let listed =
+        store(json!({ "profiles": three(), "order": { "anthropic": ["a:1", "a:2", "a:3"] } }));
+    assert_ne!(with_pin(&listed, &c, &base, None).order_hash, h3.order_hash);
 }
 
 #[test]
