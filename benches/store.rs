@@ -1,10 +1,17 @@
 //! Store benchmarks: load + parse of a 50- and a 1,000-profile `auth-profiles.json`, and one locked
-//! atomic update (lock, re-read, parse, edit, write temp, fsync, rename, dir fsync).
+//! atomic update (lock, re-read, parse, edit, write temp, fsync, rename, dir fsync); the lookup of a
+//! session key absent from a 60,000-session `sessions.json` (a new chat), and a registry's first contact
+//! with that file (one read that warms it) and with the sessions in it afterwards.
 //!
 //! `cargo bench --bench store`
 
 use criterion::Criterion;
-use modelauth::store::{AuthFile, StoreError, UsageStats};
+use std::sync::Arc;
+use std::time::Instant;
+
+use modelauth::resolver::ManualClock;
+use modelauth::session::{Registry, RegistryOptions};
+use modelauth::store::{AuthFile, SessionsFile, StoreError, UsageStats};
 use serde_json::json;
 
 mod common;
@@ -35,6 +42,55 @@ fn write_store(dir: &std::path::Path, n: usize) -> AuthFile {
     AuthFile::new(path)
 }
 
+/// Sessions in the `sessions.json` of the session benches.
+const SESSIONS: usize = 60_000;
+
+/// Writes a gateway-like `sessions.json` of [`SESSIONS`] chats into `dir`.
+fn write_sessions(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut root = serde_json::Map::new();
+    for i in 0..SESSIONS {
+        root.insert(
+            format!("agent:main:telegram:{i}"),
+            json!({ "sessionId": "0b5a1c2e-1111-4222-8333-444455556666",
+                "updatedAt": 1_763_900_000_000i64 + i as i64, "chatType": "direct",
+                "authProfileOverride": "anthropic:p1", "authProfileOverrideSource": "auto",
+                "inputTokens": 1234, "outputTokens": 567 }),
+        );
+    }
+    let path = dir.join("sessions.json");
+    std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
+    path
+}
+
+/// A registry's first contact with the sessions file: (ms for the first stored session, which reads
+/// and warms, µs per first contact with each of 1,000 other stored sessions), median of 5 fresh runs.
+#[allow(clippy::disallowed_methods)] // benches measure wall time themselves
+fn first_contact(path: &std::path::Path) -> (f64, f64) {
+    let mut firsts = Vec::new();
+    let mut others = Vec::new();
+    for _ in 0..5 {
+        let reg = Registry::new(
+            Some(SessionsFile::new(path)),
+            Arc::new(ManualClock::at(1_763_900_000_000)),
+            RegistryOptions::default(),
+        );
+        let t = Instant::now();
+        assert!(reg.pin("agent:main:telegram:7").unwrap().is_some());
+        firsts.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        for i in 0..1000 {
+            let key = format!("agent:main:telegram:{}", SESSIONS - 1 - i);
+            assert!(reg.pin(&key).unwrap().is_some());
+        }
+        others.push(t.elapsed().as_secs_f64() * 1e6 / 1000.0);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut firsts), median(&mut others))
+}
+
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let small = write_store(dir.path(), 50);
@@ -60,14 +116,27 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let sessions = SessionsFile::new(write_sessions(dir.path()));
+    g.bench_function("sessions_absent_key_60k", |b| {
+        b.iter(|| sessions.load_one("agent:main:discord:new").unwrap())
+    });
     g.finish();
+    let (first_ms, other_us) = first_contact(sessions.path());
+    println!(
+        "registry first contact with a {SESSIONS}-session sessions.json: {first_ms:.0} ms once (read + warm), then {other_us:.2} µs per stored session (median of 5)"
+    );
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c);
     c.final_summary();
-    for id in ["store/load_50", "store/load_1000", "store/locked_update_50"] {
+    for id in [
+        "store/load_50",
+        "store/load_1000",
+        "store/locked_update_50",
+        "store/sessions_absent_key_60k",
+    ] {
         if let Some(ns) = common::median_ns(id) {
             println!("{id}: median {:.1} µs", ns / 1000.0);
         }

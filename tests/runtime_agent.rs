@@ -176,6 +176,59 @@ fn registry_persists_pins_and_evicts_idle_sessions_that_reload_from_disk() {
 }
 
 #[test]
+fn first_contact_with_a_stored_session_loads_the_most_recent_others_up_to_three_quarters_of_the_cap()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.json");
+    let mut root = serde_json::Map::new();
+    for i in 0..20i64 {
+        root.insert(
+            format!("chat{i:02}"),
+            json!({ "updatedAt": NOW - 1000 * (20 - i), "authProfileOverride": format!("anthropic:k{i}"),
+                "authProfileOverrideSource": "user", "gatewayField": i }),
+        );
+    }
+    std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
+    let reg = modelauth::session::Registry::new(
+        Some(modelauth::store::SessionsFile::new(&path)),
+        Arc::new(modelauth::resolver::ManualClock::at(NOW)),
+        RegistryOptions { max_sessions: 8 },
+    );
+    // A new chat reads the file once (nothing on disk for it) and warms the registry with it.
+    assert_eq!(reg.pin("new").unwrap(), None);
+    assert_eq!(
+        reg.len(),
+        5,
+        "three quarters of 8, less one for the asked key"
+    );
+    // The five most recently updated stored sessions are the ones in memory: with the file made
+    // unreadable they still answer, while an older one has to read it and reports the damage.
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, b"{ not json").unwrap();
+    for i in 15..20 {
+        let pin = reg.pin(&format!("chat{i:02}")).unwrap().unwrap();
+        assert_eq!(&*pin.profile, format!("anthropic:k{i}"));
+    }
+    let err = reg.pin("chat03").unwrap_err().to_string();
+    assert!(err.contains("sessions.json"), "{err}");
+    // Changes still merge into the repaired file without touching the gateway's fields.
+    std::fs::write(&path, good).unwrap();
+    reg.set_pin("chat19", "anthropic:k0", OverrideSource::Auto, 1)
+        .unwrap();
+    reg.flush().unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(after["chat19"]["authProfileOverride"], "anthropic:k0");
+    assert_eq!(
+        (
+            after["chat19"]["gatewayField"].as_i64(),
+            after["chat03"]["gatewayField"].as_i64()
+        ),
+        (Some(19), Some(3))
+    );
+}
+
+#[test]
 fn concurrent_resolve_pin_and_report_agree_with_the_files() {
     let (_d, state) = state_with(keys(4));
     let clock = modelauth::resolver::ManualClock::at(NOW);

@@ -416,3 +416,47 @@ fn ids_are_validated_before_paths() {
     assert!(modelauth::store::ProfileId::new("../../etc").is_err());
     assert_eq!(ProviderId::new("Z.AI").unwrap().as_str(), "zai");
 }
+
+/// Overwrites `path` in place with `bytes` of the same length and puts its modification time back, so
+/// that its stamp (mtime, size, inode) is unchanged: a read would see `bytes`, a stamp check would not.
+fn overwrite_keeping_stamp(path: &std::path::Path, bytes: &[u8]) {
+    let meta = std::fs::metadata(path).unwrap();
+    assert_eq!(meta.len(), bytes.len() as u64);
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    std::io::Write::write_all(&mut &f, bytes).unwrap();
+    f.set_modified(meta.modified().unwrap()).unwrap();
+}
+
+#[test]
+fn unknown_session_keys_cost_a_stat_not_a_read_until_the_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.json");
+    let file = SessionsFile::new(&path);
+    // No file yet: absent, and remembered as absent.
+    assert_eq!(file.load_one("a").unwrap(), None);
+    let rec = SessionRecord {
+        model_override: Some("gpt-5".into()),
+        ..SessionRecord::default()
+    };
+    file.store([("a", &rec)]).unwrap();
+    // Our own write indexed the file: a new key is answered without reading it. Prove it by making the
+    // content unreadable behind an unchanged stamp.
+    let text = std::fs::read(&path).unwrap();
+    overwrite_keeping_stamp(&path, &vec![b'#'; text.len()]);
+    assert_eq!(file.load_one("never-seen").unwrap(), None);
+    // A key the index holds is read from the file (and the garbage is reported, not hidden).
+    let err = file.load_one("a").unwrap_err().to_string();
+    assert!(err.contains("sessions.json"), "{err}");
+    overwrite_keeping_stamp(&path, &text);
+    assert_eq!(file.load_one("a").unwrap(), Some(rec.clone()));
+    // Another writer (another handle: another process) adds a key: the stamp changes and it is found.
+    SessionsFile::new(&path).store([("b", &rec)]).unwrap();
+    assert_eq!(file.load_one("b").unwrap(), Some(rec.clone()));
+    // A file replaced by a tool that knows nothing of the index is read again too.
+    let mut doc = read_json(&path);
+    doc["c"] = json!({ "modelOverride": "opus" });
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let c = file.load_one("c").unwrap().unwrap();
+    assert_eq!(c.model_override.as_deref(), Some("opus"));
+    assert_eq!(file.load_one("still-unknown").unwrap(), None);
+}

@@ -2,33 +2,13 @@
 //! the file's stamp (mtime, size, inode) changes, so edits from other processes are seen on the next
 //! call and never clobbered: every write goes through the store's locked read–modify–write.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub use crate::store::FileStamp;
 use crate::store::{AuthFile, AuthProfiles, StoreError};
 
 use super::outcome::{Applied, Outcome, apply};
-
-/// What identifies one version of a file cheaply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStamp {
-    mtime_ns: i128,
-    len: u64,
-    ino: u64,
-}
-
-impl FileStamp {
-    /// The stamp of `path`, or `None` when it does not exist (or cannot be read).
-    pub fn of(path: &Path) -> Option<FileStamp> {
-        let m = std::fs::symlink_metadata(path).ok()?;
-        Some(FileStamp {
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            len: m.len(),
-            ino: m.ino(),
-        })
-    }
-}
 
 /// Why a report could not be recorded.
 #[derive(Debug, thiserror::Error)]

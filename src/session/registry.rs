@@ -284,12 +284,38 @@ impl Registry {
         self.inner.ticks.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Reads one entry from disk (none without a file).
+    /// Reads one entry from disk (none without a file). When the file has to be read for it, the
+    /// other sessions in it are kept in memory too, up to three quarters of the cap (the most recently
+    /// updated ones; the last quarter stays free for new chats, so warming never forces an eviction),
+    /// and a restarted gateway parses a large `sessions.json` once, not once per chat.
     fn load_record(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
-        match &self.inner.file {
-            Some(file) => file.load_one(key),
-            None => Ok(None),
+        let Some(file) = &self.inner.file else {
+            return Ok(None);
+        };
+        let cap = self.inner.options.max_sessions.max(1);
+        let room = (cap - cap / 4).saturating_sub(self.inner.map.len() + 1);
+        if room == 0 {
+            return file.load_one(key);
         }
+        let Some(all) = file.load_all_unless_absent(key)? else {
+            return Ok(None);
+        };
+        let mut wanted = None;
+        let mut others = Vec::with_capacity(all.len());
+        for (k, record) in all {
+            if k == key {
+                wanted = Some(record);
+            } else if !self.inner.map.contains_key(k.as_str()) {
+                others.push((k, record));
+            }
+        }
+        // Oldest first, so that the most recent get the latest ticks and are evicted last.
+        others.sort_by_key(|(_, r)| r.updated_at.unwrap_or(0));
+        let skip = others.len().saturating_sub(room);
+        for (k, record) in others.into_iter().skip(skip) {
+            self.insert_loaded(&k, &Session::from_record(&record))?;
+        }
+        Ok(wanted)
     }
 
     /// Inserts a session read from disk unless another thread inserted it meanwhile. The caller

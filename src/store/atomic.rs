@@ -11,6 +11,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
+use super::stamp::FileStamp;
 
 /// Mode of every file modelauth creates.
 pub const FILE_MODE: u32 = 0o600;
@@ -144,6 +145,33 @@ where
     E: From<StoreError>,
 {
     let _guard = lock(path)?;
+    change_locked(path, limit, change)
+}
+
+/// [`update`], also returning the file's [`FileStamp`] as this call left it, taken while the lock is
+/// still held, so that it belongs to the text `change` saw or wrote and not to a later writer's.
+pub fn update_stamped<T, E>(
+    path: &Path,
+    limit: u64,
+    change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,
+) -> Result<(T, Option<FileStamp>), E>
+where
+    E: From<StoreError>,
+{
+    let _guard = lock(path)?;
+    let value = change_locked(path, limit, change)?;
+    Ok((value, FileStamp::of(path)))
+}
+
+/// The body of [`update`], for a caller that holds the lock.
+fn change_locked<T, E>(
+    path: &Path,
+    limit: u64,
+    change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
     remove_stale_temps(path);
     let current = read_text(path, limit)?;
     let (new_text, value) = change(current)?;

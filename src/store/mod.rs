@@ -11,6 +11,7 @@ pub mod ids;
 pub mod json;
 pub mod secret;
 pub mod sessions;
+pub mod stamp;
 
 pub use auth::{AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, Profile, UsageStats};
 pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
@@ -20,3 +21,4 @@ pub use ids::{AgentId, IdError, ProfileId, ProviderId};
 pub use json::Document;
 pub use secret::Secret;
 pub use sessions::{OverrideSource, SESSIONS_FILE_LIMIT, SessionRecord, SessionsFile};
+pub use stamp::FileStamp;

@@ -1,13 +1,18 @@
 //! `sessions.json`: the fields modelauth owns in each session entry (SPEC §2). Every other field and
 //! every other entry is preserved on rewrite.
 
+use std::fmt;
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 
 use super::atomic;
 use super::error::StoreError;
+use super::hash::IdHasher;
 use super::json::{Document, object_entry};
+use super::stamp::FileStamp;
 
 /// The largest `sessions.json` modelauth reads (256 MiB; gateways with many chats grow large files).
 pub const SESSIONS_FILE_LIMIT: u64 = 256 << 20;
@@ -139,16 +144,56 @@ impl SessionRecord {
     }
 }
 
-/// One agent's `sessions.json`.
+/// One agent's `sessions.json`. Clones share one [`KeyIndex`].
 #[derive(Debug, Clone)]
 pub struct SessionsFile {
     path: PathBuf,
+    index: Arc<Mutex<Option<KeyIndex>>>,
+}
+
+/// Which session keys one version of the file holds, as sorted 64-bit hashes (8 bytes a key), so that a
+/// key that is not on disk — every new chat — is answered with one `stat` instead of a full read.
+/// A hash collision only costs a read; the read decides.
+struct KeyIndex {
+    /// The version the hashes describe (`None`: the file did not exist).
+    stamp: Option<FileStamp>,
+    hashes: Vec<u64>,
+}
+
+impl fmt::Debug for KeyIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyIndex({} keys, {:?})", self.hashes.len(), self.stamp)
+    }
+}
+
+impl KeyIndex {
+    /// The index of `doc`'s session entries (those that are objects), for the version `stamp`.
+    fn of(doc: &Document, stamp: Option<FileStamp>) -> KeyIndex {
+        let mut hashes: Vec<u64> = doc
+            .root
+            .iter()
+            .filter(|(_, v)| v.is_object())
+            .map(|(k, _)| key_hash(k))
+            .collect();
+        hashes.sort_unstable();
+        KeyIndex { stamp, hashes }
+    }
+}
+
+/// The hash of one session key in a [`KeyIndex`].
+fn key_hash(key: &str) -> u64 {
+    let mut h = IdHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
 }
 
 impl SessionsFile {
     /// The file at `path` (usually `agents/<id>/sessions/sessions.json`).
     pub fn new(path: impl Into<PathBuf>) -> SessionsFile {
-        SessionsFile { path: path.into() }
+        SessionsFile {
+            path: path.into(),
+            index: Arc::default(),
+        }
     }
 
     /// Where the file lives.
@@ -166,14 +211,57 @@ impl SessionsFile {
             .collect())
     }
 
-    /// Reads one entry's owned fields.
+    /// Reads one entry's owned fields. A key the file does not hold costs one `stat` when the file is
+    /// unchanged since this handle last read or wrote it; otherwise the file is read (and indexed).
     pub fn load_one(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.read_unless_absent(key)?.and_then(|doc| {
+            doc.root
+                .get(key)
+                .and_then(Value::as_object)
+                .map(SessionRecord::from_entry)
+        }))
+    }
+
+    /// Every entry's owned fields, or `None` without reading when the file is known not to hold `key`
+    /// (as for [`SessionsFile::load_one`]). For a caller that, having to read the file for one key,
+    /// keeps the others too.
+    pub fn load_all_unless_absent(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<(String, SessionRecord)>>, StoreError> {
+        Ok(self.read_unless_absent(key)?.map(|doc| {
+            doc.root
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
+                .collect()
+        }))
+    }
+
+    /// The document, or `None` when the index shows the unchanged file does not hold `key`.
+    fn read_unless_absent(&self, key: &str) -> Result<Option<Document>, StoreError> {
+        let before = FileStamp::of(&self.path);
+        if self.known_absent(key, before) {
+            return Ok(None);
+        }
         let doc = self.load_document()?;
-        Ok(doc
-            .root
-            .get(key)
-            .and_then(Value::as_object)
-            .map(SessionRecord::from_entry))
+        // Index only a version that did not change while it was read.
+        if FileStamp::of(&self.path) == before {
+            self.set_index(KeyIndex::of(&doc, before));
+        }
+        Ok(Some(doc))
+    }
+
+    /// True when the index describes version `stamp` and does not hold `key`.
+    fn known_absent(&self, key: &str, stamp: Option<FileStamp>) -> bool {
+        let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        index
+            .as_ref()
+            .is_some_and(|i| i.stamp == stamp && i.hashes.binary_search(&key_hash(key)).is_err())
+    }
+
+    /// Replaces the index.
+    fn set_index(&self, index: KeyIndex) {
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(index);
     }
 
     /// The raw document (empty when the file is missing).
@@ -190,7 +278,7 @@ impl SessionsFile {
         &self,
         records: impl IntoIterator<Item = (&'a str, &'a SessionRecord)>,
     ) -> Result<(), StoreError> {
-        atomic::update(&self.path, SESSIONS_FILE_LIMIT, |current| {
+        let (index, stamp) = atomic::update_stamped(&self.path, SESSIONS_FILE_LIMIT, |current| {
             let mut doc = match current {
                 Some(text) => Document::parse_json(&self.path, &text)?,
                 None => Document::default(),
@@ -200,7 +288,11 @@ impl SessionsFile {
                 record.write_into(object_entry(&mut doc.root, key));
                 any = true;
             }
-            Ok::<_, StoreError>((any.then(|| doc.to_text()), ()))
-        })
+            // The document as written (or found) is the next version's index: no read to rebuild it.
+            let index = KeyIndex::of(&doc, None);
+            Ok::<_, StoreError>((any.then(|| doc.to_text()), index))
+        })?;
+        self.set_index(KeyIndex { stamp, ..index });
+        Ok(())
     }
 }
