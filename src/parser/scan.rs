@@ -63,10 +63,10 @@ fn is_head_at(after_slash: &str) -> bool {
     b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"model") && head_boundary(&after_slash[5..])
 }
 
-/// Byte offset of the first `/model` head at or after `from`.
+/// Byte offset of the first `/model` head at or after `from` (>= 1: it follows an earlier head).
 #[inline]
 pub(super) fn find_head(text: &str, from: usize) -> Option<usize> {
-    WordSlashes::new(text.as_bytes(), from)
+    WordSlashes::scan_from(text.as_bytes(), from)
         .find(|&p| at_word_start(text, p) && is_head_at(&text[p + 1..]))
 }
 
