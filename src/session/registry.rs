@@ -100,6 +100,13 @@ impl Registry {
             slot.tick = self.tick();
             return Ok(Some(slot.session(&self.inner.symbols)));
         }
+        self.get_from_disk(key)
+    }
+
+    /// [`Registry::get`] for a session not in memory (kept out of line: the in-memory path is hot).
+    #[cold]
+    #[inline(never)]
+    fn get_from_disk(&self, key: &str) -> Result<Option<Session>, StoreError> {
         let Some(record) = self.load_record(key)? else {
             return Ok(None);
         };
@@ -288,6 +295,7 @@ impl Registry {
     /// other sessions in it are kept in memory too, up to three quarters of the cap (the most recently
     /// updated ones; the last quarter stays free for new chats, so warming never forces an eviction),
     /// and a restarted gateway parses a large `sessions.json` once, not once per chat.
+    #[inline(never)]
     fn load_record(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         let Some(file) = &self.inner.file else {
             return Ok(None);
@@ -305,15 +313,25 @@ impl Registry {
         for (k, record) in all {
             if k == key {
                 wanted = Some(record);
-            } else if !self.inner.map.contains_key(k.as_str()) {
+            } else {
                 others.push((k, record));
             }
         }
-        // Oldest first, so that the most recent get the latest ticks and are evicted last.
-        others.sort_by_key(|(_, r)| r.updated_at.unwrap_or(0));
-        let skip = others.len().saturating_sub(room);
-        for (k, record) in others.into_iter().skip(skip) {
-            self.insert_loaded(&k, &Session::from_record(&record))?;
+        // Newest first, filling free places only; the newest get the latest ticks (evicted last).
+        others.sort_by_key(|(_, r)| std::cmp::Reverse(r.updated_at.unwrap_or(0)));
+        let newest = self.inner.ticks.fetch_add(room as u32, Ordering::Relaxed);
+        let mut placed = 0usize;
+        for (k, record) in others {
+            if placed == room {
+                break;
+            }
+            // Built before the entry is taken: no work under the shard's guard.
+            let tick = newest.wrapping_add((room - placed - 1) as u32);
+            let slot = Slot::new(&Session::from_record(&record), tick, &self.inner.symbols)?;
+            if let dashmap::Entry::Vacant(place) = self.inner.map.entry(k.into_boxed_str()) {
+                place.insert(Box::new(slot));
+                placed += 1;
+            }
         }
         Ok(wanted)
     }
