@@ -144,8 +144,7 @@ pub fn update<T, E>(
 where
     E: From<StoreError>,
 {
-    let _guard = lock(path)?;
-    change_locked(path, limit, change)
+    update_stamped(path, limit, change).map(|(value, _)| value)
 }
 
 /// [`update`], also returning the file's [`FileStamp`] as this call left it, taken while the lock is
@@ -159,19 +158,6 @@ where
     E: From<StoreError>,
 {
     let _guard = lock(path)?;
-    let value = change_locked(path, limit, change)?;
-    Ok((value, FileStamp::of(path)))
-}
-
-/// The body of [`update`], for a caller that holds the lock.
-fn change_locked<T, E>(
-    path: &Path,
-    limit: u64,
-    change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,
-) -> Result<T, E>
-where
-    E: From<StoreError>,
-{
     remove_stale_temps(path);
     let current = read_text(path, limit)?;
     let (new_text, value) = change(current)?;
@@ -180,7 +166,7 @@ where
         let text = zeroize::Zeroizing::new(text);
         replace(path, text.as_bytes())?;
     }
-    Ok(value)
+    Ok((value, FileStamp::of(path)))
 }
 
 /// The name prefix of `path`'s temporary files.
