@@ -357,9 +357,7 @@ impl AuthProfiles {
 
     /// The profiles of one provider, by id, as a slice (no search, no filtering).
     pub fn provider_profiles(&self, provider: &ProviderId) -> &[Arc<Profile>] {
-        self.by_provider
-            .get(provider)
-            .map_or(&[], |i| i.profiles.as_slice())
+        self.provider_profiles_hashed(provider).0
     }
 
     /// [`AuthProfiles::provider_profiles`] with [`IdHasher::of_ids`] over their ids, computed once when

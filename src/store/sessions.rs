@@ -2,7 +2,6 @@
 //! every other entry is preserved on rewrite.
 
 use std::fmt;
-use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -182,9 +181,15 @@ impl KeyIndex {
 
 /// The hash of one session key in a [`KeyIndex`].
 fn key_hash(key: &str) -> u64 {
-    let mut h = IdHasher::default();
-    h.write(key.as_bytes());
-    h.finish()
+    IdHasher::of_ids([key])
+}
+
+/// The owned fields of every entry of `doc` that is an object.
+fn records_of(doc: &Document) -> Vec<(String, SessionRecord)> {
+    doc.root
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
+        .collect()
 }
 
 impl SessionsFile {
@@ -203,12 +208,7 @@ impl SessionsFile {
 
     /// Reads every entry's owned fields; a missing file has no entries. Non-object entries are skipped.
     pub fn load(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
-        let doc = self.load_document()?;
-        Ok(doc
-            .root
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
-            .collect())
+        Ok(records_of(&self.load_document()?))
     }
 
     /// Reads one entry's owned fields. A key the file does not hold costs one `stat` when the file is
@@ -229,12 +229,7 @@ impl SessionsFile {
         &self,
         key: &str,
     ) -> Result<Option<Vec<(String, SessionRecord)>>, StoreError> {
-        Ok(self.read_unless_absent(key)?.map(|doc| {
-            doc.root
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
-                .collect()
-        }))
+        Ok(self.read_unless_absent(key)?.as_ref().map(records_of))
     }
 
     /// The document, or `None` when the index shows the unchanged file does not hold `key`.
