@@ -5,9 +5,10 @@ mod common;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
 mod fuzz_replay;
+mod lock_protocol;
 mod parser_cases;
 mod parser_props;
 pub mod resolver_rules;
 mod runtime_agent;
 mod store_files;
-mod store_procs;
+pub mod store_procs;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::common::read_json;
 
 /// Spawns this binary as a helper in `mode` for `file`.
-fn spawn_helper(mode: &str, file: &Path, worker: usize) -> std::process::Child {
+pub fn spawn_helper(mode: &str, file: &Path, worker: usize) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",

@@ -5,10 +5,10 @@
 //! the target and `fsync`s the directory. Readers therefore see the old or the new file, never a torn one,
 //! and two writers serialise on the lock instead of losing each other's changes.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use super::error::StoreError;
 use super::stamp::FileStamp;
@@ -94,42 +94,15 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
         })
 }
 
-/// The sidecar lock path: `<file>.lock`.
-pub fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".lock");
-    path.with_file_name(name)
-}
+pub use super::lock::{FileLock, LockOptions, lock_path};
 
-/// Holds the exclusive sidecar lock of one file until dropped.
-#[derive(Debug)]
-pub struct FileLock {
-    _file: File,
-}
-
-/// Takes the exclusive lock on `<path>.lock`, creating the directory and lock file (`0600`) if needed.
-/// Blocks until other writers release it.
+/// Takes the sidecar lock of `path` (OpenClaw's protocol, see [`super::lock`]), creating the directory
+/// if needed. Waits at most [`LockOptions::default`]'s deadline, then fails naming the holder.
 pub fn lock(path: &Path) -> Result<FileLock, StoreError> {
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         ensure_dir(dir)?;
     }
-    let lock = lock_path(path);
-    let lock_err = |source| StoreError::Lock {
-        path: lock.clone(),
-        source,
-    };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(FILE_MODE)
-        .open(&lock)
-        .map_err(lock_err)?;
-    file.lock().map_err(lock_err)?;
-    Ok(FileLock { _file: file })
+    super::lock::acquire(path, LockOptions::default())
 }
 
 /// Under the file's lock: reads the current text (`None` when missing), asks `change` for the new text
@@ -157,8 +130,11 @@ pub fn update_stamped<T, E>(
 where
     E: From<StoreError>,
 {
-    let _guard = lock(path)?;
-    remove_stale_temps(path);
+    let guard = lock(path)?;
+    if guard.reclaimed {
+        // The previous holder died holding the lock: it may have left a temporary file.
+        remove_stale_temps(path);
+    }
     let current = read_text(path, limit)?;
     let (new_text, value) = change(current)?;
     if let Some(text) = new_text {
@@ -166,7 +142,9 @@ where
         let text = zeroize::Zeroizing::new(text);
         replace(path, text.as_bytes())?;
     }
-    Ok((value, FileStamp::of(path)))
+    let stamp = FileStamp::of(path);
+    drop(guard);
+    Ok((value, stamp))
 }
 
 /// The name prefix of `path`'s temporary files.

@@ -32,6 +32,18 @@ pub enum StoreError {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// Another process held the sidecar lock past the deadline.
+    #[error(
+        "{path} is held by {holder} (waited {waited_ms} ms); if that process is gone, check it and remove the lock file"
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it (`pid 123`, or why the owner is unknown).
+        holder: String,
+        /// How long this call waited.
+        waited_ms: u64,
+    },
     /// The file is not valid JSON (or JSON5 for `openclaw.json`).
     #[error(
         "{path} is not valid {format} (line {line}, column {column}: {message}); fix or move it away, modelauth has not changed it"

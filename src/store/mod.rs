@@ -9,6 +9,7 @@ pub mod error;
 pub mod hash;
 pub mod ids;
 pub mod json;
+pub mod lock;
 pub mod secret;
 pub mod sessions;
 pub mod stamp;
