@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use criterion::Criterion;
 use modelauth::config::{Config, Env, StateDir};
-use modelauth::interpreter::Agent;
 use modelauth::resolver::{ManualClock, ResolveRequest, resolve};
 use modelauth::session::{Registry, RegistryOptions};
 use modelauth::store::{AgentId, AuthProfiles, Document, OverrideSource, ProviderId};
@@ -116,18 +115,19 @@ fn benches(c: &mut Criterion) {
     let path = state.auth_file(&AgentId::main()).path().to_owned();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, store_json().to_string()).unwrap();
-    let agent = Agent::open(
-        state,
-        AgentId::main(),
-        Env::default(),
-        Arc::new(ManualClock::at(NOW)),
-    )
-    .unwrap();
+    let agent = modelauth::Gateway::builder()
+        .state_dir(state.root())
+        .env(Env::default())
+        .clock(Arc::new(ManualClock::at(NOW)))
+        .open()
+        .unwrap()
+        .agent("main")
+        .unwrap();
     g.bench_function("agent_resolve_16", |b| {
         b.iter(|| {
             black_box(
                 agent
-                    .resolve(Some("agent:main:main"), &p, Some("opus"))
+                    .next(Some("agent:main:main"), p.as_str(), Some("opus"))
                     .unwrap(),
             )
         })

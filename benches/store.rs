@@ -70,7 +70,9 @@ fn first_contact(path: &std::path::Path) -> (f64, f64) {
     let mut others = Vec::new();
     for _ in 0..5 {
         let reg = Registry::new(
-            Some(SessionsFile::new(path)),
+            Some(Arc::new(modelauth::backend::json::JsonSessions::new(
+                SessionsFile::new(path),
+            ))),
             Arc::new(ManualClock::at(1_763_900_000_000)),
             RegistryOptions::default(),
         );

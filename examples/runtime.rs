@@ -1,65 +1,56 @@
-//! How an agent runtime uses modelauth: open an agent, resolve a credential for a session, report a 429,
-//! and resolve again to get the next profile. Runs on a throw-away state directory.
+//! How an agent runtime uses modelauth: open a gateway, get the credential for a session, report a
+//! 429, and ask again to get the next profile. Runs on a throw-away state directory.
 //!
 //! `cargo run --example runtime`
 
-use std::sync::Arc;
-
-use modelauth::config::{Env, StateDir};
-use modelauth::interpreter::Agent;
-use modelauth::resolver::{Outcome, SystemClock, classify};
-use modelauth::store::{AgentId, CredentialKind, NewCredential, ProviderId, Secret, StoreError};
+use modelauth::resolver::classify;
+use modelauth::store::{CredentialKind, NewCredential, ProviderId, Secret};
+use modelauth::{Decision, Gateway, Outcome};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A state directory with two Anthropic API keys (a real gateway points at ~/.openclaw instead).
     let dir = tempfile::tempdir()?;
-    let state = StateDir::new(dir.path());
-    let anthropic = ProviderId::new("anthropic")?;
-    state.auth_file(&AgentId::main()).update(|edit| {
-        for (id, key) in [
-            ("anthropic:work", "sk-ant-api03-work"),
-            ("anthropic:backup", "sk-ant-api03-backup"),
-        ] {
-            let cred = NewCredential {
-                provider: anthropic.clone(),
-                kind: CredentialKind::ApiKey,
-                secret: Secret::new(key),
-                expires: None,
-            };
-            edit.put_profile(id, &cred);
-        }
-        Ok::<_, StoreError>(())
-    })?;
+    let gateway = Gateway::open(dir.path())?;
+    let agent = gateway.default_agent()?;
+    for (id, key) in [
+        ("anthropic:work", "sk-ant-api03-work"),
+        ("anthropic:backup", "sk-ant-api03-backup"),
+    ] {
+        let cred = NewCredential {
+            provider: ProviderId::new("anthropic")?,
+            kind: CredentialKind::ApiKey,
+            secret: Secret::new(key),
+            expires: None,
+        };
+        agent.put_credential(id, &cred)?;
+    }
 
-    // The runtime's part: a few lines.
-    let agent = Agent::open(
-        state,
-        AgentId::main(),
-        Env::process(),
-        Arc::new(SystemClock),
-    )?;
+    // The runtime's part: a few lines per request.
     let session = "agent:main:telegram:12345";
-    let first = agent.resolve(Some(session), &anthropic, Some("claude-opus-4-6"))?;
-    println!(
-        "use {} ({})",
-        first.profile().unwrap_or("-"),
-        first.resolution.source_label()
-    );
-    let _header = first.secret().map(Secret::expose_secret); // goes into the request, nowhere else
+    let model = Some("claude-opus-4-6");
+    let Decision::Ready {
+        profile, secret, ..
+    } = agent.next(Some(session), "anthropic", model)?
+    else {
+        return Err("no usable credential".into());
+    };
+    let profile = profile.unwrap_or_default();
+    println!("use {profile}");
+    let _header = secret.expose_secret(); // goes into the request, nowhere else
 
     let reason = classify(Some(429), "rate limited");
     agent.report(
-        first.profile().unwrap_or_default(),
-        Some("claude-opus-4-6"),
+        &profile,
+        model,
         Outcome::Failure {
             reason,
             retry_after_ms: None,
         },
     )?;
 
-    let next = agent.resolve(Some(session), &anthropic, Some("claude-opus-4-6"))?;
+    let next = agent.next(Some(session), "anthropic", model)?;
     println!("after a 429: use {}", next.profile().unwrap_or("-"));
-    for c in &next.resolution.candidates {
+    for c in next.explanation().map(|e| &e.candidates[..]).unwrap_or(&[]) {
         println!(
             "  {} — {}{}",
             c.id,
@@ -70,6 +61,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_default()
         );
     }
-    agent.sessions().flush()?;
+    gateway.flush()?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use modelauth::config::{Config, Env, StateDir};
-use modelauth::interpreter::Agent;
 use modelauth::resolver::{Outcome, PinView, ResolveRequest, resolve};
 use modelauth::session::RegistryOptions;
 use modelauth::store::{
@@ -28,14 +27,15 @@ fn state_with(profiles: serde_json::Value) -> (tempfile::TempDir, StateDir) {
     (dir, state)
 }
 
-fn open(state: &StateDir, clock: &modelauth::resolver::ManualClock) -> Agent {
-    Agent::open(
-        state.clone(),
-        AgentId::main(),
-        Env::default(),
-        Arc::new(clock.clone()),
-    )
-    .unwrap()
+fn open(state: &StateDir, clock: &modelauth::resolver::ManualClock) -> modelauth::Agent {
+    modelauth::Gateway::builder()
+        .state_dir(state.root())
+        .env(Env::default())
+        .clock(Arc::new(clock.clone()))
+        .open()
+        .unwrap()
+        .agent("main")
+        .unwrap()
 }
 
 fn keys(n: usize) -> serde_json::Value {
@@ -48,7 +48,9 @@ fn report_429_moves_to_the_next_profile_and_is_persisted() {
     let clock = modelauth::resolver::ManualClock::at(NOW);
     let agent = open(&state, &clock);
     let anthropic = ProviderId::new("anthropic").unwrap();
-    let first = agent.resolve(Some("s1"), &anthropic, Some("opus")).unwrap();
+    let first = agent
+        .next(Some("s1"), anthropic.as_str(), Some("opus"))
+        .unwrap();
     assert_eq!(first.profile(), Some("anthropic:k0"));
     assert_eq!(first.secret().unwrap().expose_secret(), "sk-ant-k0");
     agent
@@ -61,7 +63,9 @@ fn report_429_moves_to_the_next_profile_and_is_persisted() {
             },
         )
         .unwrap();
-    let second = agent.resolve(Some("s1"), &anthropic, Some("opus")).unwrap();
+    let second = agent
+        .next(Some("s1"), anthropic.as_str(), Some("opus"))
+        .unwrap();
     assert_eq!(second.profile(), Some("anthropic:k1"));
     // The cooldown is on disk, scoped to the model.
     let on_disk = state
@@ -96,7 +100,10 @@ fn edits_by_another_process_are_seen_on_the_next_call() {
     let agent = open(&state, &clock);
     let anthropic = ProviderId::new("anthropic").unwrap();
     assert_eq!(
-        agent.resolve(None, &anthropic, None).unwrap().profile(),
+        agent
+            .next(None, anthropic.as_str(), None)
+            .unwrap()
+            .profile(),
         Some("anthropic:k0")
     );
     // Another writer (as `models auth order set` would) changes the order.
@@ -108,7 +115,10 @@ fn edits_by_another_process_are_seen_on_the_next_call() {
         })
         .unwrap();
     assert_eq!(
-        agent.resolve(None, &anthropic, None).unwrap().profile(),
+        agent
+            .next(None, anthropic.as_str(), None)
+            .unwrap()
+            .profile(),
         Some("anthropic:k2")
     );
     // The agent's own report does not clobber that order.
@@ -125,14 +135,15 @@ fn edits_by_another_process_are_seen_on_the_next_call() {
 fn registry_persists_pins_and_evicts_idle_sessions_that_reload_from_disk() {
     let (_d, state) = state_with(keys(1));
     let clock = modelauth::resolver::ManualClock::at(NOW);
-    let agent = Agent::open_with(
-        state.clone(),
-        AgentId::main(),
-        Env::default(),
-        Arc::new(clock),
-        RegistryOptions { max_sessions: 64 },
-    )
-    .unwrap();
+    let agent = modelauth::Gateway::builder()
+        .state_dir(state.root())
+        .env(Env::default())
+        .clock(Arc::new(clock))
+        .registry(RegistryOptions { max_sessions: 64 })
+        .open()
+        .unwrap()
+        .agent("main")
+        .unwrap();
     let reg = agent.sessions();
     for i in 0..500 {
         reg.set_pin(&format!("s{i}"), "anthropic:k0", OverrideSource::User, 0)
@@ -147,7 +158,9 @@ fn registry_persists_pins_and_evicts_idle_sessions_that_reload_from_disk() {
     );
     // Without eviction, any number of changes becomes one write per flush.
     let big = modelauth::session::Registry::new(
-        Some(state.sessions_file(&AgentId::main())),
+        Some(Arc::new(modelauth::backend::json::JsonSessions::new(
+            state.sessions_file(&AgentId::main()),
+        ))),
         Arc::new(modelauth::resolver::ManualClock::at(NOW)),
         RegistryOptions::default(),
     );
@@ -190,7 +203,9 @@ fn first_contact_with_a_stored_session_loads_the_most_recent_others_up_to_three_
     }
     std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
     let reg = modelauth::session::Registry::new(
-        Some(modelauth::store::SessionsFile::new(&path)),
+        Some(Arc::new(modelauth::backend::json::JsonSessions::new(
+            modelauth::store::SessionsFile::new(&path),
+        ))),
         Arc::new(modelauth::resolver::ManualClock::at(NOW)),
         RegistryOptions { max_sessions: 8 },
     );
@@ -232,16 +247,17 @@ fn first_contact_with_a_stored_session_loads_the_most_recent_others_up_to_three_
 fn concurrent_resolve_pin_and_report_agree_with_the_files() {
     let (_d, state) = state_with(keys(4));
     let clock = modelauth::resolver::ManualClock::at(NOW);
-    let agent = Agent::open_with(
-        state.clone(),
-        AgentId::main(),
-        Env::default(),
-        Arc::new(clock.clone()),
-        RegistryOptions {
+    let agent = modelauth::Gateway::builder()
+        .state_dir(state.root())
+        .env(Env::default())
+        .clock(Arc::new(clock.clone()))
+        .registry(RegistryOptions {
             max_sessions: 20_000,
-        },
-    )
-    .unwrap();
+        })
+        .open()
+        .unwrap()
+        .agent("main")
+        .unwrap();
     let anthropic = ProviderId::new("anthropic").unwrap();
     let threads: Vec<_> = (0..2u64)
         .map(|t| {
@@ -270,7 +286,9 @@ fn concurrent_resolve_pin_and_report_agree_with_the_files() {
                             .unwrap(),
                         31..=35 => agent.sessions().clear_pin(&key).unwrap(),
                         _ => {
-                            let d = agent.resolve(Some(&key), &anthropic, Some("opus")).unwrap();
+                            let d = agent
+                                .next(Some(&key), anthropic.as_str(), Some("opus"))
+                                .unwrap();
                             assert!(d.profile().is_some());
                         }
                     }
@@ -407,17 +425,18 @@ fn no_secret_in_debug_or_trace_output_on_load_update_and_error_paths() {
     let mut debug = String::new();
     tracing::subscriber::with_default(subscriber, || {
         let env = Env::from_pairs([("ANTHROPIC_API_KEY", "sk-ant-ENVSECRET88888")]);
-        let agent = Agent::open(
-            state.clone(),
-            AgentId::main(),
-            env.clone(),
-            Arc::new(modelauth::resolver::ManualClock::at(NOW)),
-        )
-        .unwrap();
+        let agent = modelauth::Gateway::builder()
+            .state_dir(state.root())
+            .env(env.clone())
+            .clock(Arc::new(modelauth::resolver::ManualClock::at(NOW)))
+            .open()
+            .unwrap()
+            .agent("main")
+            .unwrap();
         let store = agent.store().unwrap();
         let config = agent.config().unwrap();
         let anthropic = ProviderId::new("anthropic").unwrap();
-        let d = agent.resolve(Some("s"), &anthropic, None).unwrap();
+        let d = agent.next(Some("s"), anthropic.as_str(), None).unwrap();
         agent
             .report(
                 d.profile().unwrap(),

@@ -366,13 +366,53 @@ fn corrupt_files_are_errors_with_positions_and_stay_untouched() {
 fn wrong_types_in_every_field_load_with_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth-profiles.json");
-    let text = r#"{"version":"one","profiles":{"a:1":{"type":1},"a:2":{"type":"api_key","provider":3},"a:3":{"type":"api_key","provider":"anthropic","key":5},"a:4":{"type":"token","provider":"anthropic","token":"t","expires":"soon"},"a:5":[]},"order":{"anthropic":"a:1","BAD PROVIDER":[]},"lastGood":[],"usageStats":{"a:1":{"lastUsed":"x","errorCount":-1,"failureCounts":[]},"a:2":7}}"#;
+    let text = r#"{"version":"one","profiles":{"a:1":{"type":1},"a:2":{"type":"api_key","provider":3},"a:3":{"type":"api_key","provider":"anthropic","key":5},"a:4":{"type":"token","provider":"anthropic","token":"t","expires":"soon"},"a:5":[]},"order":{"anthropic":"a:1","BAD PROVIDER":[]},"lastGood":{"anthropic":7},"usageStats":{"a:1":{"lastUsed":"x","errorCount":-1,"failureCounts":[]},"a:2":7}}"#;
     std::fs::write(&path, text).unwrap();
     let view = AuthFile::new(&path).load().unwrap();
     assert!(view.profiles.is_empty());
     assert!(view.warnings.len() >= 7, "{:#?}", view.warnings);
     assert!(view.warnings.iter().all(|w| !w.contains("\"t\"")));
     assert_eq!(view.usage_of("a:1").last_used, 0);
+}
+
+#[test]
+fn a_top_level_field_of_the_wrong_type_is_an_error_and_never_written_over() {
+    for (field, value) in [
+        ("profiles", "[]"),
+        ("order", "\"anthropic:a\""),
+        ("usageStats", "7"),
+        ("lastGood", "[]"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth-profiles.json");
+        let text = format!(
+            r#"{{"version":1,"{field}":{value},"keep":{{"a:1":{{"type":"api_key","key":"sk-KEEP"}}}}}}"#
+        );
+        std::fs::write(&path, &text).unwrap();
+        let file = AuthFile::new(&path);
+        let err = file.load().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::WrongType { field: f, .. } if *f == field),
+            "{field}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("\"{field}\"")) && message.contains("auth-profiles.json")
+        );
+        let write = file.update(|e| {
+            e.set_order(&provider("anthropic"), &["anthropic:x".into()]);
+            Ok::<_, StoreError>(())
+        });
+        assert!(
+            matches!(write, Err(StoreError::WrongType { .. })),
+            "{field}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "{field}: untouched"
+        );
+    }
 }
 
 #[test]

@@ -6,8 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use serde_json::json;
 
 use crate::config::Env;
+use crate::gateway::{Agent, Decision};
 use crate::interpreter::models::{normalise_ref, split_ref};
-use crate::interpreter::{AgentError, ChatOutcome, DirectiveStatus, Interpreter};
+use crate::interpreter::{ChatOutcome, DirectiveStatus};
 
 use super::CliError;
 use super::args::Cli;
@@ -41,7 +42,6 @@ pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
 /// The chat loop.
 pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
     let agent = ctx.agent()?;
-    let interp = Interpreter::new(agent);
     let key = session.map_or_else(|| format!("agent:{}:main", ctx.agent_id), str::to_owned);
     let interactive = std::io::stdin().is_terminal();
     let stdin = std::io::stdin();
@@ -63,9 +63,9 @@ pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
         if line.trim().is_empty() && interactive {
             continue;
         }
-        match interp.handle(&key, &line) {
+        match agent.chat(&key, &line) {
             Ok(outcome) => {
-                let next = next_use(&interp, &key, &outcome)?;
+                let next = next_use(&agent, &key, &outcome)?;
                 print_outcome(ctx, &outcome, next);
             }
             Err(e) => {
@@ -77,20 +77,19 @@ pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
             }
         }
     }
-    interp.agent().sessions().flush()?;
+    agent.flush()?;
     Ok(failures)
 }
 
 /// For a message the agent would answer: which model and credential it would use, or why none.
 fn next_use(
-    interp: &Interpreter,
+    agent: &Agent,
     key: &str,
     outcome: &ChatOutcome,
 ) -> Result<Option<serde_json::Value>, CliError> {
     if outcome.cleaned.trim().is_empty() {
         return Ok(None);
     }
-    let agent = interp.agent();
     let config = agent.config()?;
     let session = agent.sessions().get(key)?;
     let model = session
@@ -101,16 +100,22 @@ fn next_use(
             json!({ "model": model, "error": "the model has no provider/ prefix" }),
         ));
     };
-    let value = match agent.resolve(Some(key), &provider, Some(model_id)) {
-        Ok(d) => {
-            let r = &d.resolution;
-            let why = r.candidates.first().map(|c| c.place.to_string());
-            json!({ "model": model, "source": r.source_label(), "profile": r.chosen_profile(), "reason": why })
-        }
-        Err(AgentError::Resolve(e)) => json!({ "model": model, "error": e.to_string() }),
-        Err(e) => return Err(e.into()),
+    let decision = agent.next(Some(key), provider.as_str(), Some(model_id))?;
+    let why = decision
+        .explanation()
+        .and_then(|r| r.candidates.first())
+        .map(|c| c.place.to_string());
+    let value = match &decision {
+        Decision::Ready {
+            source, profile, ..
+        } => json!({ "model": model, "source": source, "profile": profile, "reason": why }),
+        Decision::NeedsRefresh { profile, .. } => json!({
+            "model": model,
+            "error": format!("profile {profile} has an expired OAuth access token; it must be refreshed first"),
+        }),
+        other => json!({ "model": model, "error": other.problem() }),
     };
-    agent.sessions().flush()?;
+    agent.flush()?;
     Ok(Some(value))
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Env, StateDir};
-use crate::interpreter::Agent;
+use crate::gateway::{Agent, Gateway};
 use crate::resolver::{SharedClock, SystemClock};
 use crate::store::{AgentId, ProviderId};
 
@@ -23,6 +23,8 @@ pub struct Context {
     pub clock: SharedClock,
     /// `--json`.
     pub json: bool,
+    /// The gateway over the state directory.
+    pub gateway: Gateway,
 }
 
 impl Context {
@@ -53,23 +55,28 @@ impl Context {
             Some(a) => AgentId::new(a)?,
             None => state.config_file().load()?.default_agent(),
         };
+        let clock: crate::resolver::SharedClock = Arc::new(SystemClock);
+        let gateway = Gateway::builder()
+            .state_dir(state.root())
+            .env(env.clone())
+            .clock(Arc::clone(&clock))
+            .open()
+            .map_err(gateway_err)?;
         Ok(Context {
             state,
             agent_id,
             env,
-            clock: Arc::new(SystemClock),
+            clock,
             json: cli.json,
+            gateway,
         })
     }
 
     /// Opens the agent (reads config and credential store; corrupt files are errors).
     pub fn agent(&self) -> Result<Agent, CliError> {
-        Ok(Agent::open(
-            self.state.clone(),
-            self.agent_id.clone(),
-            self.env.clone(),
-            Arc::clone(&self.clock),
-        )?)
+        self.gateway
+            .agent(self.agent_id.as_str())
+            .map_err(gateway_err)
     }
 
     /// The config.
@@ -80,6 +87,20 @@ impl Context {
     /// Now, ms.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+/// A gateway error as a CLI error.
+pub fn gateway_err(e: crate::gateway::GatewayError) -> CliError {
+    use crate::gateway::GatewayError as G;
+    match e {
+        G::Store(e) => CliError::Store(e),
+        G::Id(e) => CliError::Id(e),
+        G::StateDir(e) => CliError::StateDir(e),
+        G::NotADirectory(p) => CliError::User(format!(
+            "state directory {} is not a directory; pass --state-dir DIR",
+            p.display()
+        )),
     }
 }
 

@@ -30,7 +30,7 @@ pub enum CliError {
     Store(#[from] crate::store::StoreError),
     /// An agent operation failed.
     #[error(transparent)]
-    Agent(#[from] crate::interpreter::AgentError),
+    Agent(#[from] crate::gateway::AgentError),
     /// An invalid id.
     #[error(transparent)]
     Id(#[from] crate::store::IdError),

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::interpreter::AgentError;
-use crate::resolver::{Choice, ResolveError, format_time};
+use crate::gateway::Decision;
+use crate::resolver::format_time;
 
 use super::CliError;
 use super::context::{Context, provider_arg};
@@ -19,12 +19,14 @@ pub fn run(
     let provider = provider_arg(provider)?;
     let agent = ctx.agent()?;
     // Pins the resolver would change stay in memory: this command never flushes the registry.
-    let decision = match agent.resolve(session, &provider, model) {
-        Ok(d) => d,
-        Err(AgentError::Resolve(e)) => return report_error(ctx, &e),
-        Err(e) => return Err(e.into()),
+    let decision = agent.next(session, provider.as_str(), model)?;
+    let Some(r) = decision.explanation() else {
+        return report_error(ctx, decision.problem().unwrap_or("no credential"));
     };
-    let r = &decision.resolution;
+    let source = match &decision {
+        Decision::Ready { source, .. } => source.clone(),
+        other => format!("profile {} (refresh needed)", other.profile().unwrap_or("")),
+    };
     if ctx.json {
         let candidates: Vec<_> = r
             .candidates
@@ -43,15 +45,15 @@ pub fn run(
         output::json(&json!({
             "provider": provider.as_str(),
             "model": model,
-            "source": r.source_label(),
-            "profile": r.chosen_profile(),
+            "source": source,
+            "profile": decision.profile(),
             "orderSource": format!("{:?}", r.order_source),
             "candidates": candidates,
         }));
         return Ok(0);
     }
-    println!("next: {}", r.source_label());
-    if let Choice::Profile(_) = r.choice {
+    println!("next: {source}");
+    if decision.profile().is_some() {
         for (i, c) in r.candidates.iter().enumerate() {
             let kind = c.kind.map_or("-", |k| k.as_str());
             let mut line = format!("{:>2}. {} ({kind}) — {}", i + 1, c.id, c.place);
@@ -68,10 +70,10 @@ pub fn run(
 }
 
 /// Prints a resolution error and returns exit code 1.
-fn report_error(ctx: &Context, e: &ResolveError) -> Result<u8, CliError> {
+fn report_error(ctx: &Context, e: &str) -> Result<u8, CliError> {
     if ctx.json {
-        output::json(&json!({ "error": e.to_string() }));
+        output::json(&json!({ "error": e }));
     }
-    output::error(&e.to_string());
+    output::error(e);
     Ok(1)
 }

@@ -1,14 +1,13 @@
 //! Which credential next (SPEC §5): candidate order, eligibility, cooldowns, session pins, and the
 //! bookkeeping of reported outcomes. Time comes from an injected [`Clock`].
 
-pub mod cache;
 pub mod clock;
 mod order;
 pub mod outcome;
 pub mod resolve;
 pub mod types;
 
-pub use cache::{ReportError, StoreCache};
+pub use crate::backend::ReportError;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use outcome::{AUTH_PERMANENT_HINT, Applied, CLAUDE_CODE_ONLY, Outcome, apply, classify};
 pub use resolve::{NEVER_COOL, ResolveRequest, blocked_until, resolve};

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
+use crate::backend::SessionStore;
 use crate::resolver::SharedClock;
-use crate::store::{OverrideSource, SessionRecord, SessionsFile, StoreError};
+use crate::store::{OverrideSource, SessionRecord, StoreError};
 
 use super::slot::Slot;
 use super::state::{Pin, Session};
@@ -36,7 +37,7 @@ struct Inner {
     map: DashMap<Box<str>, Box<Slot>>,
     symbols: Symbols,
     dirty: Mutex<Vec<Box<str>>>,
-    file: Option<SessionsFile>,
+    file: Option<Arc<dyn SessionStore>>,
     clock: SharedClock,
     options: RegistryOptions,
     ticks: AtomicU32,
@@ -52,7 +53,7 @@ pub struct Registry {
 impl Registry {
     /// A registry persisted to `file` (or memory-only with `None`). Nothing is read until a session is asked for.
     pub fn new(
-        file: Option<SessionsFile>,
+        file: Option<Arc<dyn SessionStore>>,
         clock: SharedClock,
         options: RegistryOptions,
     ) -> Registry {
@@ -131,6 +132,16 @@ impl Registry {
         key: &str,
         change: impl FnOnce(&mut Session) -> T,
     ) -> Result<T, StoreError> {
+        self.modify(key, |s| (change(s), true))
+    }
+
+    /// [`Registry::update`] where `change` also says whether it changed anything; an unchanged session
+    /// is not marked for writing.
+    fn modify<T>(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut Session) -> (T, bool),
+    ) -> Result<T, StoreError> {
         let now = self.inner.clock.now_ms();
         let tick = self.tick();
         let symbols = &self.inner.symbols;
@@ -143,10 +154,13 @@ impl Registry {
             self.insert_loaded(key, &loaded.unwrap_or_else(|| Session::new(now)))?;
         };
         let mut session = slot.session(symbols);
-        let value = change(&mut session);
+        slot.tick = tick;
+        let (value, changed) = change(&mut session);
+        if !changed {
+            return Ok(value);
+        }
         session.updated_at = now;
         slot.assign(&session, symbols)?;
-        slot.tick = tick;
         // A memory-only registry has nothing to save: its sessions never count as dirty.
         let newly_dirty = self.inner.file.is_some() && !slot.set_dirty(true);
         drop(slot);
@@ -179,6 +193,47 @@ impl Registry {
                 rotate: false,
             });
         })
+    }
+
+    /// Sets (`Some((profile, source, order_hash))`) or clears (`None`) the pin of session `key`, but
+    /// only when its pin is still `seen`: a pin changed since it was read (a user's `/model x@p` racing
+    /// a resolution) is kept. Atomic: the check and the change happen under the session's guard.
+    /// Returns whether the change was made.
+    pub fn compare_and_set_pin(
+        &self,
+        key: &str,
+        seen: Option<&Pin>,
+        new: Option<(&str, OverrideSource, u32)>,
+    ) -> Result<bool, StoreError> {
+        let profile = new.map(|(p, _, _)| self.intern(p));
+        let applied = self.modify(key, |s| {
+            if s.pin.as_ref() != seen {
+                return (false, false);
+            }
+            s.pin = new
+                .zip(profile)
+                .map(|((_, source, order_hash), profile)| Pin {
+                    profile,
+                    source,
+                    compaction_at_pin: s.compaction_count,
+                    order_hash,
+                    rotate: false,
+                });
+            (true, true)
+        })?;
+        Ok(applied)
+    }
+
+    /// Puts session `key` back as `before` (or forgets it when it did not exist), undoing a change
+    /// whose commit failed.
+    pub fn restore(&self, key: &str, before: Option<Session>) -> Result<(), StoreError> {
+        match before {
+            Some(old) => self.update(key, |s| *s = old),
+            None => {
+                self.inner.map.remove(key);
+                Ok(())
+            }
+        }
     }
 
     /// Removes the pin of session `key`.
@@ -240,7 +295,9 @@ impl Registry {
         let Some(file) = &self.inner.file else {
             return Ok(records.len());
         };
-        let result = file.store(records.iter().map(|(k, r)| (&**k, r)));
+        let batch: Vec<(&str, &SessionRecord)> = records.iter().map(|(k, r)| (&**k, r)).collect();
+        let result = file.store(&batch);
+        drop(batch);
         if let Err(e) = result {
             // Put the keys back so the next flush retries them.
             let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());

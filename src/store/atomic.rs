@@ -131,8 +131,9 @@ where
     E: From<StoreError>,
 {
     let guard = lock(path)?;
-    if guard.reclaimed {
-        // The previous holder died holding the lock: it may have left a temporary file.
+    if guard.reclaimed || first_write_here(path) {
+        // A writer that died (holding the lock, or while taking it) may have left a temporary file:
+        // cleaned after reclaiming its lock, and once per process and file, not on every write.
         remove_stale_temps(path);
     }
     let current = read_text(path, limit)?;
@@ -145,6 +146,15 @@ where
     let stamp = FileStamp::of(path);
     drop(guard);
     Ok((value, stamp))
+}
+
+/// True the first time this process writes `path`.
+fn first_write_here(path: &Path) -> bool {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<std::path::PathBuf>>> =
+        std::sync::Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.get_or_insert_with(Default::default)
+        .insert(path.to_owned())
 }
 
 /// The name prefix of `path`'s temporary files.

@@ -37,6 +37,25 @@ pub struct AuthEdit {
 }
 
 impl AuthEdit {
+    /// An edit of `doc` (for stores that keep the document themselves).
+    pub fn new(doc: Document) -> AuthEdit {
+        AuthEdit {
+            doc,
+            changed: false,
+        }
+    }
+
+    /// Refuses to edit a document whose top-level `profiles`, `order`, `lastGood` or `usageStats` is not
+    /// an object: writing on top of it would silently drop what the file holds.
+    pub fn check_writable(&self, location: &str) -> Result<(), StoreError> {
+        check_top_level(&self.doc, Path::new(location))
+    }
+
+    /// The edited document, and whether anything changed.
+    pub fn finish(self) -> (Document, bool) {
+        (self.doc, self.changed)
+    }
+
     /// The typed view of the document as it is now.
     pub fn view(&self) -> AuthProfiles {
         AuthProfiles::from_document(&self.doc)
@@ -211,6 +230,7 @@ impl AuthFile {
     /// Reads the store; a missing file is an empty store. Corrupt files are errors naming the position.
     pub fn load(&self) -> Result<AuthProfiles, StoreError> {
         let doc = self.load_document()?;
+        check_top_level(&doc, &self.path)?;
         let view = AuthProfiles::from_document(&doc);
         for w in &view.warnings {
             tracing::warn!(file = %self.path.display(), "{w}");
@@ -242,16 +262,34 @@ impl AuthFile {
                     doc
                 }
             };
-            let mut edit = AuthEdit {
-                doc,
-                changed: false,
-            };
+            check_top_level(&doc, &self.path)?;
+            let mut edit = AuthEdit::new(doc);
             let value = change(&mut edit)?;
             let text = edit.changed.then(|| edit.doc.to_text());
             tracing::debug!(file = %self.path.display(), written = text.is_some(), "auth store update");
             Ok((text, value))
         })
     }
+}
+
+/// The top-level fields that must be objects when present.
+const OBJECT_FIELDS: [&str; 4] = ["profiles", "order", "lastGood", "usageStats"];
+
+/// [`AuthEdit::check_writable`] on a document read from `path`.
+fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreError> {
+    for field in OBJECT_FIELDS {
+        if let Some(v) = doc.root.get(field)
+            && !v.is_object()
+        {
+            return Err(StoreError::WrongType {
+                path: path.to_owned(),
+                field,
+                found: super::error::kind_of(v),
+                expected: "an object",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Parses the file's text and wipes the text buffer afterwards.

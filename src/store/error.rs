@@ -102,6 +102,28 @@ pub enum StoreError {
         /// `a symbolic link`, `a directory`, …
         kind: &'static str,
     },
+    /// A top-level field of a state file has the wrong type; modelauth refuses to write on top of it.
+    #[error(
+        "{path}: \"{field}\" is {found}, expected {expected}; fix or move the file away, modelauth has not changed it"
+    )]
+    WrongType {
+        /// The file.
+        path: PathBuf,
+        /// The field (`profiles`, `order`, `usageStats`, …).
+        field: &'static str,
+        /// What it is (`an array`, …).
+        found: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A change could not be applied because the state changed under it.
+    #[error("{path}: {what}; try again")]
+    Conflict {
+        /// The file or store.
+        path: PathBuf,
+        /// What happened.
+        what: String,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),

@@ -65,7 +65,7 @@ pub struct SessionRecord {
     pub session_id: Option<String>,
     /// `updatedAt`, ms.
     pub updated_at: Option<i64>,
-    /// The entry's `compactionCount` as the gateway records it (read only).
+    /// The entry's `compactionCount` (written only upwards: the gateway counts compactions too).
     pub compaction_count: Option<u32>,
 }
 
@@ -140,6 +140,13 @@ impl SessionRecord {
         );
         set("sessionId", self.session_id.as_ref().map(|v| json!(v)));
         set("updatedAt", self.updated_at.map(|v| json!(v)));
+        // The gateway counts compactions too: keep the larger count, never move it back.
+        if let Some(ours) = self.compaction_count {
+            let stored = entry.get("compactionCount").and_then(Value::as_u64);
+            if stored.is_none_or(|s| u64::from(ours) > s) {
+                entry.insert("compactionCount".to_owned(), json!(ours));
+            }
+        }
     }
 }
 

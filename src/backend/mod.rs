@@ -1,0 +1,226 @@
+//! The state seam: what the gateway needs from wherever the state lives, as traits, with one
+//! implementation over OpenClaw's JSON files ([`json`]) and one in memory ([`memory`], for tests and
+//! `chat --demo`). The resolver and interpreter never touch these; the [`crate::Agent`] reads snapshots
+//! through them and commits changes through them.
+//!
+//! - [`ProfileStore`]: credentials with their routing records (order overrides, `lastGood`, usage and
+//!   cooldowns): a versioned snapshot, and atomic changes (`put`, `remove`, `set_order`, `record`).
+//! - [`SessionStore`]: the persisted session entries behind the in-memory registry.
+//! - [`ConfigStore`]: the config, `openclaw.json`.
+//! - [`StateLock`]: a named cross-process lock with a lease and a deadline (e.g. one token refresh at a
+//!   time).
+//!
+//! A store whose document holds everything in one place (the JSON file, memory, a SQLite row) only
+//! implements [`ProfileStore::snapshot`] and [`ProfileStore::edit`]; the verbs have default bodies over
+//! `edit`, which a store with its own atomic primitives (Redis) overrides.
+
+pub mod json;
+pub mod memory;
+pub mod stamped;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, ConfigWrite};
+use crate::resolver::outcome::{Applied, Outcome, apply};
+use crate::store::{
+    AuthEdit, AuthProfiles, Document, NewCredential, ProviderId, SessionRecord, StoreError,
+};
+
+/// A value with the version it was read at. Versions grow with every change a store sees, so a
+/// caller may cache what it derives from a value by version (never by address).
+#[derive(Debug)]
+pub struct Versioned<T> {
+    /// Grows when the value changes.
+    pub version: u64,
+    /// The value.
+    pub value: Arc<T>,
+}
+
+impl<T> Clone for Versioned<T> {
+    fn clone(&self) -> Self {
+        Versioned {
+            version: self.version,
+            value: Arc::clone(&self.value),
+        }
+    }
+}
+
+/// Why an outcome could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The profile is not in the store.
+    #[error(
+        "Auth profile \"{id}\" not found in {path}; list profiles with modelauth models auth list."
+    )]
+    UnknownProfile {
+        /// The id.
+        id: String,
+        /// The store.
+        path: String,
+    },
+}
+
+/// Credentials and their routing records for one agent.
+pub trait ProfileStore: Send + Sync + Debug {
+    /// Where the store lives, for messages (a path, or `memory`).
+    fn location(&self) -> String;
+
+    /// The current snapshot; cheap when nothing changed since the last call. When the stored state
+    /// changed and cannot be read, the error is returned (callers keep their last good snapshot).
+    fn snapshot(&self) -> Result<Versioned<AuthProfiles>, StoreError>;
+
+    /// Atomically: reads the current document, lets `change` edit it, writes it when it changed. An
+    /// error from `change` writes nothing. Other writers (processes, hosts) never lose an update.
+    fn edit(
+        &self,
+        change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError>;
+
+    /// Stores (or replaces the secret of) profile `id`.
+    fn put(&self, id: &str, cred: &NewCredential) -> Result<(), StoreError> {
+        self.edit(&mut |e| {
+            e.put_profile(id, cred);
+            Ok(())
+        })
+        .map_err(store_only)
+    }
+
+    /// Removes profile `id` with its usage, order entries and `lastGood` mentions; false when absent.
+    fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let mut existed = false;
+        self.edit(&mut |e| {
+            existed = e.remove_profile(id);
+            Ok(())
+        })
+        .map_err(store_only)?;
+        Ok(existed)
+    }
+
+    /// Sets (`Some`) or clears (`None`) the order override of `provider`; returns whether one existed
+    /// before (for a clear) or true (for a set).
+    fn set_order(&self, provider: &ProviderId, ids: Option<&[String]>) -> Result<bool, StoreError> {
+        let mut changed = false;
+        self.edit(&mut |e| {
+            changed = match ids {
+                Some(ids) => {
+                    e.set_order(provider, ids);
+                    true
+                }
+                None => e.clear_order(provider),
+            };
+            Ok(())
+        })
+        .map_err(store_only)?;
+        Ok(changed)
+    }
+
+    /// Records `outcome` for `profile` (used with `model`) at `now_ms`, atomically: a failure inside
+    /// an active window of the same scope changes nothing; success sets `lastGood`.
+    fn record(
+        &self,
+        profile: &str,
+        model: Option<&str>,
+        outcome: Outcome,
+        now_ms: i64,
+    ) -> Result<Applied, ReportError> {
+        let mut result = Applied::Succeeded;
+        let location = self.location();
+        self.edit(&mut |edit| {
+            result = record_in(edit, &location, profile, model, outcome, now_ms)?;
+            Ok(())
+        })?;
+        tracing::debug!(profile, applied = ?result, "outcome reported");
+        Ok(result)
+    }
+}
+
+/// [`ProfileStore::record`] on an open document.
+pub fn record_in(
+    edit: &mut AuthEdit,
+    location: &str,
+    profile: &str,
+    model: Option<&str>,
+    outcome: Outcome,
+    now_ms: i64,
+) -> Result<Applied, ReportError> {
+    let view = edit.view();
+    let Some(p) = view.profiles.get(profile) else {
+        return Err(ReportError::UnknownProfile {
+            id: profile.to_owned(),
+            path: location.to_owned(),
+        });
+    };
+    let mut stats = view.usage_of(profile);
+    let applied = apply(&mut stats, outcome, model, now_ms);
+    if !matches!(applied, Applied::InsideActiveWindow(_)) {
+        edit.set_usage(profile, &stats);
+    }
+    if applied == Applied::Succeeded {
+        edit.set_last_good(&p.provider, profile);
+    }
+    Ok(applied)
+}
+
+/// A [`ReportError`] from an edit that can only fail in the store.
+fn store_only(e: ReportError) -> StoreError {
+    match e {
+        ReportError::Store(e) => e,
+        ReportError::UnknownProfile { id, path } => StoreError::Conflict {
+            path: path.into(),
+            what: format!("profile {id:?} vanished during the change"),
+        },
+    }
+}
+
+/// The persisted sessions of one agent, behind the in-memory [`crate::session::Registry`].
+pub trait SessionStore: Send + Sync + Debug {
+    /// Where the sessions live, for messages.
+    fn location(&self) -> String;
+
+    /// The stored entry of session `key`.
+    fn load_one(&self, key: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Every stored entry when `key` may be among them (`None` when `key` is certainly absent, which a
+    /// store should answer cheaply: every new chat asks).
+    fn load_all_unless_absent(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<(String, SessionRecord)>>, StoreError>;
+
+    /// Writes the owned fields of `records` (one atomic change; other sessions and fields kept).
+    fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError>;
+}
+
+/// `openclaw.json`, or an in-memory config.
+pub trait ConfigStore: Send + Sync + Debug {
+    /// Where the config lives, for messages.
+    fn location(&self) -> String;
+
+    /// The current config (re-read when it changed).
+    fn current(&self) -> Result<Versioned<Config>, StoreError>;
+
+    /// Atomically edits the raw document; `change` returns whether it changed anything.
+    fn update(
+        &self,
+        change: &mut dyn FnMut(&mut Document) -> bool,
+    ) -> Result<ConfigWrite, StoreError>;
+}
+
+/// A held [`StateLock`]; released when dropped.
+pub trait LockGuard: Send + Debug {}
+
+/// Named locks that exclude other processes (and, for shared backends, other hosts).
+pub trait StateLock: Send + Sync + Debug {
+    /// Takes lock `name`, waiting at most `deadline`. A holder that dies loses the lock after `lease`.
+    fn acquire(
+        &self,
+        name: &str,
+        lease: Duration,
+        deadline: Duration,
+    ) -> Result<Box<dyn LockGuard>, StoreError>;
+}

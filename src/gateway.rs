@@ -1,0 +1,298 @@
+//! The one entry point: a [`Gateway`] over a state directory (or an in-memory state) hands out cheap
+//! [`Agent`] handles with the runtime's verbs (`next`, `report`, `chat`, `status`, orders,
+//! credentials). The CLI and `serve` use nothing else.
+//!
+//! ```no_run
+//! use modelauth::{Decision, Gateway, Outcome};
+//! let gateway = Gateway::open("/home/me/.openclaw")?;
+//! let agent = gateway.default_agent()?;
+//! match agent.next(Some("telegram:42"), "anthropic", Some("claude-opus-4-6"))? {
+//!     Decision::Ready { profile, secret, .. } => {
+//!         // … call the provider with `secret` …
+//!         if let Some(p) = profile {
+//!             agent.report(&p, Some("claude-opus-4-6"), Outcome::Success)?;
+//!         }
+//!     }
+//!     other => eprintln!("{}", other.problem().unwrap_or("refresh first")),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod agent;
+mod decision;
+pub mod status;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use agent::{Agent, AgentError, OrderView};
+pub use decision::{Decision, Explanation};
+
+use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
+use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
+use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
+use crate::config::{DotenvWarning, Env, StateDir};
+use crate::resolver::{SharedClock, SystemClock};
+use crate::session::RegistryOptions;
+use crate::store::{AgentId, Document, IdError, StoreError};
+
+/// Why a gateway or agent could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A state file could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An invalid agent id.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// The state directory path is not a directory.
+    #[error("state directory {0} is not a directory; pass another one")]
+    NotADirectory(PathBuf),
+    /// No state directory was given and none can be found.
+    #[error(transparent)]
+    StateDir(#[from] crate::config::StateDirError),
+}
+
+/// Where the state lives.
+#[derive(Debug)]
+enum Layout {
+    /// OpenClaw's files in a state directory.
+    Files(StateDir),
+    /// In memory: one config and one store per agent.
+    Memory {
+        config: Arc<MemoryConfig>,
+        stores: Mutex<HashMap<AgentId, Arc<MemoryProfiles>>>,
+        locks: Arc<MemoryLocks>,
+    },
+}
+
+#[derive(Debug)]
+struct Inner {
+    layout: Layout,
+    env: Env,
+    clock: SharedClock,
+    options: RegistryOptions,
+    agents: Mutex<HashMap<AgentId, Agent>>,
+    dotenv_warnings: Vec<DotenvWarning>,
+}
+
+/// The credential layer of one gateway. Clone it freely; clones share agents and caches.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+/// Settings for [`Gateway`]: where the state lives, the environment, the clock.
+#[derive(Debug, Default)]
+pub struct GatewayBuilder {
+    state_dir: Option<PathBuf>,
+    memory: Option<(Document, Vec<(AgentId, Document)>)>,
+    env: Option<Env>,
+    clock: Option<SharedClock>,
+    options: RegistryOptions,
+}
+
+impl GatewayBuilder {
+    /// Use OpenClaw's files in `dir` (the default: `$OPENCLAW_STATE_DIR`, else `~/.openclaw`).
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Keep the state in memory: `config` is an `openclaw.json` text (JSON5), `stores` each agent's
+    /// `auth-profiles.json` text. Nothing is written to disk.
+    pub fn in_memory(
+        mut self,
+        config: &str,
+        stores: &[(&str, &str)],
+    ) -> Result<Self, GatewayError> {
+        let config = Document::parse_json5(std::path::Path::new("memory:openclaw.json"), config)?;
+        let mut docs = Vec::new();
+        for (agent, text) in stores {
+            let path = PathBuf::from(format!("memory:{agent}/auth-profiles.json"));
+            docs.push((AgentId::new(agent)?, Document::parse_json(&path, text)?));
+        }
+        self.memory = Some((config, docs));
+        Ok(self)
+    }
+
+    /// The environment to look keys up in (default: the process environment plus `<state>/.env`).
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The clock (default: the system clock). Tests pass a [`crate::ManualClock`].
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Session registry settings.
+    pub fn registry(mut self, options: RegistryOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Opens the gateway. With files, `<state>/.env` is loaded into the environment unless an
+    /// environment was given (its problems are in [`Gateway::dotenv_warnings`]).
+    pub fn open(self) -> Result<Gateway, GatewayError> {
+        let explicit_env = self.env.is_some();
+        let mut env = self.env.unwrap_or_else(Env::process);
+        let mut dotenv_warnings = Vec::new();
+        let layout = match self.memory {
+            Some((config, docs)) => Layout::Memory {
+                config: Arc::new(MemoryConfig::new(config)),
+                stores: Mutex::new(
+                    docs.into_iter()
+                        .map(|(id, doc)| (id, Arc::new(MemoryProfiles::new(doc))))
+                        .collect(),
+                ),
+                locks: Arc::new(MemoryLocks::default()),
+            },
+            None => {
+                let state = StateDir::resolve(self.state_dir.as_deref(), &env)?;
+                if state.root().exists() && !state.root().is_dir() {
+                    return Err(GatewayError::NotADirectory(state.root().to_owned()));
+                }
+                if !explicit_env {
+                    dotenv_warnings = env.load_dotenv(&state.dotenv_path())?;
+                }
+                Layout::Files(state)
+            }
+        };
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                layout,
+                env,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                options: self.options,
+                agents: Mutex::new(HashMap::new()),
+                dotenv_warnings,
+            }),
+        })
+    }
+}
+
+impl Gateway {
+    /// Settings for a gateway; finish with [`GatewayBuilder::open`].
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// The gateway over OpenClaw's files in `state_dir`, with the process environment plus
+    /// `<state_dir>/.env` and the system clock.
+    pub fn open(state_dir: impl Into<PathBuf>) -> Result<Gateway, GatewayError> {
+        Gateway::builder().state_dir(state_dir).open()
+    }
+
+    /// The state directory (`None` for an in-memory gateway).
+    pub fn state_dir(&self) -> Option<&StateDir> {
+        match &self.inner.layout {
+            Layout::Files(s) => Some(s),
+            Layout::Memory { .. } => None,
+        }
+    }
+
+    /// Lines of `<state>/.env` that were skipped, with why.
+    pub fn dotenv_warnings(&self) -> &[DotenvWarning] {
+        &self.inner.dotenv_warnings
+    }
+
+    /// The lookup environment.
+    pub fn env(&self) -> &Env {
+        &self.inner.env
+    }
+
+    /// The agent config names as default (`main` when none).
+    pub fn default_agent_id(&self) -> Result<AgentId, GatewayError> {
+        Ok(self.config_store()?.current()?.value.default_agent())
+    }
+
+    /// The default agent.
+    pub fn default_agent(&self) -> Result<Agent, GatewayError> {
+        let id = self.default_agent_id()?;
+        self.agent(id.as_str())
+    }
+
+    /// Agent `id` (opened on first use, then shared). Its credential store is read now: a corrupt
+    /// file is an error here.
+    pub fn agent(&self, id: &str) -> Result<Agent, GatewayError> {
+        let id = AgentId::new(id)?;
+        let mut agents = self.inner.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = agents.get(&id) {
+            return Ok(a.clone());
+        }
+        let agent = self.open_agent(&id)?;
+        agents.insert(id, agent.clone());
+        Ok(agent)
+    }
+
+    /// Builds the backends of agent `id`.
+    fn open_agent(&self, id: &AgentId) -> Result<Agent, GatewayError> {
+        let inner = &self.inner;
+        let parts = match &inner.layout {
+            Layout::Files(state) => agent::Parts {
+                profiles: Arc::new(JsonProfiles::open(state.auth_file(id))?)
+                    as Arc<dyn ProfileStore>,
+                sessions: Some(
+                    Arc::new(JsonSessions::new(state.sessions_file(id))) as Arc<dyn SessionStore>
+                ),
+                config: self.config_store()?,
+                locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
+                state: Some(state.clone()),
+            },
+            Layout::Memory {
+                config,
+                stores,
+                locks,
+            } => {
+                let store = stores
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(id.clone())
+                    .or_insert_with(|| Arc::new(MemoryProfiles::new(Document::default())))
+                    .clone();
+                agent::Parts {
+                    profiles: store,
+                    sessions: Some(Arc::new(MemorySessions::default())),
+                    config: Arc::clone(config) as Arc<dyn ConfigStore>,
+                    locks: Arc::clone(locks) as Arc<dyn StateLock>,
+                    state: None,
+                }
+            }
+        };
+        Ok(Agent::from_parts(
+            id.clone(),
+            inner.env.clone(),
+            Arc::clone(&inner.clock),
+            inner.options.clone(),
+            parts,
+        ))
+    }
+
+    /// The config store (one per gateway with files: opened on each call, cheap).
+    fn config_store(&self) -> Result<Arc<dyn ConfigStore>, GatewayError> {
+        Ok(match &self.inner.layout {
+            Layout::Files(state) => Arc::new(JsonConfig::open(state.config_file())?),
+            Layout::Memory { config, .. } => Arc::clone(config) as Arc<dyn ConfigStore>,
+        })
+    }
+
+    /// Writes every agent's changed sessions now (call at shutdown).
+    pub fn flush(&self) -> Result<(), AgentError> {
+        let agents: Vec<Agent> = self
+            .inner
+            .agents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for a in agents {
+            a.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,432 @@
+//! [`Agent`]: one agent's verbs over its backends. Reads are snapshots; every change is one atomic
+//! commit through a backend.
+
+use std::sync::{Arc, Mutex};
+
+use crate::backend::{ConfigStore, ProfileStore, ReportError, SessionStore, StateLock};
+use crate::config::{Config, Env, StateDir, file as config_file};
+use crate::interpreter::{self, ChatOutcome, Commit, DirectiveStatus, Plan, PlanInput};
+use crate::parser::{self, Aliases, ParseResult};
+use crate::resolver::{
+    Applied, Outcome, PinChange, PinView, Resolution, ResolveError, ResolveRequest, SharedClock,
+    resolve,
+};
+use crate::session::{Pin, Registry, RegistryOptions, Session};
+use crate::store::{AgentId, AuthProfiles, IdError, OverrideSource, ProviderId, StoreError};
+
+use super::decision::Decision;
+
+/// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// A state file could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An outcome could not be recorded.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// An invalid provider or profile id was passed.
+    #[error(transparent)]
+    Id(#[from] IdError),
+}
+
+/// The backends of one agent.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    pub profiles: Arc<dyn ProfileStore>,
+    pub sessions: Option<Arc<dyn SessionStore>>,
+    pub config: Arc<dyn ConfigStore>,
+    pub locks: Arc<dyn StateLock>,
+    pub state: Option<StateDir>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    id: AgentId,
+    env: Env,
+    clock: SharedClock,
+    profiles: Arc<dyn ProfileStore>,
+    config: Arc<dyn ConfigStore>,
+    locks: Arc<dyn StateLock>,
+    state: Option<StateDir>,
+    sessions: Registry,
+    /// The chat shortcuts of one config version (keyed by the version, which is never reused).
+    aliases: Mutex<(u64, Arc<Aliases>)>,
+}
+
+/// One agent of a gateway. Clone it freely: clones share caches and sessions.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+/// The order that applies to a provider, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    /// The agent's order override (`models auth order set`), if any.
+    pub override_ids: Option<Vec<String>>,
+    /// `auth.order[provider]` in config, if any.
+    pub config_ids: Option<Vec<String>>,
+}
+
+impl Agent {
+    /// Assembles an agent from its backends.
+    pub(crate) fn from_parts(
+        id: AgentId,
+        env: Env,
+        clock: SharedClock,
+        options: RegistryOptions,
+        parts: Parts,
+    ) -> Agent {
+        let sessions = Registry::new(parts.sessions, Arc::clone(&clock), options);
+        Agent {
+            inner: Arc::new(Inner {
+                id,
+                env,
+                clock,
+                profiles: parts.profiles,
+                config: parts.config,
+                locks: parts.locks,
+                state: parts.state,
+                sessions,
+                aliases: Mutex::new((0, Arc::new(Aliases::default()))),
+            }),
+        }
+    }
+
+    /// The agent id.
+    pub fn id(&self) -> &AgentId {
+        &self.inner.id
+    }
+
+    /// The state directory (`None` in memory).
+    pub fn state(&self) -> Option<&StateDir> {
+        self.inner.state.as_ref()
+    }
+
+    /// The lookup environment.
+    pub fn env(&self) -> &Env {
+        &self.inner.env
+    }
+
+    /// Now, from the injected clock.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The session registry.
+    pub fn sessions(&self) -> &Registry {
+        &self.inner.sessions
+    }
+
+    /// Named cross-process locks beside this agent's state.
+    pub fn locks(&self) -> &dyn StateLock {
+        &*self.inner.locks
+    }
+
+    /// Where the credentials live, for messages.
+    pub fn store_location(&self) -> String {
+        self.inner.profiles.location()
+    }
+
+    /// Where the config lives, for messages.
+    pub fn config_location(&self) -> String {
+        self.inner.config.location()
+    }
+
+    /// The current credential snapshot (reloaded when another process changed it).
+    pub fn store(&self) -> Result<Arc<AuthProfiles>, StoreError> {
+        Ok(self.inner.profiles.snapshot()?.value)
+    }
+
+    /// The current config (reloaded when it changed).
+    pub fn config(&self) -> Result<Arc<Config>, StoreError> {
+        Ok(self.inner.config.current()?.value)
+    }
+
+    /// Which credential session `session` should use next for `provider` (and `model`), SPEC §5.
+    /// The session's pin follows the resolver (a new auto pin, a cleared pin), changed only if nobody
+    /// changed it meanwhile. Without a session the answer ignores pins and changes nothing.
+    pub fn next(
+        &self,
+        session: Option<&str>,
+        provider: &str,
+        model: Option<&str>,
+    ) -> Result<Decision, AgentError> {
+        let provider = ProviderId::new(provider)?;
+        let store = self.inner.profiles.snapshot()?.value;
+        match self.resolve_in(&store, session, &provider, model)? {
+            Ok(resolution) => {
+                let secret = resolution
+                    .chosen_profile()
+                    .and_then(|id| store.profiles.get(id)?.secret.clone());
+                Ok(Decision::from_resolution(resolution, secret))
+            }
+            Err(e) => Ok(Decision::from_error(e)),
+        }
+    }
+
+    /// The resolver's answer for `session` over `store`, with the pin change committed.
+    fn resolve_in(
+        &self,
+        store: &AuthProfiles,
+        session: Option<&str>,
+        provider: &ProviderId,
+        model: Option<&str>,
+    ) -> Result<Result<Resolution<'static>, ResolveError>, AgentError> {
+        let config = self.config()?;
+        let current = match session {
+            Some(key) => self.inner.sessions.get(key)?,
+            None => None,
+        };
+        let pin = current.as_ref().and_then(|s| s.pin.clone());
+        let req = ResolveRequest {
+            provider,
+            model,
+            pin: pin.as_ref().map(pin_view),
+            compaction_count: current.as_ref().map_or(0, |s| s.compaction_count),
+            now_ms: self.now_ms(),
+        };
+        let resolution = match resolve(store, &config, &self.inner.env, &req) {
+            Ok(r) => r.into_owned(),
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(key) = session {
+            self.apply_pin_change(key, pin.as_ref(), &resolution)?;
+        }
+        Ok(Ok(resolution))
+    }
+
+    /// Commits a resolution's pin change as a compare-and-set against the pin it was computed from:
+    /// a pin changed meanwhile (a user's `/model x@p`) is never replaced.
+    pub(crate) fn apply_pin_change(
+        &self,
+        key: &str,
+        seen: Option<&Pin>,
+        resolution: &Resolution<'_>,
+    ) -> Result<bool, StoreError> {
+        let new = match &resolution.pin_change {
+            PinChange::Keep => return Ok(true),
+            PinChange::SetAuto(id) => Some((&**id, OverrideSource::Auto, resolution.order_hash)),
+            PinChange::Clear => None,
+        };
+        let applied = self.inner.sessions.compare_and_set_pin(key, seen, new)?;
+        if !applied {
+            tracing::debug!(
+                session = key,
+                "pin changed during resolution; kept the newer pin"
+            );
+        }
+        Ok(applied)
+    }
+
+    /// Records the outcome of a request made with `profile` (for `model`).
+    pub fn report(
+        &self,
+        profile: &str,
+        model: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<Applied, AgentError> {
+        Ok(self
+            .inner
+            .profiles
+            .record(profile, model, outcome, self.now_ms())?)
+    }
+
+    /// The chat shortcuts of the current config.
+    fn aliases(&self, version: u64, config: &Config) -> Arc<Aliases> {
+        let mut slot = self.inner.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.0 != version {
+            *slot = (
+                version,
+                Arc::new(Aliases::new(config.aliases().map(|(a, _)| a))),
+            );
+        }
+        Arc::clone(&slot.1)
+    }
+
+    /// Parses `message` with this agent's configured aliases (no state changes).
+    pub fn parse<'m>(&self, message: &'m str) -> Result<ParseResult<'m>, AgentError> {
+        let config = self.inner.config.current()?;
+        let aliases = self.aliases(config.version, &config.value);
+        Ok(parser::parse(message, &aliases))
+    }
+
+    /// Handles one chat message of session `session` (SPEC §4): a directive-only message is applied
+    /// all-or-nothing and answered; other text comes back cleaned for the model.
+    pub fn chat(&self, session: &str, message: &str) -> Result<ChatOutcome, AgentError> {
+        let trimmed = message.trim();
+        if trimmed.eq_ignore_ascii_case("/new") || trimmed.eq_ignore_ascii_case("/reset") {
+            let id = self.inner.sessions.new_session(session)?;
+            self.inner.sessions.flush()?;
+            return Ok(ChatOutcome::applied(
+                format!("New session started ({id})."),
+                vec![interpreter::Change::NewSession {
+                    session_id: id.to_string(),
+                }],
+            ));
+        }
+        let config = self.inner.config.current()?;
+        let aliases = self.aliases(config.version, &config.value);
+        let parsed = parser::parse(message, &aliases);
+        let mut outcome = ChatOutcome::unchanged(parsed.cleaned.to_string());
+        if !parsed.has_directive {
+            return Ok(outcome);
+        }
+        if !parsed.is_directive_only() {
+            outcome.directive = DirectiveStatus::Ignored;
+            return Ok(outcome);
+        }
+        let store = self.store()?;
+        let current = self.inner.sessions.get(session)?;
+        let location = self.store_location();
+        let plan = interpreter::plan(
+            &parsed,
+            &PlanInput {
+                agent: &self.inner.id,
+                config: &config.value,
+                store: &store,
+                env: &self.inner.env,
+                session: current.as_ref(),
+                auth_location: &location,
+                now: self.now_ms(),
+            },
+        );
+        match plan {
+            Plan::Reply(text) => {
+                outcome.reply = Some(text);
+                outcome.directive = DirectiveStatus::Applied;
+            }
+            Plan::Refuse(text) => {
+                outcome.reply = Some(text);
+                outcome.directive = DirectiveStatus::Rejected;
+            }
+            Plan::Apply(commit) => {
+                outcome.config_comments_dropped = self.commit(session, current, &commit)?;
+                outcome.reply = Some(commit.reply);
+                outcome.changes = commit.changes;
+                outcome.directive = DirectiveStatus::Applied;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Applies a planned directive all-or-nothing: the session in memory first (reversible), then the
+    /// config write; when the config write fails the session is put back as it was. Then the session
+    /// is saved. Returns whether the config write dropped comments.
+    fn commit(&self, key: &str, before: Option<Session>, c: &Commit) -> Result<bool, AgentError> {
+        let sessions = &self.inner.sessions;
+        let pin_profile = match &c.pin {
+            Some(Some(id)) => Some(Some(sessions.intern(id))),
+            Some(None) => Some(None),
+            None => None,
+        };
+        sessions.update(key, |s| {
+            if let Some(model) = &c.model {
+                s.model_override = model.as_deref().map(Into::into);
+                s.model_source = model.as_ref().map(|_| OverrideSource::User);
+            }
+            if let Some(pin) = &pin_profile {
+                s.pin = pin.as_ref().map(|profile| Pin {
+                    profile: Arc::clone(profile),
+                    source: OverrideSource::User,
+                    compaction_at_pin: s.compaction_count,
+                    order_hash: 0,
+                    rotate: false,
+                });
+            }
+            if let Some(rt) = &c.runtime {
+                s.runtime_override = Some(rt.as_str().into());
+            }
+        })?;
+        let mut dropped = false;
+        if let Some((target, model_ref)) = &c.config_default {
+            let written = self
+                .inner
+                .config
+                .update(&mut |doc| config_file::set_primary_model(doc, target.as_ref(), model_ref));
+            match written {
+                Ok(w) => dropped = w.dropped_comments,
+                Err(e) => {
+                    sessions.restore(key, before)?;
+                    return Err(e.into());
+                }
+            }
+        }
+        sessions.flush()?;
+        Ok(dropped)
+    }
+
+    /// The order that applies to `provider`.
+    pub fn order(&self, provider: &str) -> Result<OrderView, AgentError> {
+        let provider = ProviderId::new(provider)?;
+        let store = self.store()?;
+        let config = self.config()?;
+        Ok(OrderView {
+            override_ids: store.order.get(&provider).cloned(),
+            config_ids: config.auth_order.get(&provider).cloned(),
+        })
+    }
+
+    /// Sets the order override of `provider`.
+    pub fn set_order(&self, provider: &str, ids: &[String]) -> Result<(), AgentError> {
+        let provider = ProviderId::new(provider)?;
+        self.inner.profiles.set_order(&provider, Some(ids))?;
+        Ok(())
+    }
+
+    /// Clears the order override of `provider`; returns whether there was one.
+    pub fn clear_order(&self, provider: &str) -> Result<bool, AgentError> {
+        let provider = ProviderId::new(provider)?;
+        Ok(self.inner.profiles.set_order(&provider, None)?)
+    }
+
+    /// Stores (or replaces the secret of) credential `id`.
+    pub fn put_credential(
+        &self,
+        id: &str,
+        cred: &crate::store::NewCredential,
+    ) -> Result<(), AgentError> {
+        crate::store::ProfileId::new(id)?;
+        self.inner.profiles.put(id, cred)?;
+        Ok(())
+    }
+
+    /// Removes credential `id` with its usage, order entries and `lastGood` mentions; false when it
+    /// did not exist.
+    pub fn remove_credential(&self, id: &str) -> Result<bool, AgentError> {
+        Ok(self.inner.profiles.remove(id)?)
+    }
+
+    /// The credential store, for commands that add and remove credentials.
+    pub fn profiles(&self) -> &dyn ProfileStore {
+        &*self.inner.profiles
+    }
+
+    /// The config store, for commands that record `auth.profiles` entries.
+    pub fn config_store(&self) -> &dyn ConfigStore {
+        &*self.inner.config
+    }
+
+    /// The status view: providers, profiles in resolution order with their state, and the
+    /// `--check` verdict.
+    pub fn status(&self) -> Result<super::status::Status, AgentError> {
+        super::status::build(self)
+    }
+
+    /// Writes changed sessions now.
+    pub fn flush(&self) -> Result<usize, AgentError> {
+        Ok(self.inner.sessions.flush()?)
+    }
+}
+
+/// The resolver's view of a stored pin.
+fn pin_view(p: &Pin) -> PinView<'_> {
+    PinView {
+        profile: &p.profile,
+        source: p.source,
+        compaction_at_pin: p.compaction_at_pin,
+        order_hash: (p.order_hash != 0).then_some(p.order_hash),
+        rotate: p.rotate,
+    }
+}

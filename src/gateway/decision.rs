@@ -1,0 +1,173 @@
+//! [`Decision`]: what the agent runtime should do for its next model request.
+
+use crate::resolver::{Candidate, Choice, OrderSource, Resolution, ResolveError};
+use crate::store::{CredentialKind, Secret};
+
+/// Why the candidates stand where they do: the resolver's full answer, without secrets.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// Every candidate in order, the chosen one first, each with its place and problem.
+    pub candidates: Vec<Candidate<'static>>,
+    /// Where the candidate list came from.
+    pub order_source: OrderSource,
+}
+
+/// What to do for the next request of a provider. Match on it: only [`Decision::Ready`] carries a
+/// credential, and an expired OAuth access token is never handed out as usable.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Send the request with `secret`.
+    Ready {
+        /// The chosen profile (`None` when a key from the environment or config was chosen).
+        profile: Option<String>,
+        /// `profile <id>`, `env: NAME` or `config`.
+        source: String,
+        /// The credential's kind (`None` for environment and config keys, which are API keys).
+        kind: Option<CredentialKind>,
+        /// The credential. Put it in the provider request only; never log it.
+        secret: Secret,
+        /// The reasoning.
+        explanation: Explanation,
+    },
+    /// The chosen profile is an OAuth login whose access token has expired: refresh it (with the
+    /// refresh token) before use, then ask again.
+    NeedsRefresh {
+        /// The profile to refresh.
+        profile: String,
+        /// The reasoning.
+        explanation: Explanation,
+    },
+    /// The provider has no credential at all.
+    NoCredentials {
+        /// The provider.
+        provider: String,
+        /// What to do, e.g. which command to run or variable to set.
+        hint: String,
+    },
+    /// Every usable profile is cooling down or disabled; retry at `until_ms` or use another provider.
+    AllCooling {
+        /// The provider.
+        provider: String,
+        /// When the first profile becomes usable, ms since the epoch.
+        until_ms: i64,
+        /// That profile.
+        profile: String,
+        /// The full message.
+        message: String,
+    },
+    /// Profiles exist but none can be used (expired, no key, a pinned profile that cannot work).
+    Unusable {
+        /// The provider.
+        provider: String,
+        /// The full message, naming each profile and why.
+        message: String,
+    },
+}
+
+impl Decision {
+    /// The answer for a resolution, with the secret of the chosen stored profile.
+    pub(crate) fn from_resolution(r: Resolution<'static>, stored: Option<Secret>) -> Decision {
+        let explanation = |r: Resolution<'static>| Explanation {
+            candidates: r.candidates,
+            order_source: r.order_source,
+        };
+        match &r.choice {
+            Choice::Key { source, secret } => Decision::Ready {
+                profile: None,
+                source: source.clone(),
+                kind: None,
+                secret: secret.clone(),
+                explanation: explanation(r.clone()),
+            },
+            Choice::Profile(i) => {
+                let chosen = &r.candidates[*i];
+                let profile = chosen.id.to_string();
+                let kind = chosen.kind;
+                if chosen.needs_refresh {
+                    return Decision::NeedsRefresh {
+                        profile,
+                        explanation: explanation(r),
+                    };
+                }
+                match stored {
+                    Some(secret) => Decision::Ready {
+                        source: format!("profile {profile}"),
+                        profile: Some(profile),
+                        kind,
+                        secret,
+                        explanation: explanation(r),
+                    },
+                    None => Decision::Unusable {
+                        message: format!("profile {profile} holds no credential"),
+                        provider: String::new(),
+                    },
+                }
+            }
+        }
+    }
+
+    /// The answer when the resolver found nothing to use.
+    pub(crate) fn from_error(e: ResolveError) -> Decision {
+        let message = e.to_string();
+        match e {
+            ResolveError::NoCredentials { provider, .. } => Decision::NoCredentials {
+                provider,
+                hint: message,
+            },
+            ResolveError::AllCooling {
+                provider,
+                until_ms,
+                id,
+                ..
+            } => Decision::AllCooling {
+                provider,
+                until_ms,
+                profile: id,
+                message,
+            },
+            ResolveError::NoneUsable { provider, .. } => Decision::Unusable { provider, message },
+            ResolveError::PinnedUnusable { .. } => Decision::Unusable {
+                provider: String::new(),
+                message,
+            },
+        }
+    }
+
+    /// The chosen profile of a [`Decision::Ready`] or [`Decision::NeedsRefresh`].
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Decision::Ready { profile, .. } => profile.as_deref(),
+            Decision::NeedsRefresh { profile, .. } => Some(profile),
+            _ => None,
+        }
+    }
+
+    /// The credential of a [`Decision::Ready`].
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            Decision::Ready { secret, .. } => Some(secret),
+            _ => None,
+        }
+    }
+
+    /// The reasoning, when candidates were considered.
+    pub fn explanation(&self) -> Option<&Explanation> {
+        match self {
+            Decision::Ready { explanation, .. } | Decision::NeedsRefresh { explanation, .. } => {
+                Some(explanation)
+            }
+            _ => None,
+        }
+    }
+
+    /// The message of a decision that carries no credential.
+    pub fn problem(&self) -> Option<&str> {
+        match self {
+            Decision::Ready { .. } | Decision::NeedsRefresh { .. } => None,
+            Decision::NoCredentials { hint, .. } => Some(hint),
+            Decision::AllCooling { message, .. } | Decision::Unusable { message, .. } => {
+                Some(message)
+            }
+        }
+    }
+}

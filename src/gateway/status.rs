@@ -1,0 +1,191 @@
+//! The status view of one agent (`models status`, `--check`, `GET /status`): every provider in use or
+//! with credentials, its profiles in resolution order with their state, and the check verdict
+//! (SPEC §6). Holds no secret.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::interpreter::models::{WELL_KNOWN, normalise_ref, split_ref};
+use crate::interpreter::status::{ProfileStatus, State, profile_status};
+use crate::resolver::{ResolveRequest, resolve};
+use crate::store::{CredentialKind, ProviderId};
+
+use super::{Agent, AgentError};
+
+/// One provider in the status view.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStatus {
+    /// Provider id.
+    pub provider: String,
+    /// True when the default model or a fallback uses it.
+    pub in_use: bool,
+    /// Where the next credential comes from (`profile <id>`, `env: NAME`, `config`), or `None`.
+    pub source: Option<String>,
+    /// Why nothing can be used, when so.
+    pub problem: Option<String>,
+    /// Its profiles in resolution order.
+    pub profiles: Vec<ProfileStatus>,
+    /// Environment variables holding keys for it.
+    pub env_keys: Vec<String>,
+    /// Set when an environment key would shadow stored token/oauth profiles.
+    pub env_shadow_warning: Option<String>,
+}
+
+/// The whole status view.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Agent id.
+    pub agent: String,
+    /// State directory.
+    pub state_dir: String,
+    /// Default model.
+    pub default_model: String,
+    /// Fallback models.
+    pub fallbacks: Vec<String>,
+    /// Aliases as `alias → ref`.
+    pub aliases: Vec<(String, String)>,
+    /// Providers.
+    pub providers: Vec<ProviderStatus>,
+    /// The `--check` code: 0 fine, 1 act now, 2 expiring soon.
+    pub check: u8,
+    /// What made the check code non-zero.
+    pub findings: Vec<String>,
+}
+
+/// Computes the status view of `agent`.
+pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
+    let config = agent.config()?;
+    let store = agent.store()?;
+    let now = agent.now_ms();
+    let default_model = normalise_ref(&config.primary_model(agent.id()));
+    let fallbacks: Vec<String> = config
+        .fallbacks(agent.id())
+        .iter()
+        .map(|r| normalise_ref(r))
+        .collect();
+    let in_use: BTreeSet<String> = std::iter::once(&default_model)
+        .chain(&fallbacks)
+        .filter_map(|r| split_ref(r))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let mut providers: BTreeSet<String> = in_use.clone();
+    providers.extend(store.profiles.values().map(|p| p.provider.to_string()));
+    providers.extend(
+        config
+            .auth_profiles
+            .values()
+            .map(|m| m.provider.to_string()),
+    );
+    for p in WELL_KNOWN {
+        if let Ok(id) = ProviderId::new(p)
+            && !agent.env().provider_keys(&id).is_empty()
+        {
+            providers.insert(p.to_owned());
+        }
+    }
+    let mut report = Status {
+        agent: agent.id().to_string(),
+        state_dir: agent
+            .state()
+            .map_or_else(|| "memory".to_owned(), |s| s.root().display().to_string()),
+        default_model,
+        fallbacks,
+        aliases: config
+            .aliases()
+            .map(|(a, r)| (a.to_owned(), r.to_owned()))
+            .collect(),
+        providers: Vec::new(),
+        check: 0,
+        findings: Vec::new(),
+    };
+    let mut expiring = false;
+    for name in &providers {
+        let Ok(pid) = ProviderId::new(name) else {
+            continue;
+        };
+        let req = ResolveRequest {
+            provider: &pid,
+            model: None,
+            pin: None,
+            compaction_count: 0,
+            now_ms: now,
+        };
+        let resolved = resolve(&store, &config, agent.env(), &req);
+        let (source, problem, order): (Option<String>, Option<String>, Vec<String>) =
+            match &resolved {
+                Ok(r) => (
+                    Some(r.source_label()),
+                    None,
+                    r.candidates.iter().map(|c| c.id.to_string()).collect(),
+                ),
+                Err(e) => (None, Some(e.to_string()), Vec::new()),
+            };
+        let mut profiles: Vec<ProfileStatus> = store
+            .of_provider(&pid)
+            .map(|p| profile_status(p, &store.usage_of(&p.id), now))
+            .collect();
+        profiles.sort_by_key(|s| {
+            order
+                .iter()
+                .position(|id| *id == s.id)
+                .unwrap_or(usize::MAX)
+        });
+        let env_keys: Vec<String> = agent
+            .env()
+            .provider_keys(&pid)
+            .into_iter()
+            .map(|k| k.label.trim_start_matches("env: ").to_owned())
+            .collect();
+        let shadowed = store
+            .of_provider(&pid)
+            .any(|p| p.kind != CredentialKind::ApiKey);
+        let env_shadow_warning = (shadowed && !env_keys.is_empty()).then(|| {
+            format!(
+                "{} is set while {name} has token/OAuth profiles; modelauth uses the profiles, but tools that read the environment directly would bill the API key instead",
+                env_keys.join(", ")
+            )
+        });
+        let used = in_use.contains(name);
+        for s in &profiles {
+            match s.state {
+                State::Expired | State::Missing => {
+                    report.findings.push(format!(
+                        "profile {} is {}",
+                        s.id,
+                        if s.state == State::Expired {
+                            "expired"
+                        } else {
+                            "missing its secret"
+                        }
+                    ));
+                    report.check = 1;
+                }
+                State::Expiring => expiring = true,
+                _ => {}
+            }
+        }
+        if used && let Some(problem) = &problem {
+            report.findings.push(format!("{name} (in use): {problem}"));
+            report.check = 1;
+        }
+        report.providers.push(ProviderStatus {
+            provider: name.clone(),
+            in_use: used,
+            source,
+            problem,
+            profiles,
+            env_keys,
+            env_shadow_warning,
+        });
+    }
+    if report.check == 0 && expiring {
+        report.check = 2;
+        report
+            .findings
+            .push("a credential expires within 24 hours".to_owned());
+    }
+    Ok(report)
+}
