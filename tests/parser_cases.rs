@@ -249,6 +249,28 @@ fn options_in_both_orders() {
         json!({"rawModel": "gpt", "rawRuntime": "claude-cli"}),
     );
     t("/model --runtime codex", json!({"rawRuntime": "codex"}));
+    // "optional W": the value may follow `--runtime` directly, in every form (was read as a model).
+    t("/model --runtimecodex", json!({"rawRuntime": "codex"}));
+    t(
+        "/model: --RUNTIMEcodex -g",
+        json!({"rawRuntime": "codex", "scope": "global"}),
+    );
+    t(
+        "/model -a --runtimecodex",
+        json!({"scope": "agent", "rawRuntime": "codex"}),
+    );
+    t(
+        "hi /model --runtimepi",
+        json!({"rawRuntime": "pi", "cleaned": "hi"}),
+    );
+    t(
+        "/model gpt --runtimecodex",
+        json!({"rawModel": "gpt", "rawRuntime": "codex"}),
+    );
+    t(
+        "/model --runtime--runtime x",
+        json!({"rawModel": "--runtime--runtime", "cleaned": "x"}),
+    );
     t("/model -a", json!({"scope": "agent"}));
     t(
         "/model --AGENT runtime=x",

@@ -195,7 +195,7 @@ fn scope_flag(i: &str) -> Res<'_, Scope> {
 
 /// True when the first byte could begin an option (`-`, `r`, `h`): a cheap filter before the keywords.
 #[inline]
-fn may_start_option(i: &str) -> bool {
+pub(super) fn may_start_option(i: &str) -> bool {
     matches!(i.as_bytes().first(), Some(b'-' | b'r' | b'R' | b'h' | b'H'))
 }
 

@@ -174,10 +174,14 @@ fn parse_model(message: &str, head: usize) -> ParseResult<'_> {
         return ParseResult::none(message);
     }
     if !matches!(form.reference, Some(Reference::QuotedProfile { .. })) {
-        // The first head's head and colon are already parsed; later heads are parsed whole. A parsed
-        // reference never begins with an option, so the first head can only match options-only without one.
-        let mut found = match form.reference {
+        // The first head's head and colon are already parsed; later heads are parsed whole. A reference
+        // never begins with an option, but one such as `--runtimecodex` does begin with a runtime option
+        // (`--runtime` with its value right after it, SPEC §3 "optional W"): options-only wins then.
+        let mut found = match &form.reference {
             None => grammar::options_after_colon(form.after_colon).ok(),
+            Some(Reference::Unquoted(r)) if grammar::may_start_option(r) => {
+                grammar::options_after_colon(form.after_colon).ok()
+            }
             Some(_) => None,
         }
         .map(|found| (head, found));
