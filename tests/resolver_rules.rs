@@ -429,10 +429,10 @@ fn backoff_schedule_windows_and_reset() {
     }
     assert_eq!(windows, [30_000, 60_000, 300_000, 300_000]);
     assert_eq!(st.cooldown_model.as_deref(), Some("opus"));
-    // Inside an active window nothing moves.
+    // Inside an active window of the same scope nothing moves.
     let before = st.clone();
     assert_eq!(
-        apply(&mut st, fail(FailureReason::RateLimit), None, t - 1),
+        apply(&mut st, fail(FailureReason::RateLimit), Some("opus"), t - 1),
         Applied::InsideActiveWindow(before.cooldown_until)
     );
     assert_eq!(st, before);

@@ -311,9 +311,10 @@ impl Agent {
         Ok(outcome)
     }
 
-    /// Applies a planned directive all-or-nothing: the session in memory first (reversible), then the
-    /// config write; when the config write fails the session is put back as it was. Then the session
-    /// is saved. Returns whether the config write dropped comments.
+    /// Applies a planned directive all-or-nothing (SPEC §4): the session is changed and saved first;
+    /// when that fails it is put back and nothing else is written. Then the config is written; when that
+    /// fails the session is put back (and saved again). Returns whether the config write dropped
+    /// comments.
     fn commit(&self, key: &str, before: Option<Session>, c: &Commit) -> Result<bool, AgentError> {
         let sessions = &self.inner.sessions;
         let pin_profile = match &c.pin {
@@ -339,22 +340,27 @@ impl Agent {
                 s.runtime_override = Some(rt.as_str().into());
             }
         })?;
-        let mut dropped = false;
-        if let Some((target, model_ref)) = &c.config_default {
-            let written = self
-                .inner
-                .config
-                .update(&mut |doc| config_file::set_primary_model(doc, target.as_ref(), model_ref));
-            match written {
-                Ok(w) => dropped = w.dropped_comments,
-                Err(e) => {
-                    sessions.restore(key, before)?;
-                    return Err(e.into());
+        if let Err(e) = sessions.flush() {
+            sessions.restore(key, before)?;
+            return Err(e.into());
+        }
+        let Some((target, model_ref)) = &c.config_default else {
+            return Ok(false);
+        };
+        let written = self
+            .inner
+            .config
+            .update(&mut |doc| config_file::set_primary_model(doc, target.as_ref(), model_ref));
+        match written {
+            Ok(w) => Ok(w.dropped_comments),
+            Err(e) => {
+                sessions.restore(key, before)?;
+                if let Err(again) = sessions.flush() {
+                    tracing::warn!(session = key, "cannot save the restored session: {again}");
                 }
+                Err(e.into())
             }
         }
-        sessions.flush()?;
-        Ok(dropped)
     }
 
     /// The order that applies to `provider`.

@@ -112,14 +112,7 @@ pub fn status(i: &StatusInput<'_>) -> String {
         let api = pc
             .and_then(|c| c.api.as_deref())
             .unwrap_or_else(|| default_api(provider));
-        let auth = auth_label(
-            i.store,
-            i.config,
-            i.env,
-            &pid,
-            pin.map(|p| &*p.profile),
-            i.now,
-        );
+        let auth = auth_label(i.store, i.config, i.env, &pid, i.session, i.now);
         let _ = writeln!(
             out,
             "\n[{provider}] endpoint: {endpoint} api: {api} auth: {auth}"

@@ -53,25 +53,31 @@ pub struct ProfileStatus {
     pub hint: Option<&'static str>,
 }
 
-/// The status of profile `p` with `stats` at `now`.
+/// The status of profile `p` with `stats` at `now`. Windows are the resolver's
+/// ([`resolver::blocked_until`]): providers that never cool down show none, and a cooldown scoped to
+/// one model is shown with that model.
 pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatus {
-    let disabled = stats.disabled_until.max(stats.blocked_until);
+    let (until, blocked) = resolver::blocked_until(stats, &p.provider, None, now);
     let (state, until, reason) = if !p.has_secret() {
         (State::Missing, None, None)
     } else if p.is_expired(now) {
         (State::Expired, None, None)
-    } else if disabled > now {
-        (State::Disabled, Some(disabled), stats.disabled_reason)
-    } else if stats.cooldown_until > now {
-        (
-            State::Cooldown,
-            Some(stats.cooldown_until),
-            stats.cooldown_reason,
-        )
-    } else if p.kind != CredentialKind::ApiKey && p.expires.is_some_and(|e| e - now < EXPIRING_MS) {
-        (State::Expiring, None, None)
     } else {
-        (State::Ok, None, None)
+        match blocked {
+            Some(resolver::Reason::Disabled { reason, .. }) => {
+                (State::Disabled, Some(until), reason)
+            }
+            Some(resolver::Reason::Cooldown { reason, .. }) => {
+                (State::Cooldown, Some(until), reason)
+            }
+            _ if p.kind != CredentialKind::ApiKey
+                && p.expires
+                    .is_some_and(|e| e.saturating_sub(now) < EXPIRING_MS) =>
+            {
+                (State::Expiring, None, None)
+            }
+            _ => (State::Ok, None, None),
+        }
     };
     let hint =
         (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT);
@@ -99,14 +105,23 @@ pub fn auth_label(
     config: &Config,
     env: &Env,
     provider: &ProviderId,
-    pin: Option<&str>,
+    session: Option<&crate::session::Session>,
     now: i64,
 ) -> String {
+    let pin_state = session.and_then(|s| s.pin.as_ref());
+    let pin = pin_state.map(|p| &*p.profile);
+    // "next" is what the session's next request uses: the resolver with the session's pin.
     let req = ResolveRequest {
         provider,
         model: None,
-        pin: None,
-        compaction_count: 0,
+        pin: pin_state.map(|p| resolver::PinView {
+            profile: &p.profile,
+            source: p.source,
+            compaction_at_pin: p.compaction_at_pin,
+            order_hash: (p.order_hash != 0).then_some(p.order_hash),
+            rotate: p.rotate,
+        }),
+        compaction_count: session.map_or(0, |s| s.compaction_count),
         now_ms: now,
     };
     let candidates = match resolver::resolve(store, config, env, &req) {

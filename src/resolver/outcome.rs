@@ -67,9 +67,33 @@ pub fn disables(reason: FailureReason) -> bool {
     )
 }
 
+/// The longest window a provider's Retry-After can ask for (24 h, the schedule's own maximum): a larger
+/// value is treated as this, a negative one as none.
+pub const MAX_RETRY_AFTER_MS: i64 = 24 * HOUR;
+
+/// True for the reasons whose cooldown applies to one model only.
+fn model_scoped(reason: FailureReason) -> bool {
+    matches!(
+        reason,
+        FailureReason::RateLimit | FailureReason::Timeout | FailureReason::ModelNotFound
+    )
+}
+
+/// True when the active cooldown of `stats` already covers a failure for `reason` with `model`: a
+/// profile-wide window covers everything, a model-scoped one only model-scoped failures of its model.
+fn cooldown_covers(stats: &UsageStats, reason: FailureReason, model: Option<&str>) -> bool {
+    match stats.cooldown_model.as_deref() {
+        None => true,
+        Some(m) => model_scoped(reason) && model == Some(m),
+    }
+}
+
 /// Applies `outcome` at `now` for `model` to `stats`.
 ///
-/// An active window of the same kind is never extended: a failure inside it changes nothing.
+/// An active window is never extended by a failure it already covers (same kind and scope): such a
+/// failure changes nothing. A failure outside the window's scope (another model, or a profile-wide
+/// reason while one model cools) starts a window that covers both. Retry-After is clamped to
+/// [`MAX_RETRY_AFTER_MS`] and time arithmetic saturates.
 pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now: i64) -> Applied {
     let (reason, retry_after) = match outcome {
         Outcome::Success => {
@@ -83,17 +107,22 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
         Outcome::Failure {
             reason,
             retry_after_ms,
-        } => (reason, retry_after_ms.unwrap_or(0)),
+        } => (
+            reason,
+            retry_after_ms.unwrap_or(0).clamp(0, MAX_RETRY_AFTER_MS),
+        ),
     };
-    let active = if disables(reason) {
-        stats.disabled_until
+    let (active, covered) = if disables(reason) {
+        (stats.disabled_until, true)
     } else {
-        stats.cooldown_until
+        (stats.cooldown_until, cooldown_covers(stats, reason, model))
     };
-    if active > now {
+    if active > now && covered {
         return Applied::InsideActiveWindow(active);
     }
-    if stats.last_failure_at > 0 && now - stats.last_failure_at >= QUIET_RESET_MS {
+    // Another scope's window is still running: the new one covers both scopes.
+    let widen = active > now && !covered;
+    if stats.last_failure_at > 0 && now.saturating_sub(stats.last_failure_at) >= QUIET_RESET_MS {
         stats.error_count = 0;
         stats.failure_counts.clear();
     }
@@ -103,19 +132,17 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
     let count = *count;
     stats.last_failure_at = now;
     if disables(reason) {
-        let until = now + disable_window(reason, count).max(retry_after);
+        let until = now.saturating_add(disable_window(reason, count).max(retry_after));
         stats.disabled_until = until;
         stats.disabled_reason = Some(reason);
         Applied::WindowStarted(until)
     } else {
-        let until = now + transient_window(stats.error_count).max(retry_after);
+        let until = now
+            .saturating_add(transient_window(stats.error_count).max(retry_after))
+            .max(if widen { active } else { 0 });
         stats.cooldown_until = until;
         stats.cooldown_reason = Some(reason);
-        let scoped = matches!(
-            reason,
-            FailureReason::RateLimit | FailureReason::Timeout | FailureReason::ModelNotFound
-        );
-        stats.cooldown_model = if scoped {
+        stats.cooldown_model = if model_scoped(reason) && !widen {
             model.map(str::to_owned)
         } else {
             None

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
@@ -42,6 +42,8 @@ struct Inner {
     options: RegistryOptions,
     ticks: AtomicU32,
     writes: AtomicU64,
+    /// A background save for eviction is running.
+    saving: AtomicBool,
 }
 
 /// A handle to one agent's sessions. Clone it freely; clones share the same state.
@@ -67,6 +69,7 @@ impl Registry {
                 options,
                 ticks: AtomicU32::new(0),
                 writes: AtomicU64::new(0),
+                saving: AtomicBool::new(false),
             }),
         }
     }
@@ -86,7 +89,8 @@ impl Registry {
         self.inner.writes.load(Ordering::Relaxed)
     }
 
-    /// A shared copy of `s`, reusing an earlier copy of the same text (profile ids and models repeat).
+    /// A shared copy of profile id `s`, reusing an earlier copy of the same id. Only for profile ids
+    /// (bounded by the store): text typed in chat is never interned.
     pub fn intern(&self, s: &str) -> Arc<str> {
         let symbols = &self.inner.symbols;
         match symbols.intern(s).and_then(|sym| symbols.get(sym)) {
@@ -248,7 +252,7 @@ impl Registry {
         model: Option<&str>,
         source: OverrideSource,
     ) -> Result<(), StoreError> {
-        let model = model.map(|m| self.intern(m));
+        let model: Option<Arc<str>> = model.map(Arc::from);
         self.update(key, |s| {
             s.model_source = model.as_ref().map(|_| source);
             s.model_override = model;
@@ -401,16 +405,37 @@ impl Registry {
         Ok(())
     }
 
-    /// Evicts the least recently used quarter of the sessions when over the cap.
+    /// Evicts the least recently used quarter of the sessions when over the cap. Only saved sessions
+    /// are evicted: a caller's thread never writes `sessions.json` here. When unsaved sessions hold the
+    /// registry over its cap, one background thread saves them and evicts afterwards.
     fn evict_if_needed(&self) {
         let cap = self.inner.options.max_sessions.max(1);
         if self.inner.map.len() <= cap {
             return;
         }
-        if self.inner.file.is_some()
-            && let Err(e) = self.flush()
-        {
-            tracing::warn!("cannot evict sessions before saving them: {e}");
+        let unsaved = !self
+            .inner
+            .dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        if unsaved && self.inner.file.is_some() && !self.inner.saving.swap(true, Ordering::AcqRel) {
+            let registry = self.clone();
+            std::thread::spawn(move || {
+                if let Err(e) = registry.flush() {
+                    tracing::warn!("saving sessions before evicting them failed (will retry): {e}");
+                }
+                registry.inner.saving.store(false, Ordering::Release);
+                registry.evict_clean();
+            });
+        }
+        self.evict_clean();
+    }
+
+    /// Evicts the least recently used quarter of the saved sessions when over the cap.
+    fn evict_clean(&self) {
+        let cap = self.inner.options.max_sessions.max(1);
+        if self.inner.map.len() <= cap {
             return;
         }
         let now = self.inner.ticks.load(Ordering::Relaxed);

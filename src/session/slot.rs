@@ -1,5 +1,9 @@
-//! The compact form in which the registry keeps a session: strings as 4-byte symbols, sources and flags
-//! in one byte, an access tick for eviction. 56 bytes, so a boxed slot takes one 64-byte heap chunk.
+//! The compact form in which the registry keeps a session: the pinned profile id as a 4-byte symbol
+//! (profile ids are bounded by the user's store), model and runtime overrides out of line and owned by
+//! the session (text typed in chat is never interned, so it is freed with the session), sources and
+//! flags in one byte, an access tick for eviction. 56 bytes, so a boxed slot takes one 64-byte heap chunk.
+
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -22,8 +26,8 @@ const DIRTY: u8 = 1 << 3;
 pub(super) struct Slot {
     session_id: Uuid,
     updated_at: i64,
-    model: Option<Sym>,
-    runtime: Option<Sym>,
+    /// Model and runtime overrides (most sessions have neither: no allocation).
+    extra: Option<Box<Overrides>>,
     pin_profile: Option<Sym>,
     compaction_count: u32,
     pin_compaction: u32,
@@ -31,6 +35,13 @@ pub(super) struct Slot {
     /// Access tick (wrapping) for least-recently-used eviction.
     pub(super) tick: u32,
     flags: u8,
+}
+
+/// A session's model and runtime overrides.
+#[derive(Debug)]
+struct Overrides {
+    model: Option<Arc<str>>,
+    runtime: Option<Arc<str>>,
 }
 
 /// The bit of `flag` when `on`.
@@ -53,8 +64,7 @@ impl Slot {
         let mut slot = Slot {
             session_id: session.session_id,
             updated_at: 0,
-            model: None,
-            runtime: None,
+            extra: None,
             pin_profile: None,
             compaction_count: 0,
             pin_compaction: 0,
@@ -68,15 +78,14 @@ impl Slot {
 
     /// The session as callers see it.
     pub(super) fn session(&self, symbols: &Symbols) -> Session {
-        let text = |sym: Option<Sym>| sym.and_then(|s| symbols.get(s)).cloned();
-        let model_override = text(self.model);
+        let model_override = self.extra.as_ref().and_then(|e| e.model.clone());
         Session {
             model_source: model_override
                 .as_ref()
                 .map(|_| source(self.flags, MODEL_USER)),
             model_override,
             pin: self.pin(symbols),
-            runtime_override: text(self.runtime),
+            runtime_override: self.extra.as_ref().and_then(|e| e.runtime.clone()),
             session_id: self.session_id,
             updated_at: self.updated_at,
             compaction_count: self.compaction_count,
@@ -110,15 +119,18 @@ impl Slot {
                     .ok_or(StoreError::TooManyNames),
             }
         };
-        let model = sym(session.model_override.as_ref())?;
-        let runtime = sym(session.runtime_override.as_ref())?;
         let pin_profile = sym(session.pin.as_ref().map(|p| &p.profile))?;
         let pin = session.pin.as_ref();
         let user = |s: Option<OverrideSource>| s == Some(OverrideSource::User);
         self.session_id = session.session_id;
         self.updated_at = session.updated_at;
-        self.model = model;
-        self.runtime = runtime;
+        self.extra = match (&session.model_override, &session.runtime_override) {
+            (None, None) => None,
+            (model, runtime) => Some(Box::new(Overrides {
+                model: model.clone(),
+                runtime: runtime.clone(),
+            })),
+        };
         self.pin_profile = pin_profile;
         self.compaction_count = session.compaction_count;
         self.pin_compaction = pin.map_or(0, |p| p.compaction_at_pin);
@@ -145,8 +157,6 @@ impl Slot {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[test]

@@ -38,23 +38,34 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Reads a state file as UTF-8 text; `Ok(None)` when it does not exist. Refuses links, non-regular
-/// files and files over `limit` bytes.
+/// files and files over `limit` bytes. The file is opened without following links (`O_NOFOLLOW`,
+/// non-blocking so a FIFO cannot hang the caller) and checked as opened, so a path swapped for a link
+/// between a check and the open is never followed.
 pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(meta) => meta,
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_err = |source| StoreError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StoreError::Read {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(StoreError::NotRegular {
                 path: path.to_owned(),
-                source,
+                kind: "a symbolic link",
             });
         }
+        Err(source) => return Err(read_err(source)),
     };
+    let meta = file.metadata().map_err(read_err)?;
     let file_type = meta.file_type();
     if !file_type.is_file() {
-        let kind = if file_type.is_symlink() {
-            "a symbolic link"
-        } else if file_type.is_dir() {
+        let kind = if file_type.is_dir() {
             "a directory"
         } else {
             "a special file"
@@ -71,13 +82,9 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
             limit,
         });
     }
-    let read_err = |source| StoreError::Read {
-        path: path.to_owned(),
-        source,
-    };
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
         .map_err(read_err)?;
     if bytes.len() as u64 > limit {
         return Err(StoreError::TooLarge {
