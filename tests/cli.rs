@@ -20,14 +20,14 @@ fn cmd(state: &Path) -> Command {
 }
 
 /// [`cmd`] with the arguments of `line`, split at whitespace (`run(s, "models auth order get")`).
-fn run(state: &Path, line: &str) -> Command {
+pub fn run(state: &Path, line: &str) -> Command {
     let mut c = cmd(state);
     c.args(line.split_whitespace());
     c
 }
 
 /// Runs `c` and returns its stdout followed by its stderr.
-fn all_output(c: &mut Command) -> String {
+pub fn all_output(c: &mut Command) -> String {
     let out = c.output().unwrap();
     format!(
         "{}{}",

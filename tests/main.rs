@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test module is declared here.
 
-mod cli;
+mod backends;
+pub mod cli;
 mod common;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
@@ -8,6 +9,7 @@ mod fuzz_replay;
 mod lock_protocol;
 mod parser_cases;
 mod parser_props;
+mod redesign_defects;
 pub mod resolver_rules;
 mod runtime_agent;
 mod store_files;

@@ -436,3 +436,80 @@ fn pin_view(p: &Pin) -> PinView<'_> {
         rotate: p.rotate,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::resolver::{ManualClock, PinChange, ResolveRequest, resolve};
+    use crate::store::{OverrideSource, ProviderId};
+
+    use super::super::Gateway;
+
+    const STORE: &str = r#"{"version":1,"profiles":{
+        "anthropic:a":{"type":"api_key","provider":"anthropic","key":"sk-a"},
+        "anthropic:b":{"type":"api_key","provider":"anthropic","key":"sk-b"}}}"#;
+
+    /// A resolution computed from the pin as it was must not replace a pin the user set meanwhile
+    /// (the resolver used to read the pin, resolve, then set the auto pin unconditionally).
+    #[test]
+    fn a_resolution_racing_a_user_pin_keeps_the_user_pin() {
+        let gateway = Gateway::builder()
+            .in_memory("{}", &[("main", STORE)])
+            .unwrap()
+            .clock(Arc::new(ManualClock::at(1_800_000_000_000)))
+            .open()
+            .unwrap();
+        let agent = gateway.agent("main").unwrap();
+        let anthropic = ProviderId::new("anthropic").unwrap();
+        // 1. The runtime reads the session (no pin yet) and resolves.
+        let seen = agent.sessions().pin("s").unwrap();
+        assert_eq!(seen, None);
+        let store = agent.store().unwrap();
+        let config = agent.config().unwrap();
+        let req = ResolveRequest {
+            provider: &anthropic,
+            model: None,
+            pin: None,
+            compaction_count: 0,
+            now_ms: agent.now_ms(),
+        };
+        let resolution = resolve(&store, &config, agent.env(), &req)
+            .unwrap()
+            .into_owned();
+        assert_eq!(
+            resolution.pin_change,
+            PinChange::SetAuto("anthropic:a".into())
+        );
+        // 2. Meanwhile the user pins another profile.
+        let reply = agent
+            .chat("s", "/model anthropic/claude-opus-4-6@anthropic:b")
+            .unwrap();
+        assert_eq!(
+            reply.directive,
+            crate::interpreter::DirectiveStatus::Applied
+        );
+        // 3. The runtime commits its pin change: refused, the user pin stays.
+        assert!(
+            !agent
+                .apply_pin_change("s", seen.as_ref(), &resolution)
+                .unwrap()
+        );
+        let pin = agent.sessions().pin("s").unwrap().unwrap();
+        assert_eq!(
+            (&*pin.profile, pin.source),
+            ("anthropic:b", OverrideSource::User)
+        );
+        // With the pin it was computed from, the change applies.
+        let fresh = agent.sessions().pin("t").unwrap();
+        assert!(
+            agent
+                .apply_pin_change("t", fresh.as_ref(), &resolution)
+                .unwrap()
+        );
+        assert_eq!(
+            agent.sessions().pin("t").unwrap().map(|p| p.source),
+            Some(OverrideSource::Auto)
+        );
+    }
+}

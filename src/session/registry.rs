@@ -74,6 +74,11 @@ impl Registry {
         }
     }
 
+    /// Profile ids interned so far (bounded by the ids the store and `sessions.json` hold).
+    pub fn interned(&self) -> usize {
+        self.inner.symbols.len()
+    }
+
     /// Sessions in memory now.
     pub fn len(&self) -> usize {
         self.inner.map.len()

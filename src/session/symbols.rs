@@ -95,7 +95,6 @@ impl Symbols {
     }
 
     /// Strings interned so far.
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.ids.len()
     }

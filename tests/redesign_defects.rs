@@ -1,0 +1,362 @@
+//! The defects the state redesign fixed, each through the public API (or the real binary) on real
+//! files: every test here failed on the code before the redesign.
+
+use std::sync::Arc;
+
+use modelauth::resolver::{ManualClock, Outcome};
+use modelauth::{Agent, Applied, Decision, FailureReason, Gateway};
+use serde_json::{Value, json};
+
+use crate::common::read_json;
+
+const NOW: i64 = 1_800_000_000_000;
+const HOUR: i64 = 3_600_000;
+
+/// A state directory with `profiles` for agent `main` and `config` as `openclaw.json`.
+fn state(profiles: Value, config: Value) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        agent.join("auth-profiles.json"),
+        json!({ "version": 1, "profiles": profiles }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("openclaw.json"), config.to_string()).unwrap();
+    dir
+}
+
+fn agent_at(dir: &std::path::Path, clock: &ManualClock) -> Agent {
+    Gateway::builder()
+        .state_dir(dir)
+        .env(modelauth::config::Env::default())
+        .clock(Arc::new(clock.clone()))
+        .open()
+        .unwrap()
+        .agent("main")
+        .unwrap()
+}
+
+fn key(provider: &str, n: u32) -> Value {
+    json!({ "type": "api_key", "provider": provider, "key": format!("sk-{provider}-{n}") })
+}
+
+fn two_keys() -> Value {
+    json!({ "anthropic:a": key("anthropic", 1), "anthropic:b": key("anthropic", 2) })
+}
+
+#[test]
+fn a_huge_or_negative_retry_after_is_clamped_and_time_saturates() {
+    let dir = state(two_keys(), json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    let fail = |retry| Outcome::Failure {
+        reason: FailureReason::RateLimit,
+        retry_after_ms: Some(retry),
+    };
+    // i64::MAX used to overflow `now + retry_after` into the past: the profile never cooled.
+    assert_eq!(
+        agent.report("anthropic:a", None, fail(i64::MAX)).unwrap(),
+        Applied::WindowStarted(NOW + 24 * HOUR)
+    );
+    assert_eq!(
+        agent.next(None, "anthropic", None).unwrap().profile(),
+        Some("anthropic:b")
+    );
+    // A negative Retry-After is no Retry-After: the schedule's 30 s.
+    assert_eq!(
+        agent.report("anthropic:b", None, fail(-5)).unwrap(),
+        Applied::WindowStarted(NOW + 30_000)
+    );
+    // Near the end of time the window saturates instead of wrapping.
+    clock.set(i64::MAX - 10);
+    assert_eq!(
+        agent.report("anthropic:b", None, fail(60_000)).unwrap(),
+        Applied::WindowStarted(i64::MAX)
+    );
+}
+
+#[test]
+fn a_cooldown_for_one_model_does_not_swallow_failures_of_another_scope() {
+    let dir = state(two_keys(), json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    let rate_limit = Outcome::Failure {
+        reason: FailureReason::RateLimit,
+        retry_after_ms: None,
+    };
+    agent
+        .report("anthropic:a", Some("opus"), rate_limit)
+        .unwrap();
+    assert_eq!(
+        agent
+            .next(None, "anthropic", Some("sonnet"))
+            .unwrap()
+            .profile(),
+        Some("anthropic:a")
+    );
+    // The same model inside its window changes nothing; another model does start a window.
+    assert!(matches!(
+        agent
+            .report("anthropic:a", Some("opus"), rate_limit)
+            .unwrap(),
+        Applied::InsideActiveWindow(_)
+    ));
+    assert!(matches!(
+        agent
+            .report("anthropic:a", Some("sonnet"), rate_limit)
+            .unwrap(),
+        Applied::WindowStarted(_)
+    ));
+    assert_eq!(
+        agent
+            .next(None, "anthropic", Some("sonnet"))
+            .unwrap()
+            .profile(),
+        Some("anthropic:b")
+    );
+    assert_eq!(
+        agent
+            .next(None, "anthropic", Some("opus"))
+            .unwrap()
+            .profile(),
+        Some("anthropic:b")
+    );
+}
+
+#[test]
+fn aliases_follow_every_config_reload() {
+    let dir = state(two_keys(), json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    // The alias cache was keyed on the config's address, which the allocator reuses after a reload.
+    for i in 0..40 {
+        let name = format!("fast{i}");
+        let config = json!({ "agents": { "defaults": { "models": {
+            "anthropic/claude-opus-4-6": { "alias": name },
+        } } } });
+        std::fs::write(dir.path().join("openclaw.json"), config.to_string()).unwrap();
+        // A different length each time, so the file stamp always changes.
+        let text = format!("/{name}");
+        assert!(
+            agent.parse(&text).unwrap().has_directive,
+            "alias {name} after reload {i}"
+        );
+        let other = format!("/fast{}", i + 100);
+        assert!(!agent.parse(&other).unwrap().has_directive);
+    }
+}
+
+#[test]
+fn status_follows_the_resolver_for_never_cooling_providers_and_the_session_pin() {
+    let profiles = json!({
+        "openrouter:x": key("openrouter", 1),
+        "anthropic:a": key("anthropic", 1),
+        "anthropic:b": key("anthropic", 2),
+    });
+    let dir = state(profiles, json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    let overloaded = Outcome::Failure {
+        reason: FailureReason::Overloaded,
+        retry_after_ms: None,
+    };
+    agent.report("openrouter:x", None, overloaded).unwrap();
+    let status = agent.status().unwrap();
+    let openrouter = status
+        .providers
+        .iter()
+        .find(|p| p.provider == "openrouter")
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&openrouter.profiles[0]).unwrap()["state"],
+        "ok",
+        "openrouter never cools down; the resolver still uses it"
+    );
+    assert_eq!(
+        agent.next(None, "openrouter", None).unwrap().profile(),
+        Some("openrouter:x")
+    );
+    // `/model status` marks as next what the session's next request uses: its pin.
+    let reply = agent
+        .chat("s", "/model anthropic/claude-opus-4-6@anthropic:b")
+        .unwrap();
+    assert!(reply.reply.unwrap().contains("anthropic:b"));
+    let status = agent.chat("s", "/model status").unwrap().reply.unwrap();
+    assert!(
+        status.contains("anthropic:b=api_key (next, pinned)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("anthropic:a=api_key,") || status.contains("anthropic:a=api_key\n"),
+        "{status}"
+    );
+    assert_eq!(
+        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
+        Some("anthropic:b")
+    );
+}
+
+#[test]
+fn a_directive_that_cannot_be_saved_changes_neither_config_nor_session() {
+    let dir = state(
+        two_keys(),
+        json!({ "agents": { "defaults": { "model": { "primary": "anthropic/claude-opus-4-6" } } } }),
+    );
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    let config_before = std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap();
+    // sessions.json cannot be locked (a link where its lock goes): the config used to be written first.
+    let sessions = dir.path().join("agents/main/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    std::os::unix::fs::symlink("/nonexistent-target", sessions.join("sessions.json.lock")).unwrap();
+    let err = agent
+        .chat("s", "/model anthropic/claude-sonnet-4-5@anthropic:a -g")
+        .unwrap_err();
+    assert!(err.to_string().contains("sessions.json.lock"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap(),
+        config_before,
+        "config untouched"
+    );
+    let s = agent.sessions().get("s").unwrap();
+    assert!(
+        s.is_none_or(|s| s.model_override.is_none() && s.pin.is_none()),
+        "session untouched"
+    );
+    // Once the lock can be taken again the same directive applies.
+    std::fs::remove_file(sessions.join("sessions.json.lock")).unwrap();
+    agent
+        .chat("s", "/model anthropic/claude-sonnet-4-5@anthropic:a -g")
+        .unwrap();
+    assert_eq!(
+        agent.sessions().pin("s").unwrap().unwrap().profile.as_ref(),
+        "anthropic:a"
+    );
+    let config = read_json(&dir.path().join("openclaw.json"));
+    assert_eq!(
+        config["agents"]["defaults"]["model"]["primary"],
+        "anthropic/claude-sonnet-4-5"
+    );
+}
+
+#[test]
+fn runtime_values_typed_in_chat_are_not_kept_forever() {
+    let dir = state(two_keys(), json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    for i in 0..2_000 {
+        let out = agent
+            .chat(&format!("s{}", i % 10), &format!("/model --runtime r{i}"))
+            .unwrap();
+        assert_eq!(
+            out.reply.as_deref(),
+            Some(format!("Runtime set to r{i}.").as_str())
+        );
+    }
+    assert!(
+        agent.sessions().interned() <= 2,
+        "{} names interned",
+        agent.sessions().interned()
+    );
+}
+
+#[test]
+fn compaction_counts_are_saved_and_never_moved_back() {
+    let dir = state(two_keys(), json!({}));
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    agent.sessions().note_compaction("s").unwrap();
+    agent.sessions().note_compaction("s").unwrap();
+    agent.flush().unwrap();
+    let path = dir.path().join("agents/main/sessions/sessions.json");
+    assert_eq!(read_json(&path)["s"]["compactionCount"], 2);
+    // The gateway counted further meanwhile: our older count does not overwrite it.
+    let mut doc = read_json(&path);
+    doc["s"]["compactionCount"] = json!(9);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    agent.sessions().note_compaction("s").unwrap();
+    agent.flush().unwrap();
+    assert_eq!(read_json(&path)["s"]["compactionCount"], 9);
+}
+
+#[test]
+fn a_path_swapped_for_a_link_is_never_read_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("other-users-secret.json");
+    std::fs::write(
+        &target,
+        r#"{"profiles":{"x:y":{"type":"api_key","key":"TARGET-SECRET"}}}"#,
+    )
+    .unwrap();
+    let path = dir.path().join("auth-profiles.json");
+    let regular = dir.path().join("regular.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&path, r#"{"profiles":{}}"#).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, path, regular, link, target) = (
+            Arc::clone(&stop),
+            path.clone(),
+            regular.clone(),
+            link.clone(),
+            target.clone(),
+        );
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::os::unix::fs::symlink(&target, &link);
+                let _ = std::fs::rename(&link, &path);
+                let _ = std::fs::write(&regular, r#"{"profiles":{}}"#);
+                let _ = std::fs::rename(&regular, &path);
+            }
+        })
+    };
+    let file = modelauth::store::AuthFile::new(&path);
+    let mut links_refused = 0;
+    for _ in 0..20_000 {
+        match file.load() {
+            Ok(view) => assert!(view.profiles.is_empty(), "read through the link"),
+            Err(e) => {
+                assert!(e.to_string().contains("symbolic link"), "{e}");
+                links_refused += 1;
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert!(links_refused > 0, "the race was exercised");
+}
+
+#[test]
+fn a_store_with_a_top_level_field_of_the_wrong_type_is_shown_as_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    let text = r#"{"version":1,"profiles":[{"type":"api_key","key":"sk-KEEP"}]}"#;
+    std::fs::write(agent.join("auth-profiles.json"), text).unwrap();
+    for line in ["models auth list", "models status"] {
+        let out = crate::cli::all_output(&mut crate::cli::run(dir.path(), line));
+        assert!(out.contains("\"profiles\" is an array"), "{line}: {out}");
+        assert!(!out.contains("No auth profiles"), "{line}: {out}");
+    }
+    let mut paste = crate::cli::run(dir.path(), "models auth paste-token --provider anthropic");
+    let out = paste.write_stdin("sk-ant-oat01-NEW\n").output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(agent.join("auth-profiles.json")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn decisions_never_hand_out_an_expired_oauth_token() {
+    let profiles = json!({ "anthropic:me": {
+        "type": "oauth", "provider": "anthropic", "access": "EXPIRED-ACCESS", "refresh": "R", "expires": NOW - 1,
+    } });
+    let dir = state(profiles, json!({}));
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    match agent.next(None, "anthropic", None).unwrap() {
+        Decision::NeedsRefresh { profile, .. } => assert_eq!(profile, "anthropic:me"),
+        other => panic!("expected NeedsRefresh, got {other:?}"),
+    }
+}
