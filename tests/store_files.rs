@@ -272,7 +272,9 @@ fn config_syntax_errors_name_file_line_and_column() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("openclaw.json") && err.contains("JSON5") && err.contains("line 3"),
+        err.contains("openclaw.json")
+            && err.contains("JSON5")
+            && err.contains("line 4, column 3: expected comma"),
         "{err}"
     );
     assert!(!err.contains("SECRETVALUE"), "{err}");

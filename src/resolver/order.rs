@@ -160,7 +160,9 @@ pub(super) struct Fingerprint(IdHasher);
 impl Fingerprint {
     /// Adds one id.
     pub(super) fn add(&mut self, id: &str) {
+        // As [`IdHasher::of_ids`] feeds each id.
         self.0.write(id.as_bytes());
+        self.0.write_u8(0xff);
     }
 
     /// The 32-bit fingerprint (never 0, which stands for "unknown") of `source` and the ids: those

@@ -1,69 +1,67 @@
-//! A fast hasher for the short, locally stored keys of the credential store (profile ids), eight bytes
-//! per step. Not DoS-resistant; the keys come from the user's own files.
+//! The hasher for the short, locally stored keys of the credential store (profile ids) and for
+//! in-memory fingerprints of id sequences: `foldhash`'s fast hasher with a fixed seed (deterministic,
+//! fast on short strings, good spread). Not DoS-resistant; the keys come from the user's own files.
 
 use std::hash::Hasher;
 
-/// The multiplier of each step (the 64-bit golden ratio, odd).
-const K: u64 = 0x9e37_79b9_7f4a_7c15;
+use foldhash::fast::{FixedState, FoldHasher};
 
-/// Word-at-a-time multiply–rotate hasher. Use it through [`IdHashBuilder`] for maps keyed by ids, or
-/// directly to fingerprint a sequence of ids.
-#[derive(Debug, Clone, Copy)]
-pub struct IdHasher(u64);
+/// A deterministic hasher for ids. Use it through [`IdHashBuilder`] for maps keyed by ids, or directly
+/// to fingerprint a sequence of ids (values are stable within a build, never written to disk).
+#[derive(Clone)]
+pub struct IdHasher(FoldHasher<'static>);
+
+/// The fixed seed of every [`IdHasher`].
+static STATE: FixedState = FixedState::with_seed(0x9e37_79b9_7f4a_7c15);
 
 impl Default for IdHasher {
+    #[inline]
     fn default() -> Self {
-        IdHasher(0xcbf2_9ce4_8422_2325)
+        IdHasher(std::hash::BuildHasher::build_hasher(&STATE))
+    }
+}
+
+impl std::fmt::Debug for IdHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdHasher({:#x})", self.0.finish())
     }
 }
 
 impl IdHasher {
     /// A hasher whose start state also depends on `seed`.
     pub fn seeded(seed: u64) -> Self {
-        IdHasher(0xcbf2_9ce4_8422_2325 ^ seed)
+        let mut h = IdHasher::default();
+        h.0.write_u64(seed);
+        h
     }
 
     /// The hash of a sequence of ids: each id's bytes written in turn, then [`Hasher::finish`]. Feeding
-    /// the same ids one by one to [`IdHasher::default`] gives the same value.
+    /// the same ids one by one to [`IdHasher::default`] (each followed by `write_u8(0xff)`, as `str`'s
+    /// `Hash` does) gives the same value.
     pub fn of_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
         let mut h = IdHasher::default();
-        ids.into_iter().for_each(|id| h.write(id.as_bytes()));
+        ids.into_iter().for_each(|id| {
+            h.write(id.as_bytes());
+            h.write_u8(0xff);
+        });
         h.finish()
-    }
-
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0 ^ word).wrapping_mul(K).rotate_left(29);
     }
 }
 
 impl Hasher for IdHasher {
     #[inline]
     fn finish(&self) -> u64 {
-        let h = self.0 ^ (self.0 >> 32);
-        h.wrapping_mul(K) ^ (h >> 29)
+        self.0.finish()
     }
 
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word: [u8; 8] = chunk.try_into().unwrap_or_default();
-            self.mix(u64::from_le_bytes(word));
-        }
-        // Byte by byte, not through a temporary buffer: a short copy into the stack followed by a
-        // wide load stalls the CPU (failed store forwarding) on the resolver's hot path.
-        let tail = chunks
-            .remainder()
-            .iter()
-            .rev()
-            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
-        self.mix(tail ^ ((bytes.len() as u64) << 56));
+        self.0.write(bytes);
     }
 
     #[inline]
     fn write_u8(&mut self, b: u8) {
-        self.mix(u64::from(b));
+        self.0.write_u8(b);
     }
 }
 

@@ -69,14 +69,24 @@ impl Document {
     /// Parses JSON5 text (comments, trailing commas, unquoted keys), as `openclaw.json` is read.
     pub fn parse_json5(path: &Path, text: &str) -> Result<Document, StoreError> {
         let value: Value = json5::from_str(text).map_err(|e| {
-            let json5::Error::Message { msg, location } = e;
-            let (line, column) = location.map(|l| (l.line, l.column)).unwrap_or((0, 0));
+            // The parser's positions are 0-based; ours, like serde_json's, 1-based.
+            let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
+            let message = match (e.code(), e.position()) {
+                (Some(code), _) => code.to_string(),
+                (None, Some(p)) => {
+                    let text = e.to_string();
+                    text.strip_suffix(&format!(" at {p}"))
+                        .unwrap_or(&text)
+                        .to_owned()
+                }
+                (None, None) => e.to_string(),
+            };
             StoreError::Syntax {
                 path: path.to_owned(),
                 format: "JSON5",
                 line,
                 column,
-                message: json5_message(&msg),
+                message,
             }
         })?;
         Self::from_value(path, value)
@@ -134,14 +144,4 @@ fn syntax_message(e: &serde_json::Error) -> String {
         Category::Data => "unexpected value".to_owned(),
         Category::Io => "read error".to_owned(),
     }
-}
-
-/// The "expected …" part of a JSON5 parser message; the excerpt of the offending line is dropped
-/// because config lines may hold `apiKey` values.
-fn json5_message(msg: &str) -> String {
-    msg.lines()
-        .filter_map(|l| l.trim_start().strip_prefix("= "))
-        .next_back()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "syntax error".to_owned())
 }
