@@ -20,13 +20,14 @@
 
 mod agent;
 mod decision;
+pub mod doctor;
 pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use agent::{Agent, AgentError, OrderView};
+pub use agent::{Agent, AgentError, ModelList, OrderView};
 pub use decision::{Decision, Explanation};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
@@ -188,7 +189,12 @@ impl Gateway {
     }
 
     /// The state directory (`None` for an in-memory gateway).
-    pub fn state_dir(&self) -> Option<&StateDir> {
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.state().map(StateDir::root)
+    }
+
+    /// The state directory and its paths.
+    pub(crate) fn state(&self) -> Option<&StateDir> {
         match &self.inner.layout {
             Layout::Files(s) => Some(s),
             Layout::Memory { .. } => None,
@@ -198,6 +204,17 @@ impl Gateway {
     /// Lines of `<state>/.env` that were skipped, with why.
     pub fn dotenv_warnings(&self) -> &[DotenvWarning] {
         &self.inner.dotenv_warnings
+    }
+
+    /// Now, from the gateway's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The alias names the config defines (the chat shortcuts such as `/opus`).
+    pub fn alias_names(&self) -> Result<Vec<String>, GatewayError> {
+        let config = self.config_store()?.current()?.value;
+        Ok(config.aliases().map(|(a, _)| a.to_owned()).collect())
     }
 
     /// The lookup environment.

@@ -1,25 +1,64 @@
 //! `modelauth`: decides which credential (auth profile) a conversation uses for a model provider, and
-//! lets chat users and operators steer it. Start at [`Gateway`]: it hands out [`Agent`]s whose verbs
-//! (`next`, `report`, `chat`, `status`, orders, credentials) are everything a gateway runtime needs.
-//! See `SPEC.md` and the README for behaviour.
+//! lets chat users and operators steer it.
+//!
+//! Start at [`Gateway`]: it hands out [`Agent`]s whose verbs (`next`, `report`, `chat`, `status`,
+//! orders, credentials, `doctor`) are everything a gateway runtime, the CLI and `serve` need. The state
+//! is OpenClaw's own files in a state directory, or memory ([`GatewayBuilder::in_memory`]).
+//!
+//! ```no_run
+//! use modelauth::{Decision, Gateway, Outcome, FailureReason};
+//! let gateway = Gateway::open(std::path::Path::new("/home/me/.openclaw"))?;
+//! let agent = gateway.default_agent()?;
+//! // A chat message first: `/model opus@anthropic:work` pins the session, other text comes back cleaned.
+//! let chat = agent.chat("telegram:42", "/model opus@anthropic:work")?;
+//! println!("{}", chat.reply.unwrap_or_default());
+//! // Before each model request: which credential?
+//! if let Decision::Ready { profile: Some(p), secret, .. } = agent.next(Some("telegram:42"), "anthropic", None)? {
+//!     let _api_key = secret.expose_secret(); // into the request, nowhere else
+//!     // … the provider answered 429:
+//!     agent.report(&p, None, Outcome::Failure { reason: FailureReason::RateLimit, retry_after_ms: None })?;
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Behaviour follows `SPEC.md`, with the decisions in `docs/DECISIONS.md`.
 
-pub mod backend;
-pub mod cli;
-pub mod config;
+/// Declares internal modules: `pub(crate)`, or public but hidden with the `internals` feature, which
+/// only the white-box tests and benchmarks of this crate enable.
+macro_rules! internal {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "internals")]
+            #[doc(hidden)]
+            pub mod $name;
+            #[cfg(not(feature = "internals"))]
+            #[allow(unreachable_pub, unused_imports)]
+            pub(crate) mod $name;
+        )*
+    };
+}
+
+internal!(backend, config, interpreter, resolver, session, store);
+
 pub mod gateway;
-pub mod interpreter;
 pub mod parser;
-pub mod resolver;
-pub mod session;
-pub mod store;
 
+pub use config::{DotenvWarning, Env};
+pub use gateway::doctor::{DoctorReport, Finding, Severity};
+pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
-    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, OrderView,
+    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, ModelList,
+    OrderView,
 };
+pub use interpreter::status::{ProfileStatus, State};
 pub use interpreter::{Change, ChatOutcome, DirectiveStatus};
+pub use parser::{Aliases, ParseResult, parse};
 pub use resolver::{
-    Applied, Candidate, Clock, ManualClock, OrderSource, Outcome, Reason, SystemClock,
+    Applied, Candidate, Clock, ManualClock, OrderSource, Outcome, Reason, ReportError, SystemClock,
+    classify, format_time, short_duration,
 };
+pub use session::RegistryOptions;
 pub use store::{
-    AgentId, CredentialKind, FailureReason, ProfileId, ProviderId, Secret, StoreError,
+    AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId, Secret,
+    StoreError,
 };

@@ -1,5 +1,7 @@
-//! `modelauth` command-line entry point; everything lives in `modelauth::cli`.
+//! `modelauth` command-line entry point: a client of the library's `Gateway` API (see `cli/`).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    modelauth::cli::main()
+    cli::main()
 }

@@ -370,8 +370,23 @@ fn files_are_0600_and_dirs_0700_under_umask_000_and_doctor_fixes_wider_ones() {
     let out = cmd(&s).arg("doctor").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("has mode 644"));
-    cmd(&s).args(["doctor", "--fix"]).assert().code(0);
+    let fixed = cmd(&s).args(["doctor", "--fix"]).output().unwrap();
+    assert_eq!(fixed.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&fixed.stdout).contains("(mode was 644, now 600)"));
     assert_eq!(mode(&s.join("openclaw.json")), 0o600);
+    // A link planted in the state directory is reported, never followed by --fix.
+    let target = dir.path().join("outside");
+    std::fs::write(&target, "x").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::create_dir_all(s.join("agents/main/sessions")).unwrap();
+    std::os::unix::fs::symlink(&target, s.join("agents/main/sessions/sessions.json")).unwrap();
+    let out = cmd(&s).args(["doctor", "--fix"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sessions.json is a symbolic link"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(mode(&target), 0o644, "the link's target keeps its mode");
 }
 
 #[test]
@@ -407,8 +422,11 @@ fn doctor_reports_dangling_orders_shadowing_keys_and_auth_permanent() {
         "{text}"
     );
     let fixed = run(s, "doctor --fix").output().unwrap();
+    let fixed = String::from_utf8_lossy(&fixed.stdout);
     assert!(
-        String::from_utf8_lossy(&fixed.stderr).contains("fixing: agent main: order for anthropic")
+        fixed.contains("fixed: agent main: order for anthropic")
+            && fixed.contains("(removed anthropic:gone from the order of anthropic)"),
+        "{fixed}"
     );
     let after: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(after["order"]["anthropic"], json!(["anthropic:x"]));

@@ -31,14 +31,6 @@ impl MemoryProfiles {
         }
     }
 
-    /// The document as it is now (for tests and export).
-    pub fn document(&self) -> Document {
-        self.slot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .clone()
-    }
 }
 
 impl ProfileStore for MemoryProfiles {

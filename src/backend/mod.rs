@@ -47,7 +47,7 @@ impl<T> Clone for Versioned<T> {
     }
 }
 
-/// Why an outcome could not be recorded.
+/// Why an outcome could not be recorded, or a checked change could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The store could not be read or written.
@@ -62,6 +62,16 @@ pub enum ReportError {
         id: String,
         /// The store.
         path: String,
+    },
+    /// A profile was named for a provider it does not belong to.
+    #[error("Auth profile \"{id}\" is for {provider}, not {expected}; nothing was changed")]
+    WrongProvider {
+        /// The profile.
+        id: String,
+        /// Its provider.
+        provider: String,
+        /// The provider it was named for.
+        expected: String,
     },
 }
 
@@ -173,6 +183,10 @@ fn store_only(e: ReportError) -> StoreError {
         ReportError::UnknownProfile { id, path } => StoreError::Conflict {
             path: path.into(),
             what: format!("profile {id:?} vanished during the change"),
+        },
+        other @ ReportError::WrongProvider { .. } => StoreError::Conflict {
+            path: "store".into(),
+            what: other.to_string(),
         },
     }
 }

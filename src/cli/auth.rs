@@ -2,10 +2,10 @@
 
 use std::io::{IsTerminal, Read};
 
-use crate::config::file::{remove_profile_meta, set_profile_meta};
-use crate::interpreter::status::profile_status;
-use crate::resolver::{Applied, Outcome, format_time};
-use crate::store::{CredentialKind, FailureReason, NewCredential, ProfileId, ProviderId, Secret};
+use modelauth::{
+    Applied, CredentialKind, FailureReason, NewCredential, Outcome, ProfileId, ProviderId, Secret,
+    format_time,
+};
 
 use super::CliError;
 use super::args::{AuthCommand, OrderCommand, OutcomeArg};
@@ -97,15 +97,8 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
 
 /// `models auth list`.
 fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
-    let only = provider.map(provider_arg).transpose()?;
-    let store = ctx.agent()?.store()?;
+    let rows = ctx.agent()?.profile_states(provider)?;
     let now = ctx.now();
-    let rows: Vec<_> = store
-        .profiles
-        .values()
-        .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
-        .map(|p| profile_status(p, &store.usage_of(&p.id), now))
-        .collect();
     if ctx.json {
         output::json(&rows);
     } else if rows.is_empty() {
@@ -174,6 +167,7 @@ fn save(
             "profile id {id} names provider {owner}, not {provider}; pass --profile-id {provider}:<name>"
         )));
     }
+    let agent = ctx.agent()?;
     if let Some(prefix) = expected_prefix(&provider, kind)
         && !secret.expose_secret().starts_with(prefix)
     {
@@ -187,18 +181,10 @@ fn save(
         secret,
         expires,
     };
-    ctx.state.auth_file(&ctx.agent_id).update(|edit| {
-        edit.put_profile(id.as_str(), &cred);
-        Ok::<_, CliError>(())
-    })?;
-    let write = ctx
-        .state
-        .config_file()
-        .update(|doc| set_profile_meta(doc, id.as_str(), &provider, kind))?;
-    if write.dropped_comments {
+    if agent.add_credential(id.as_str(), &cred)? {
         output::warn(&format!(
             "{} had comments; they were dropped when it was rewritten",
-            ctx.state.config_file().path().display()
+            agent.config_location()
         ));
     }
     let expiry = expires
@@ -256,16 +242,7 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
 /// `models auth remove ID`.
 fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
     let id = ProfileId::new(id)?;
-    let existed = ctx
-        .state
-        .auth_file(&ctx.agent_id)
-        .update(|edit| Ok::<_, CliError>(edit.remove_profile(id.as_str())))?;
-    let config_had = ctx
-        .state
-        .config_file()
-        .update(|doc| remove_profile_meta(doc, id.as_str()))?
-        .written;
-    if !existed && !config_had {
+    if !ctx.agent()?.remove_credential(id.as_str())? {
         return Err(CliError::User(format!(
             "Auth profile \"{id}\" not found; see modelauth models auth list"
         )));
@@ -280,12 +257,11 @@ fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
 
 /// `models auth order get|set|clear`.
 fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
-    let file = ctx.state.auth_file(&ctx.agent_id);
+    let agent = ctx.agent()?;
     match cmd {
         OrderCommand::Get { provider } => {
             let provider = provider_arg(provider)?;
-            let store = file.load()?;
-            let ids = store.order.get(&provider);
+            let ids = agent.order(provider.as_str())?.override_ids;
             if ctx.json {
                 output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
             } else {
@@ -299,27 +275,7 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
         }
         OrderCommand::Set { provider, ids } => {
             let provider = provider_arg(provider)?;
-            let ids: Vec<String> = ids
-                .iter()
-                .map(|i| ProfileId::new(i).map(String::from))
-                .collect::<Result<_, _>>()?;
-            file.update(|edit| {
-                let view = edit.view();
-                for id in &ids {
-                    match view.profiles.get(id) {
-                        None => return Err(CliError::User(format!("Auth profile \"{id}\" not found; nothing was changed"))),
-                        Some(p) if p.provider != provider => {
-                            return Err(CliError::User(format!(
-                                "Auth profile \"{id}\" is for {}, not {provider}; nothing was changed",
-                                p.provider
-                            )));
-                        }
-                        Some(_) => {}
-                    }
-                }
-                edit.set_order(&provider, &ids);
-                Ok(())
-            })?;
+            let ids = agent.set_order(provider.as_str(), ids)?;
             if ctx.json {
                 output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
             } else {
@@ -328,7 +284,7 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
         }
         OrderCommand::Clear { provider } => {
             let provider = provider_arg(provider)?;
-            let removed = file.update(|edit| Ok::<_, CliError>(edit.clear_order(&provider)))?;
+            let removed = agent.clear_order(provider.as_str())?;
             if ctx.json {
                 output::json(
                     &serde_json::json!({ "provider": provider.as_str(), "cleared": removed }),

@@ -5,32 +5,18 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde_json::json;
 
-use crate::config::Env;
-use crate::gateway::{Agent, Decision};
-use crate::interpreter::models::{normalise_ref, split_ref};
-use crate::interpreter::{ChatOutcome, DirectiveStatus};
+use modelauth::{Agent, ChatOutcome, Decision, DirectiveStatus};
 
 use super::CliError;
 use super::args::Cli;
 use super::context::Context;
 use super::output;
 
-/// `chat --demo`: builds a throw-away state directory and chats in it.
+/// `chat --demo`: chats with the in-memory demo state (nothing is written to disk).
 pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
-    let dir = tempfile::Builder::new()
-        .prefix("modelauth-demo-")
-        .tempdir()
-        .map_err(|source| CliError::Io {
-            what: "creating the demo directory".into(),
-            source,
-        })?;
-    let clock = crate::resolver::SystemClock;
-    let state = super::demo::build(dir.path(), crate::resolver::Clock::now_ms(&clock))?;
-    let ctx = Context::with_state(cli, state, Env::default())?;
-    let banner = format!(
-        "modelauth demo — state in {} (deleted on exit)\nTry: /model list · /model status · /model opus@anthropic:work · /model gpt · /model default · /new · hello\n",
-        dir.path().display()
-    );
+    let now = modelauth::Clock::now_ms(&modelauth::SystemClock);
+    let ctx = Context::with_gateway(cli, super::demo::gateway(now)?)?;
+    let banner = "modelauth demo — state in memory (nothing is saved)\nTry: /model list · /model status · /model opus@anthropic:work · /model gpt · /model default · /new · hello\n";
     if std::io::stdin().is_terminal() {
         print!("{banner}");
     } else {
@@ -90,17 +76,13 @@ fn next_use(
     if outcome.cleaned.trim().is_empty() {
         return Ok(None);
     }
-    let config = agent.config()?;
-    let session = agent.sessions().get(key)?;
-    let model = session
-        .and_then(|s| s.model_override.map(|m| m.to_string()))
-        .unwrap_or_else(|| normalise_ref(&config.primary_model(agent.id())));
-    let Some((provider, model_id)) = split_ref(&model) else {
+    let model = agent.model_for(Some(key))?;
+    let Some((provider, model_id)) = model.split_once('/') else {
         return Ok(Some(
             json!({ "model": model, "error": "the model has no provider/ prefix" }),
         ));
     };
-    let decision = agent.next(Some(key), provider.as_str(), Some(model_id))?;
+    let decision = agent.next(Some(key), provider, Some(model_id))?;
     let why = decision
         .explanation()
         .and_then(|r| r.candidates.first())

@@ -1,11 +1,7 @@
-//! Resolved settings of one invocation: state directory, agent, environment, clock, output mode.
+//! Resolved settings of one invocation: the gateway over the state directory, the agent, the output
+//! mode. Everything the commands do goes through the `Gateway`/`Agent` API.
 
-use std::sync::Arc;
-
-use crate::config::{Config, Env, StateDir};
-use crate::gateway::{Agent, Gateway};
-use crate::resolver::{SharedClock, SystemClock};
-use crate::store::{AgentId, ProviderId};
+use modelauth::{Agent, AgentId, Gateway, GatewayError, ProviderId};
 
 use super::CliError;
 use super::args::Cli;
@@ -13,14 +9,8 @@ use super::args::Cli;
 /// What every command needs, resolved from flags and environment.
 #[derive(Debug)]
 pub struct Context {
-    /// The state directory.
-    pub state: StateDir,
     /// The agent.
     pub agent_id: AgentId,
-    /// Process environment plus `.env`.
-    pub env: Env,
-    /// The clock.
-    pub clock: SharedClock,
     /// `--json`.
     pub json: bool,
     /// The gateway over the state directory.
@@ -28,48 +18,43 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolves the settings of `cli`; `.env` problems are reported on stderr.
+    /// Opens the gateway for `cli` (`--state-dir`, else `$OPENCLAW_STATE_DIR`, else `~/.openclaw`);
+    /// `.env` problems are reported on stderr.
     pub fn from_cli(cli: &Cli) -> Result<Context, CliError> {
-        let env = Env::process();
-        let state = StateDir::resolve(cli.state_dir.as_deref(), &env)?;
-        Self::with_state(cli, state, env)
+        let mut builder = Gateway::builder();
+        if let Some(dir) = &cli.state_dir {
+            builder = builder.state_dir(dir);
+        }
+        let gateway = builder.open().map_err(gateway_err)?;
+        if let Some(root) = gateway.state_dir() {
+            for w in gateway.dotenv_warnings() {
+                super::output::warn(&format!(
+                    "{} line {}: {}; line skipped",
+                    root.join(".env").display(),
+                    w.line,
+                    w.problem
+                ));
+            }
+        }
+        Self::with_gateway(cli, gateway)
     }
 
-    /// Settings over an explicit state directory (used by `chat --demo`).
-    pub fn with_state(cli: &Cli, state: StateDir, mut env: Env) -> Result<Context, CliError> {
-        if state.root().exists() && !state.root().is_dir() {
-            return Err(CliError::User(format!(
-                "state directory {} is not a directory; pass --state-dir DIR",
-                state.root().display()
-            )));
-        }
-        for w in env.load_dotenv(&state.dotenv_path())? {
-            super::output::warn(&format!(
-                "{} line {}: {}; line skipped",
-                state.dotenv_path().display(),
-                w.line,
-                w.problem
-            ));
-        }
+    /// Settings over an opened gateway (used by `chat --demo`).
+    pub fn with_gateway(cli: &Cli, gateway: Gateway) -> Result<Context, CliError> {
         let agent_id = match &cli.agent {
             Some(a) => AgentId::new(a)?,
-            None => state.config_file().load()?.default_agent(),
+            None => gateway.default_agent_id().map_err(gateway_err)?,
         };
-        let clock: crate::resolver::SharedClock = Arc::new(SystemClock);
-        let gateway = Gateway::builder()
-            .state_dir(state.root())
-            .env(env.clone())
-            .clock(Arc::clone(&clock))
-            .open()
-            .map_err(gateway_err)?;
         Ok(Context {
-            state,
             agent_id,
-            env,
-            clock,
             json: cli.json,
             gateway,
         })
+    }
+
+    /// Now, ms.
+    pub fn now(&self) -> i64 {
+        self.gateway.now_ms()
     }
 
     /// Opens the agent (reads config and credential store; corrupt files are errors).
@@ -78,29 +63,18 @@ impl Context {
             .agent(self.agent_id.as_str())
             .map_err(gateway_err)
     }
-
-    /// The config.
-    pub fn config(&self) -> Result<Config, CliError> {
-        Ok(self.state.config_file().load()?)
-    }
-
-    /// Now, ms.
-    pub fn now(&self) -> i64 {
-        self.clock.now_ms()
-    }
 }
 
 /// A gateway error as a CLI error.
-pub fn gateway_err(e: crate::gateway::GatewayError) -> CliError {
-    use crate::gateway::GatewayError as G;
+pub fn gateway_err(e: GatewayError) -> CliError {
     match e {
-        G::Store(e) => CliError::Store(e),
-        G::Id(e) => CliError::Id(e),
-        G::StateDir(e) => CliError::StateDir(e),
-        G::NotADirectory(p) => CliError::User(format!(
+        GatewayError::Store(e) => CliError::Store(e),
+        GatewayError::Id(e) => CliError::Id(e),
+        GatewayError::NotADirectory(p) => CliError::User(format!(
             "state directory {} is not a directory; pass --state-dir DIR",
             p.display()
         )),
+        other => CliError::User(other.to_string()),
     }
 }
 

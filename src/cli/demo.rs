@@ -1,12 +1,7 @@
-//! The demo state directory of `chat --demo`: a few providers, aliases, and four profiles with fake
-//! keys, one cooling down and one expiring, built with the same safe writers as real state.
+//! The demo state of `chat --demo`, kept in memory: a few providers, aliases, and four profiles with
+//! fake keys, one cooling down and one expiring. Nothing is written to disk.
 
-use std::path::Path;
-
-use crate::config::StateDir;
-use crate::store::{
-    AgentId, CredentialKind, FailureReason, NewCredential, ProviderId, Secret, UsageStats,
-};
+use modelauth::{Env, Gateway};
 
 use super::CliError;
 
@@ -37,74 +32,37 @@ const DEMO_CONFIG: &str = r#"{
 }
 "#;
 
-/// Writes the demo state into `root` (which must be empty) with times relative to `now`.
-pub fn build(root: &Path, now: i64) -> Result<StateDir, CliError> {
-    let state = StateDir::new(root);
-    crate::store::atomic::ensure_dir(root)?;
-    crate::store::atomic::replace(state.config_file().path(), DEMO_CONFIG.as_bytes())?;
-    let agent = AgentId::main();
-    let anthropic = ProviderId::new("anthropic")?;
-    let openai = ProviderId::new("openai")?;
+/// The demo credential store (fake keys) with times relative to `now`: one profile cooling down, one
+/// token expiring.
+fn demo_store(now: i64) -> String {
     let hour = 3_600_000;
-    let creds = [
-        (
-            "anthropic:work",
-            &anthropic,
-            CredentialKind::ApiKey,
-            "sk-ant-api03-DEMO-work-not-a-real-key",
-            None,
-        ),
-        (
-            "anthropic:manual",
-            &anthropic,
-            CredentialKind::Token,
-            "sk-ant-oat01-DEMO-manual-not-a-real-token",
-            Some(now + 20 * hour),
-        ),
-        (
-            "anthropic:backup",
-            &anthropic,
-            CredentialKind::ApiKey,
-            "sk-ant-api03-DEMO-backup-not-a-real-key",
-            None,
-        ),
-        (
-            "openai:default",
-            &openai,
-            CredentialKind::ApiKey,
-            "sk-DEMO-openai-not-a-real-key",
-            None,
-        ),
-    ];
-    state.auth_file(&agent).update(|edit| {
-        for (id, provider, kind, secret, expires) in &creds {
-            let cred = NewCredential {
-                provider: (*provider).clone(),
-                kind: *kind,
-                secret: Secret::new(*secret),
-                expires: *expires,
-            };
-            edit.put_profile(id, &cred);
-        }
-        let cooling = UsageStats {
-            last_used: now - 60_000,
-            error_count: 3,
-            cooldown_until: now + 4 * 60_000,
-            cooldown_reason: Some(FailureReason::RateLimit),
-            failure_counts: [(FailureReason::RateLimit, 3)].into_iter().collect(),
-            last_failure_at: now - 60_000,
-            ..UsageStats::default()
-        };
-        edit.set_usage("anthropic:backup", &cooling);
-        edit.set_order(
-            &anthropic,
-            &[
-                "anthropic:work".into(),
-                "anthropic:backup".into(),
-                "anthropic:manual".into(),
-            ],
-        );
-        Ok::<_, CliError>(())
-    })?;
-    Ok(state)
+    serde_json::json!({
+        "version": 1,
+        "profiles": {
+            "anthropic:work": { "type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-DEMO-work-not-a-real-key" },
+            "anthropic:manual": { "type": "token", "provider": "anthropic", "token": "sk-ant-oat01-DEMO-manual-not-a-real-token", "expires": now + 20 * hour },
+            "anthropic:backup": { "type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-DEMO-backup-not-a-real-key" },
+            "openai:default": { "type": "api_key", "provider": "openai", "key": "sk-DEMO-openai-not-a-real-key" },
+        },
+        "order": { "anthropic": ["anthropic:work", "anthropic:backup", "anthropic:manual"] },
+        "usageStats": {
+            "anthropic:backup": {
+                "lastUsed": now - 60_000,
+                "errorCount": 3,
+                "cooldownUntil": now + 4 * 60_000,
+                "cooldownReason": "rate_limit",
+                "failureCounts": { "rate_limit": 3 },
+                "lastFailureAt": now - 60_000,
+            },
+        },
+    })
+    .to_string()
+}
+
+/// The demo gateway: config and credentials in memory, nothing written to disk.
+pub fn gateway(now: i64) -> Result<Gateway, CliError> {
+    Gateway::builder()
+        .in_memory(DEMO_CONFIG, &[("main", &demo_store(now))])
+        .and_then(|b| b.env(Env::default()).open())
+        .map_err(super::context::gateway_err)
 }

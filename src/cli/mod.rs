@@ -27,16 +27,13 @@ pub const EXIT_USAGE: u8 = 64;
 pub enum CliError {
     /// A state file problem.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] modelauth::StoreError),
     /// An agent operation failed.
     #[error(transparent)]
-    Agent(#[from] crate::gateway::AgentError),
+    Agent(#[from] modelauth::AgentError),
     /// An invalid id.
     #[error(transparent)]
-    Id(#[from] crate::store::IdError),
-    /// No state directory.
-    #[error(transparent)]
-    StateDir(#[from] crate::config::StateDirError),
+    Id(#[from] modelauth::IdError),
     /// Reading input or writing output failed.
     #[error("{what}: {source}")]
     Io {
@@ -48,9 +45,6 @@ pub enum CliError {
     /// Anything else the user did wrong, with the advice in the text.
     #[error("{0}")]
     User(String),
-    /// The command already printed its findings; exit with this code.
-    #[error("")]
-    Exit(u8),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -66,7 +60,6 @@ pub fn main() -> ExitCode {
     output::init_tracing();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(CliError::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             output::error(&e.to_string());
             ExitCode::from(1)

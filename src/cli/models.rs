@@ -1,7 +1,6 @@
 //! `models status [--check]` and `models list`.
 
-use crate::interpreter::models::Catalogue;
-use crate::interpreter::status::{ProfileStatus, State};
+use modelauth::{ProfileStatus, State, format_time};
 
 use super::CliError;
 use super::context::Context;
@@ -26,7 +25,7 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     if let Some(until) = s.until {
         line.push_str(&format!(
             " until {} ({})",
-            crate::resolver::format_time(until),
+            format_time(until),
             output::relative(until, now)
         ));
     }
@@ -39,7 +38,7 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     if let Some(e) = s.expires {
         line.push_str(&format!(
             " expires {} ({})",
-            crate::resolver::format_time(e),
+            format_time(e),
             output::relative(e, now)
         ));
     }
@@ -101,45 +100,30 @@ pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
 
 /// `models list [--provider P]`.
 pub fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
-    let only = provider.map(super::context::provider_arg).transpose()?;
-    let agent = ctx.agent()?;
-    let config = agent.config()?;
-    let store = agent.store()?;
-    let catalogue = Catalogue::build(&config, &store, &ctx.env, &ctx.agent_id);
-    let rows: Vec<(String, Vec<String>)> = catalogue
-        .by_provider
-        .iter()
-        .filter(|(p, _)| only.as_ref().is_none_or(|o| o.as_str() == p.as_str()))
-        .flat_map(|(_, refs)| refs.iter())
-        .map(|r| {
-            (
-                r.clone(),
-                catalogue.aliases.get(r).cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let list = ctx.agent()?.models(provider)?;
     if ctx.json {
-        let items: Vec<_> = rows
+        let items: Vec<_> = list
+            .models
             .iter()
             .map(|(r, a)| serde_json::json!({ "model": r, "aliases": a }))
             .collect();
-        output::json(&serde_json::json!({ "restricted": catalogue.restricted, "models": items }));
+        output::json(&serde_json::json!({ "restricted": list.restricted, "models": items }));
         return Ok(0);
     }
-    if rows.is_empty() {
+    if list.models.is_empty() {
         println!(
             "No models listed{}.",
-            only.map(|p| format!(" for {p}")).unwrap_or_default()
+            provider.map(|p| format!(" for {p}")).unwrap_or_default()
         );
     }
-    for (r, aliases) in rows {
+    for (r, aliases) in &list.models {
         if aliases.is_empty() {
             println!("{r}");
         } else {
             println!("{r} ({})", aliases.join(", "));
         }
     }
-    if !catalogue.restricted {
+    if !list.restricted {
         println!("\nNo allowlist is configured: any model of a known provider may be selected.");
     }
     Ok(0)

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Write};
 
-use crate::parser::{Aliases, parse};
+use modelauth::{Aliases, parse};
 
 use super::CliError;
 use super::context::Context;
@@ -11,11 +11,14 @@ use super::output;
 
 /// Runs `parse`. Bad stdin lines are reported by number and skipped; the exit code is then 1.
 pub fn run(ctx: &Context, message: Option<&str>, extra: &[String]) -> Result<u8, CliError> {
-    let config = ctx.config()?;
+    let configured = ctx
+        .gateway
+        .alias_names()
+        .map_err(super::context::gateway_err)?;
     let names: Vec<&str> = extra
         .iter()
+        .chain(&configured)
         .map(String::as_str)
-        .chain(config.aliases().map(|(a, _)| a))
         .collect();
     let aliases = Aliases::new(names);
     if let Some(m) = message {

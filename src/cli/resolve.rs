@@ -2,8 +2,7 @@
 
 use serde_json::json;
 
-use crate::gateway::Decision;
-use crate::resolver::format_time;
+use modelauth::{Decision, format_time};
 
 use super::CliError;
 use super::context::{Context, provider_arg};

@@ -12,7 +12,10 @@ use crate::resolver::{
     resolve,
 };
 use crate::session::{Pin, Registry, RegistryOptions, Session};
-use crate::store::{AgentId, AuthProfiles, IdError, OverrideSource, ProviderId, StoreError};
+use crate::store::{
+    AgentId, AuthProfiles, IdError, NewCredential, OverrideSource, ProfileId, ProviderId,
+    StoreError,
+};
 
 use super::decision::Decision;
 
@@ -28,6 +31,16 @@ pub enum AgentError {
     /// An invalid provider or profile id was passed.
     #[error(transparent)]
     Id(#[from] IdError),
+    /// A profile was named for a provider it does not belong to.
+    #[error("Auth profile \"{id}\" is for {provider}, not {expected}; nothing was changed")]
+    WrongProvider {
+        /// The profile.
+        id: String,
+        /// Its provider.
+        provider: String,
+        /// The provider it was named for.
+        expected: String,
+    },
 }
 
 /// The backends of one agent.
@@ -58,6 +71,15 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Agent {
     inner: Arc<Inner>,
+}
+
+/// The models `/model` can select.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ModelList {
+    /// True when an allowlist limits the selection.
+    pub restricted: bool,
+    /// `provider/model` with its aliases, by provider.
+    pub models: Vec<(String, Vec<String>)>,
 }
 
 /// The order that applies to a provider, and where it comes from.
@@ -100,8 +122,8 @@ impl Agent {
     }
 
     /// The state directory (`None` in memory).
-    pub fn state(&self) -> Option<&StateDir> {
-        self.inner.state.as_ref()
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.inner.state.as_ref().map(StateDir::root)
     }
 
     /// The lookup environment.
@@ -218,6 +240,21 @@ impl Agent {
             );
         }
         Ok(applied)
+    }
+
+    /// The model (`provider/model`) the next request of `session` uses: its override, else the
+    /// agent's default (SPEC §4).
+    pub fn model_for(&self, session: Option<&str>) -> Result<String, AgentError> {
+        let current = match session {
+            Some(key) => self.inner.sessions.get(key)?,
+            None => None,
+        };
+        Ok(match current.and_then(|s| s.model_override) {
+            Some(m) => m.to_string(),
+            None => crate::interpreter::models::normalise_ref(
+                &self.config()?.primary_model(&self.inner.id),
+            ),
+        })
     }
 
     /// Records the outcome of a request made with `profile` (for `model`).
@@ -374,11 +411,43 @@ impl Agent {
         })
     }
 
-    /// Sets the order override of `provider`.
-    pub fn set_order(&self, provider: &str, ids: &[String]) -> Result<(), AgentError> {
+    /// Sets the order override of `provider`: ids are trimmed and kept once each; every id must be a
+    /// stored profile of `provider` (checked atomically with the write; nothing changes otherwise).
+    /// Returns the order as stored.
+    pub fn set_order(&self, provider: &str, ids: &[String]) -> Result<Vec<String>, AgentError> {
         let provider = ProviderId::new(provider)?;
-        self.inner.profiles.set_order(&provider, Some(ids))?;
-        Ok(())
+        let mut list: Vec<String> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id = ProfileId::new(id.trim())?;
+            if !list.iter().any(|i| i == id.as_str()) {
+                list.push(id.as_str().to_owned());
+            }
+        }
+        let location = self.store_location();
+        self.inner.profiles.edit(&mut |edit| {
+            let view = edit.view();
+            for id in &list {
+                match view.profiles.get(id) {
+                    None => {
+                        return Err(ReportError::UnknownProfile {
+                            id: id.clone(),
+                            path: location.clone(),
+                        });
+                    }
+                    Some(p) if p.provider != provider => {
+                        return Err(ReportError::WrongProvider {
+                            id: id.clone(),
+                            provider: p.provider.to_string(),
+                            expected: provider.to_string(),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            edit.set_order(&provider, &list);
+            Ok(())
+        })?;
+        Ok(list)
     }
 
     /// Clears the order override of `provider`; returns whether there was one.
@@ -387,21 +456,97 @@ impl Agent {
         Ok(self.inner.profiles.set_order(&provider, None)?)
     }
 
-    /// Stores (or replaces the secret of) credential `id`.
-    pub fn put_credential(
-        &self,
-        id: &str,
-        cred: &crate::store::NewCredential,
-    ) -> Result<(), AgentError> {
-        crate::store::ProfileId::new(id)?;
+    /// Stores (or replaces the secret of) credential `id` without touching config.
+    pub fn put_credential(&self, id: &str, cred: &NewCredential) -> Result<(), AgentError> {
+        ProfileId::new(id)?;
         self.inner.profiles.put(id, cred)?;
         Ok(())
     }
 
-    /// Removes credential `id` with its usage, order entries and `lastGood` mentions; false when it
-    /// did not exist.
+    /// Adds credential `id` the way `models auth add|paste-token` does: the secret in the store and
+    /// `auth.profiles[id] = {provider, mode}` in config, all or nothing (when the store write fails,
+    /// the config entry this call made is removed again). Returns whether config comments were dropped.
+    pub fn add_credential(&self, id: &str, cred: &NewCredential) -> Result<bool, AgentError> {
+        let pid = ProfileId::new(id)?;
+        if let Some(owner) = pid.provider_prefix().filter(|p| *p != cred.provider) {
+            return Err(AgentError::WrongProvider {
+                id: id.to_owned(),
+                provider: owner.to_string(),
+                expected: cred.provider.to_string(),
+            });
+        }
+        let had_meta = self.config()?.auth_profiles.contains_key(id);
+        let write = self
+            .inner
+            .config
+            .update(&mut |doc| config_file::set_profile_meta(doc, id, &cred.provider, cred.kind))?;
+        if let Err(e) = self.inner.profiles.put(id, cred) {
+            if write.written && !had_meta {
+                let undo = self
+                    .inner
+                    .config
+                    .update(&mut |doc| config_file::remove_profile_meta(doc, id));
+                if let Err(again) = undo {
+                    tracing::warn!(profile = id, "cannot undo the config entry: {again}");
+                }
+            }
+            return Err(e.into());
+        }
+        Ok(write.dropped_comments)
+    }
+
+    /// Removes credential `id` from the store (with its usage, order entries and `lastGood`
+    /// mentions) and from config `auth.profiles`/`auth.order`; false when neither had it.
     pub fn remove_credential(&self, id: &str) -> Result<bool, AgentError> {
-        Ok(self.inner.profiles.remove(id)?)
+        ProfileId::new(id)?;
+        let existed = self.inner.profiles.remove(id)?;
+        let config_had = self
+            .inner
+            .config
+            .update(&mut |doc| config_file::remove_profile_meta(doc, id))?
+            .written;
+        Ok(existed || config_had)
+    }
+
+    /// The state of every stored profile (of `provider`, when given), by id. Holds no secret.
+    pub fn profile_states(
+        &self,
+        provider: Option<&str>,
+    ) -> Result<Vec<crate::interpreter::status::ProfileStatus>, AgentError> {
+        let only = provider.map(ProviderId::new).transpose()?;
+        let store = self.store()?;
+        let now = self.now_ms();
+        Ok(store
+            .profiles
+            .values()
+            .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
+            .map(|p| crate::interpreter::status::profile_status(p, &store.usage_of(&p.id), now))
+            .collect())
+    }
+
+    /// The models `/model` can select, by provider, with their aliases (`provider` limits the list).
+    pub fn models(&self, provider: Option<&str>) -> Result<ModelList, AgentError> {
+        let only = provider.map(ProviderId::new).transpose()?;
+        let config = self.config()?;
+        let store = self.store()?;
+        let catalogue =
+            crate::interpreter::models::Catalogue::build(&config, &store, self.env(), self.id());
+        let models = catalogue
+            .by_provider
+            .iter()
+            .filter(|(p, _)| only.as_ref().is_none_or(|o| o.as_str() == p.as_str()))
+            .flat_map(|(_, refs)| refs.iter())
+            .map(|r| {
+                (
+                    r.clone(),
+                    catalogue.aliases.get(r).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(ModelList {
+            restricted: catalogue.restricted,
+            models,
+        })
     }
 
     /// The credential store, for commands that add and remove credentials.

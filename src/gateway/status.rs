@@ -89,8 +89,8 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
     let mut report = Status {
         agent: agent.id().to_string(),
         state_dir: agent
-            .state()
-            .map_or_else(|| "memory".to_owned(), |s| s.root().display().to_string()),
+            .state_dir()
+            .map_or_else(|| "memory".to_owned(), |s| s.display().to_string()),
         default_model,
         fallbacks,
         aliases: config

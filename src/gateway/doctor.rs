@@ -1,0 +1,352 @@
+//! `doctor`: checks the state directory (modes, links, corrupt files), every agent's store (dangling
+//! order entries, expired or secret-less profiles, `auth_permanent`), and environment keys that shadow
+//! token/OAuth profiles; repairs what can be repaired safely. Holds no secret.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{Config, StateDir};
+use crate::interpreter::status::{State, profile_status};
+use crate::resolver::{format_time, short_duration};
+use crate::store::atomic::{DIR_MODE, FILE_MODE};
+use crate::store::{AgentId, AuthProfiles, CredentialKind, ProviderId, StoreError};
+
+use super::{AgentError, Gateway, GatewayError};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Needs action; makes `doctor` fail.
+    Error,
+    /// Worth knowing.
+    Warning,
+}
+
+/// A repair `--fix` can make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fix {
+    Chmod(PathBuf, u32, u32),
+    DropOrderEntries(AgentId, ProviderId, Vec<String>),
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// True when `--fix` can repair it.
+    pub fixable: bool,
+    /// What `--fix` did about it, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<String>,
+    #[serde(skip)]
+    fix: Option<Fix>,
+}
+
+impl Finding {
+    fn new(severity: Severity, message: String, fix: Option<Fix>) -> Finding {
+        Finding {
+            severity,
+            message,
+            fixable: fix.is_some(),
+            fixed: None,
+            fix,
+        }
+    }
+    fn error(message: String) -> Finding {
+        Finding::new(Severity::Error, message, None)
+    }
+    fn warning(message: String) -> Finding {
+        Finding::new(Severity::Warning, message, None)
+    }
+}
+
+/// What `doctor` found (and, with `fix`, repaired).
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    /// Where the state lives.
+    pub state_dir: String,
+    /// Every finding, in the order checked.
+    pub findings: Vec<Finding>,
+    /// True when no error remains (after repairs).
+    pub ok: bool,
+}
+
+/// Checks the mode of `path` (when it exists) against `want`, never following a link.
+fn check_mode(path: &Path, want: u32, out: &mut Vec<Finding>) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        out.push(Finding::warning(format!(
+            "{} is a symbolic link; modelauth neither follows nor changes it (replace it with the file itself)",
+            path.display()
+        )));
+        return;
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        out.push(Finding::new(
+            Severity::Error,
+            format!(
+                "{} has mode {mode:o}; it should be {want:o} (others can read it)",
+                path.display()
+            ),
+            Some(Fix::Chmod(path.to_owned(), mode, want)),
+        ));
+    }
+}
+
+impl Gateway {
+    /// Runs every check for the state (agent `selected` and every agent directory); with `fix`,
+    /// repairs file modes (never through links) and dangling order entries, saying what it changed.
+    pub fn doctor(&self, selected: &str, fix: bool) -> Result<DoctorReport, GatewayError> {
+        let selected = AgentId::new(selected)?;
+        let mut findings = Vec::new();
+        let state_dir = match self.state() {
+            Some(state) => {
+                check_files(state, &selected, &mut findings);
+                state.root().display().to_string()
+            }
+            None => "memory".to_owned(),
+        };
+        let agents = match self.state() {
+            Some(state) => agent_ids(state, &selected),
+            None => vec![selected.clone()],
+        };
+        for id in &agents {
+            match self.agent(id.as_str()) {
+                Ok(agent) => match agent.store() {
+                    Ok(store) => {
+                        for w in &store.warnings {
+                            findings
+                                .push(Finding::warning(format!("{}: {w}", agent.store_location())));
+                        }
+                        check_store(id, &store, self, agent.now_ms(), &mut findings);
+                    }
+                    Err(e) => findings.push(Finding::error(e.to_string())),
+                },
+                Err(e) => findings.push(Finding::error(e.to_string())),
+            }
+        }
+        if let Ok(config) = self.config_store().and_then(|c| Ok(c.current()?.value)) {
+            check_config_order(self, &selected, &config, &mut findings);
+        }
+        if fix {
+            for f in findings.iter_mut() {
+                if let Some(x) = f.fix.clone() {
+                    f.fixed = Some(self.apply_fix(&x).map_err(store_of)?);
+                }
+            }
+        }
+        let ok = !findings
+            .iter()
+            .any(|f| f.severity == Severity::Error && f.fixed.is_none());
+        Ok(DoctorReport {
+            state_dir,
+            findings,
+            ok,
+        })
+    }
+
+    /// Applies one repair; returns what it did.
+    fn apply_fix(&self, fix: &Fix) -> Result<String, AgentError> {
+        match fix {
+            Fix::Chmod(path, was, want) => {
+                // Re-checked without following links: a link planted meanwhile is left alone.
+                let meta = std::fs::symlink_metadata(path).map_err(|source| StoreError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if meta.file_type().is_symlink() {
+                    return Ok(format!(
+                        "not fixed: {} became a symbolic link",
+                        path.display()
+                    ));
+                }
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(*want)).map_err(
+                    |source| StoreError::Write {
+                        path: path.clone(),
+                        source,
+                    },
+                )?;
+                Ok(format!("mode was {was:o}, now {want:o}"))
+            }
+            Fix::DropOrderEntries(agent, provider, ids) => {
+                let agent = self.agent(agent.as_str()).map_err(|e| match e {
+                    GatewayError::Store(e) => AgentError::Store(e),
+                    other => AgentError::Store(StoreError::Conflict {
+                        path: PathBuf::from(agent.as_str()),
+                        what: other.to_string(),
+                    }),
+                })?;
+                let current = agent
+                    .store()?
+                    .order
+                    .get(provider)
+                    .cloned()
+                    .unwrap_or_default();
+                let kept: Vec<String> = current.into_iter().filter(|i| !ids.contains(i)).collect();
+                if kept.is_empty() {
+                    agent.clear_order(provider.as_str())?;
+                } else {
+                    agent.profiles().set_order(provider, Some(&kept))?;
+                }
+                Ok(format!(
+                    "removed {} from the order of {provider}",
+                    ids.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// A repair error as a gateway error.
+fn store_of(e: AgentError) -> GatewayError {
+    match e {
+        AgentError::Store(e) => GatewayError::Store(e),
+        other => GatewayError::Store(StoreError::Conflict {
+            path: PathBuf::from("doctor --fix"),
+            what: other.to_string(),
+        }),
+    }
+}
+
+/// Modes and readability of the files of a state directory.
+fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
+    let root = state.root();
+    if !root.exists() {
+        out.push(Finding::warning(format!(
+            "state directory {} does not exist yet",
+            root.display()
+        )));
+        return;
+    }
+    check_mode(root, DIR_MODE, out);
+    check_mode(state.config_file().path(), FILE_MODE, out);
+    check_mode(&state.dotenv_path(), FILE_MODE, out);
+    if let Err(e) = state.config_file().load() {
+        out.push(Finding::error(e.to_string()));
+    }
+    for agent in agent_ids(state, selected) {
+        for dir in [state.agent_dir(&agent), state.sessions_dir(&agent)] {
+            check_mode(&dir, DIR_MODE, out);
+        }
+        let auth = state.auth_file(&agent);
+        let sessions = state.sessions_file(&agent);
+        check_mode(auth.path(), FILE_MODE, out);
+        check_mode(sessions.path(), FILE_MODE, out);
+        if let Err(e) = sessions.load_document() {
+            out.push(Finding::error(e.to_string()));
+        }
+    }
+}
+
+/// The agents to check: the selected one plus every directory under `agents/`.
+fn agent_ids(state: &StateDir, selected: &AgentId) -> Vec<AgentId> {
+    let mut ids = vec![selected.clone()];
+    if let Ok(dir) = std::fs::read_dir(state.root().join("agents")) {
+        for e in dir.flatten() {
+            if let Some(id) = e.file_name().to_str().and_then(|n| AgentId::new(n).ok())
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// Config `auth.order` entries that nothing defines.
+fn check_config_order(g: &Gateway, selected: &AgentId, config: &Config, out: &mut Vec<Finding>) {
+    let store = g.agent(selected.as_str()).ok().and_then(|a| a.store().ok());
+    for (provider, ids) in &config.auth_order {
+        for id in ids
+            .iter()
+            .filter(|id| !config.auth_profiles.contains_key(*id))
+        {
+            if store.as_ref().is_some_and(|s| !s.profiles.contains_key(id)) {
+                out.push(Finding::warning(format!(
+                    "config auth.order.{provider} names {id}, which no store or auth.profiles entry defines; edit the config"
+                )));
+            }
+        }
+    }
+}
+
+/// Checks one agent's store.
+fn check_store(
+    agent: &AgentId,
+    store: &AuthProfiles,
+    g: &Gateway,
+    now: i64,
+    out: &mut Vec<Finding>,
+) {
+    for (provider, ids) in &store.order {
+        let dangling: Vec<String> = ids
+            .iter()
+            .filter(|id| !store.profiles.contains_key(*id))
+            .cloned()
+            .collect();
+        if !dangling.is_empty() {
+            out.push(Finding::new(
+                Severity::Error,
+                format!(
+                    "agent {agent}: order for {provider} names missing profile(s) {}",
+                    dangling.join(", ")
+                ),
+                Some(Fix::DropOrderEntries(
+                    agent.clone(),
+                    provider.clone(),
+                    dangling,
+                )),
+            ));
+        }
+    }
+    for p in store.profiles.values() {
+        let st = profile_status(p, &store.usage_of(&p.id), now);
+        match st.state {
+            State::Expired => out.push(Finding::error(format!(
+                "agent {agent}: {} ({}) expired at {}; paste a new one with modelauth models auth paste-token --provider {}",
+                p.id,
+                p.kind,
+                format_time(p.expires.unwrap_or(0)),
+                p.provider
+            ))),
+            State::Missing => out.push(Finding::error(format!(
+                "agent {agent}: {} has no secret; store one with modelauth models auth add --provider {} --profile-id {}",
+                p.id, p.provider, p.id
+            ))),
+            State::Expiring => out.push(Finding::warning(format!(
+                "agent {agent}: {} expires in {}",
+                p.id,
+                short_duration(p.expires.unwrap_or(now).saturating_sub(now))
+            ))),
+            State::Disabled if st.hint.is_some() => out.push(Finding::error(format!(
+                "agent {agent}: {} is disabled (auth_permanent). {}",
+                p.id,
+                st.hint.unwrap_or_default()
+            ))),
+            _ => {}
+        }
+    }
+    let providers: std::collections::BTreeSet<&ProviderId> = store
+        .profiles
+        .values()
+        .filter(|p| p.kind != CredentialKind::ApiKey)
+        .map(|p| &p.provider)
+        .collect();
+    for provider in providers {
+        if let Some(k) = g.env().provider_keys(provider).first() {
+            out.push(Finding::warning(format!(
+                "agent {agent}: {} is set while {provider} has token/OAuth profiles; tools that read the environment would bill that key instead",
+                k.label.trim_start_matches("env: ")
+            )));
+        }
+    }
+}
