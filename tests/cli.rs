@@ -108,6 +108,40 @@ fn parse_stdin_reports_bad_lines_by_number_and_goes_on() {
 }
 
 #[test]
+fn parse_stdin_answers_plain_lines_from_the_raw_text_and_decodes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = concat!(
+        "\"say \\\"hi\\\" \\t now\"\n", // escapes, no slash: answered from the raw line
+        "\"\\u002fmodel opus\"\n",      // a slash spelled as \u002f: decoded, a directive
+        "\"a\\/b\"\n",                  // an escaped slash
+        "\"unterminated\n",
+        "\"two\" \"strings\"\n",
+        "\"caf\u{e9} /model x\"\n",
+    );
+    let out = cmd(dir.path())
+        .arg("parse")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["cleaned"], "say \"hi\" \t now");
+    assert_eq!(lines[0]["hasDirective"], false);
+    assert_eq!(lines[1]["rawModel"], "opus");
+    assert_eq!(lines[2]["cleaned"], "a/b");
+    assert_eq!(lines[3]["line"], 4);
+    assert_eq!(lines[4]["line"], 5);
+    assert_eq!(
+        (lines[5]["rawModel"].clone(), lines[5]["cleaned"].clone()),
+        (json!("x"), json!("café"))
+    );
+}
+
+#[test]
 fn status_check_exit_codes_follow_the_state_of_credentials() {
     let now = ms_now();
     let ok =
