@@ -360,3 +360,41 @@ fn decisions_never_hand_out_an_expired_oauth_token() {
         other => panic!("expected NeedsRefresh, got {other:?}"),
     }
 }
+
+#[test]
+fn a_write_does_not_list_the_directory_for_temp_files_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth-profiles.json");
+    let file = modelauth::store::AuthFile::new(&path);
+    let provider = modelauth::ProviderId::new("anthropic").unwrap();
+    let write = |n: &str| {
+        file.update(|e| {
+            e.set_order(&provider, &[n.to_owned()]);
+            Ok::<_, modelauth::StoreError>(())
+        })
+        .unwrap()
+    };
+    // A writer killed before this process started left a temp file: the first write cleans it.
+    let stale = dir.path().join(".auth-profiles.json.old.tmp");
+    std::fs::write(&stale, "x").unwrap();
+    write("a:1");
+    assert!(!stale.exists());
+    // Later writes of this process do not scan the directory (that used to happen on every write);
+    // only taking over a dead writer's lock does.
+    std::fs::write(&stale, "x").unwrap();
+    write("a:2");
+    assert!(stale.exists());
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    std::fs::write(
+        dir.path().join("auth-profiles.json.lock"),
+        format!("{{\"pid\": {pid}}}"),
+    )
+    .unwrap();
+    write("a:3");
+    assert!(
+        !stale.exists(),
+        "cleaned after reclaiming the dead writer's lock"
+    );
+}

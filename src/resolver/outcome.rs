@@ -27,7 +27,7 @@ pub enum Outcome {
     },
 }
 
-/// What [`apply`] changed.
+/// What recording an outcome changed ([`crate::Agent::report`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// Success recorded.

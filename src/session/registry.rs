@@ -17,7 +17,7 @@ use super::slot::Slot;
 use super::state::{Pin, Session};
 use super::symbols::Symbols;
 
-/// Settings of a [`Registry`].
+/// Settings of the session registry of each agent ([`crate::GatewayBuilder::registry`]).
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Sessions kept in memory; idle ones beyond this are evicted (they stay on disk).

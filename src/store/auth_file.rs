@@ -14,7 +14,7 @@ use super::secret::Secret;
 /// The largest `auth-profiles.json` modelauth reads (16 MiB); anything larger is not a credential store.
 pub const AUTH_FILE_LIMIT: u64 = 16 << 20;
 
-/// A new credential to store with [`AuthEdit::put_profile`].
+/// A new credential to store with [`crate::Agent::add_credential`].
 #[derive(Debug)]
 pub struct NewCredential {
     /// The provider it is for.
