@@ -14,3 +14,4 @@ pub mod resolver_rules;
 mod runtime_agent;
 mod store_files;
 pub mod store_procs;
+mod time_fields_props;

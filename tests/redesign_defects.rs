@@ -398,3 +398,175 @@ fn a_write_does_not_list_the_directory_for_temp_files_every_time() {
         "cleaned after reclaiming the dead writer's lock"
     );
 }
+
+#[test]
+fn a_timestamp_past_year_9999_never_aborts_a_command() {
+    let dir = state(two_keys(), json!({}));
+    let run = |line: &str| crate::cli::run(dir.path(), line).output().unwrap();
+    let out = run("models auth report anthropic:a --outcome rate_limit --retry-after 20000years");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut paste = crate::cli::run(
+        dir.path(),
+        "models auth paste-token --provider anthropic --profile-id anthropic:t --expires-in 10000years",
+    );
+    assert!(
+        paste
+            .write_stdin("sk-ant-oat01-x\n")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    // A file written by another tool with absurd values.
+    let path = dir.path().join("agents/main/agent/auth-profiles.json");
+    let mut doc = read_json(&path);
+    doc["usageStats"]["anthropic:b"] = json!({ "cooldownUntil": 1e20, "disabledUntil": 1.5e300 });
+    doc["profiles"]["anthropic:t"]["expires"] = json!(1.5e300);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    for line in [
+        "models status",
+        "models auth list",
+        "resolve --provider anthropic",
+        "doctor",
+    ] {
+        let out = run(line);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{line}: {code:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&run("models auth list").stdout).into_owned();
+    assert!(text.contains("after 9999-12-31T23:59:59Z"), "{text}");
+}
+
+#[test]
+fn a_stored_window_beyond_24_hours_ends_24_hours_after_its_failure_and_doctor_says_so() {
+    let dir = state(two_keys(), json!({}));
+    let path = dir.path().join("agents/main/agent/auth-profiles.json");
+    let mut doc = read_json(&path);
+    doc["usageStats"]["anthropic:a"] =
+        json!({ "cooldownUntil": 1e20, "lastFailureAt": NOW - 2 * HOUR });
+    doc["usageStats"]["anthropic:b"] = json!({ "disabledUntil": NOW + 100 * HOUR });
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let clock = ManualClock::at(NOW);
+    let agent = agent_at(dir.path(), &clock);
+    assert_eq!(
+        agent
+            .store()
+            .unwrap()
+            .usage_of("anthropic:a")
+            .cooldown_until,
+        NOW + 22 * HOUR
+    );
+    let report = Gateway::builder()
+        .state_dir(dir.path())
+        .env(modelauth::config::Env::default())
+        .clock(Arc::new(clock.clone()))
+        .open()
+        .unwrap()
+        .doctor("main", false)
+        .unwrap();
+    let beyond: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.message.contains("beyond the 24 h maximum"))
+        .collect();
+    assert_eq!(beyond.len(), 1, "{:#?}", report.findings);
+    assert!(beyond[0].message.contains("anthropic:b"));
+    clock.set(NOW + 22 * HOUR + 1);
+    assert_eq!(
+        agent.next(None, "anthropic", None).unwrap().profile(),
+        Some("anthropic:a")
+    );
+}
+
+#[test]
+fn a_second_scope_flag_is_rejected_with_the_reference_reply() {
+    let dir = state(two_keys(), json!({}));
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    let config_before = std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap();
+    for text in ["/model anthropic/claude-sonnet-4-5 -a -g", "/model -g -s"] {
+        let out = agent.chat("s", text).unwrap();
+        assert_eq!(
+            out.reply.as_deref(),
+            Some("Use only one model scope option."),
+            "{text}"
+        );
+        assert_eq!(out.directive, modelauth::DirectiveStatus::Rejected);
+        assert!(out.changes.is_empty());
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap(),
+        config_before
+    );
+    assert!(
+        agent
+            .sessions()
+            .get("s")
+            .unwrap()
+            .is_none_or(|s| s.model_override.is_none())
+    );
+}
+
+#[test]
+fn a_fallback_model_on_another_provider_keeps_the_user_pin() {
+    let profiles = json!({
+        "anthropic:a": key("anthropic", 1),
+        "anthropic:work": key("anthropic", 2),
+        "openai:o": key("openai", 1),
+    });
+    let dir = state(profiles, json!({}));
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    agent
+        .chat("s", "/model anthropic/claude-opus-4-6@anthropic:work")
+        .unwrap();
+    // The runtime falls back to an openai model for one request.
+    assert_eq!(
+        agent
+            .next(Some("s"), "openai", Some("gpt-5"))
+            .unwrap()
+            .profile(),
+        Some("openai:o")
+    );
+    let pin = agent.sessions().pin("s").unwrap().unwrap();
+    assert_eq!(
+        (&*pin.profile, pin.source),
+        ("anthropic:work", modelauth::store::OverrideSource::User)
+    );
+    // The next anthropic request still uses the pinned account.
+    assert_eq!(
+        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
+        Some("anthropic:work")
+    );
+    // A pin whose profile was deleted is not cleared by another provider's request either.
+    agent.remove_credential("anthropic:work").unwrap();
+    agent.next(Some("s"), "openai", None).unwrap();
+    assert!(agent.sessions().pin("s").unwrap().is_some());
+    // Its own provider clears it and moves on.
+    assert_eq!(
+        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
+        Some("anthropic:a")
+    );
+}
+
+#[test]
+fn a_blank_key_does_not_hide_a_legacy_api_key() {
+    let profiles = json!({ "anthropic:a": { "type": "api_key", "provider": "anthropic", "key": "", "apiKey": "sk-ant-LEGACY" } });
+    let dir = state(profiles, json!({}));
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    match agent.next(None, "anthropic", None).unwrap() {
+        Decision::Ready {
+            secret, profile, ..
+        } => {
+            assert_eq!(profile.as_deref(), Some("anthropic:a"));
+            assert_eq!(secret.expose_secret(), "sk-ant-LEGACY");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -333,11 +333,13 @@ fn deleted_user_pin_is_cleared_silently_and_auto_pin_rotates_on_compaction_and_o
     let r = with_pin(&s, &c, &base, Some(pin("a:9", OverrideSource::User)));
     assert_eq!(r.chosen_profile(), Some("a:1"));
     assert_eq!(r.pin_change, PinChange::SetAuto("a:1".into()));
-    // A user pin on another provider's profile is cleared too.
+    // A user pin on another provider's profile is neither used nor replaced (one pin per session,
+    // owned by its provider: a fallback model must not erase it).
     let s2 =
         store(json!({ "profiles": { "a:1": key("anthropic", "k"), "o:1": key("openai", "k") } }));
     let r = with_pin(&s2, &c, &base, Some(pin("o:1", OverrideSource::User)));
     assert_eq!(r.chosen_profile(), Some("a:1"));
+    assert_eq!(r.pin_change, PinChange::Keep);
     // Compaction since the pin: move to the next profile after it.
     let compacted = ResolveRequest {
         compaction_count: 1,

@@ -60,7 +60,7 @@ pub fn json_line<T: Serialize>(value: &T) {
 
 /// "in 3h", "2h ago": a relative time for humans.
 pub fn relative(ms: i64, now: i64) -> String {
-    let d = modelauth::short_duration((ms - now).abs());
+    let d = modelauth::short_duration(ms.saturating_sub(now).saturating_abs());
     if ms >= now {
         format!("in {d}")
     } else {

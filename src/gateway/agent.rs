@@ -310,6 +310,13 @@ impl Agent {
         if !parsed.has_directive {
             return Ok(outcome);
         }
+        // A second scope flag stays in the cleaned text, so such a message is never directive-only; the
+        // reference rejects it before that check, and so does this.
+        if parsed.scope_conflict {
+            outcome.reply = Some(interpreter::SCOPE_CONFLICT.to_owned());
+            outcome.directive = DirectiveStatus::Rejected;
+            return Ok(outcome);
+        }
         if !parsed.is_directive_only() {
             outcome.directive = DirectiveStatus::Ignored;
             return Ok(outcome);

@@ -309,7 +309,21 @@ fn check_store(
         }
     }
     for p in store.profiles.values() {
-        let st = profile_status(p, &store.usage_of(&p.id), now);
+        let usage = store.usage_of(&p.id);
+        let longest = usage
+            .cooldown_until
+            .max(usage.disabled_until)
+            .max(usage.blocked_until);
+        if longest > now.saturating_add(crate::store::MAX_WINDOW_MS) {
+            out.push(Finding::warning(format!(
+                "agent {agent}: {} has a cooldown/disable window ending {} — beyond the 24 h maximum; \
+                 modelauth ends it 24 h after its failure (a success or `models auth report {} --outcome success` clears it)",
+                p.id,
+                format_time(longest),
+                p.id
+            )));
+        }
+        let st = profile_status(p, &usage, now);
         match st.state {
             State::Expired => out.push(Finding::error(format!(
                 "agent {agent}: {} ({}) expired at {}; paste a new one with modelauth models auth paste-token --provider {}",

@@ -105,6 +105,9 @@ impl ChatOutcome {
     }
 }
 
+/// The reply to a directive followed by a second scope flag (OpenClaw 2026.9.6's wording).
+pub const SCOPE_CONFLICT: &str = "Use only one model scope option.";
+
 /// What one directive-only message does, decided before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
@@ -162,7 +165,7 @@ pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
         None => default_label.clone(),
     };
     if p.scope_conflict {
-        return Plan::Refuse("Conflicting scope flags: use only one of -s, -a, -g.".into());
+        return Plan::Refuse(SCOPE_CONFLICT.into());
     }
     let raw = p.raw_model.as_deref().unwrap_or("");
     let profile = p.raw_profile.as_deref();

@@ -182,18 +182,18 @@ fn profile_label(
     match st.state {
         State::Cooldown => flags.push(format!(
             "cooldown {}",
-            short_duration(st.until.unwrap_or(now) - now)
+            short_duration(st.until.unwrap_or(now).saturating_sub(now))
         )),
         State::Disabled => flags.push(format!(
             "disabled {} {}",
             st.reason.unwrap_or("unknown"),
-            short_duration(st.until.unwrap_or(now) - now)
+            short_duration(st.until.unwrap_or(now).saturating_sub(now))
         )),
         State::Expired => flags.push("expired".into()),
         State::Missing => flags.push("missing".into()),
         State::Ok | State::Expiring => {
             if let Some(e) = p.expires {
-                flags.push(format!("exp {}", short_duration(e - now)));
+                flags.push(format!("exp {}", short_duration(e.saturating_sub(now))));
             }
         }
     }

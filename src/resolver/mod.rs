@@ -15,8 +15,16 @@ pub use types::{
     Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
 };
 
-/// Formats ms since the epoch as RFC 3339 (UTC, seconds).
+/// The last instant RFC 3339 can write with four-digit years: 9999-12-31T23:59:59Z, in ms.
+pub const LAST_FORMATTABLE_MS: i64 = 253_402_300_799_000;
+
+/// Formats ms since the epoch as RFC 3339 (UTC, seconds). Total: any `i64` is accepted (a stored or
+/// received value must never crash a view); times before 1970 print as the epoch, times after year 9999
+/// as `after 9999-12-31T23:59:59Z`.
 pub fn format_time(ms: i64) -> String {
+    if ms > LAST_FORMATTABLE_MS {
+        return "after 9999-12-31T23:59:59Z".to_owned();
+    }
     let t =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(t).to_string()

@@ -219,7 +219,13 @@ pub fn resolve<'a>(
         return key_fallback(config, env, req.provider, order_source, order_hash);
     }
 
+    // One pin per session, belonging to its profile's provider: resolving another provider (a fallback
+    // model) neither uses nor replaces a user pin.
+    let foreign_user_pin = req
+        .pin
+        .is_some_and(|p| p.source == OverrideSource::User && pin_provider_differs(store, p.profile, req.provider));
     let (chosen, pin_change) = match req.pin {
+        Some(_) if foreign_user_pin => (None, PinChange::Keep),
         Some(pin) => apply_pin(
             &mut candidates,
             pin,
@@ -234,6 +240,10 @@ pub fn resolve<'a>(
     let (chosen, pin_change) = match chosen {
         Some(i) => (Some(i), pin_change),
         None => match candidates.iter().position(|c| c.usable) {
+            Some(i) if foreign_user_pin => {
+                to_front(&mut candidates, i);
+                (Some(0), PinChange::Keep)
+            }
             Some(i) => (
                 Some(0),
                 PinChange::SetAuto(to_front(&mut candidates, i).clone()),
@@ -251,6 +261,15 @@ pub fn resolve<'a>(
         }),
         None => Err(no_usable(req.provider, &candidates)),
     }
+}
+
+/// True when the pinned profile is stored for another provider than `provider` (a pin whose profile
+/// was deleted belongs to nobody: the next resolution clears it).
+fn pin_provider_differs(store: &AuthProfiles, profile: &str, provider: &ProviderId) -> bool {
+    store
+        .profiles
+        .get(profile)
+        .is_some_and(|p| &p.provider != provider)
 }
 
 /// Moves the candidate at `i` to the front, keeping the others in order; returns its id.

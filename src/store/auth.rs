@@ -196,6 +196,9 @@ pub struct UsageStats {
     pub last_failure_at: i64,
 }
 
+/// The longest cooldown or disable window (24 h); longer stored windows are read as this long.
+pub const MAX_WINDOW_MS: i64 = 24 * 3_600_000;
+
 /// Usage statistics by profile id.
 pub type UsageMap = HashMap<String, Arc<UsageStats>, super::hash::IdHashBuilder>;
 
@@ -405,7 +408,13 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
         }
     };
     let (secret, refresh) = match kind_ {
-        CredentialKind::ApiKey => (text("key")?.or(text("apiKey")?), None),
+        // A blank `key` does not hide a valid legacy `apiKey`.
+        CredentialKind::ApiKey => (
+            text("key")?
+                .filter(|k| !k.is_blank())
+                .or(text("apiKey")?),
+            None,
+        ),
         CredentialKind::Token => (text("token")?, None),
         CredentialKind::OAuth => (text("access")?, text("refresh")?),
     };
@@ -454,19 +463,29 @@ fn usage_from(fields: &Map<String, Value>) -> UsageStats {
             .collect(),
         _ => BTreeMap::new(),
     };
+    // No window lasts longer than 24 h (the schedule's and Retry-After's maximum): a longer stored
+    // window, written by another tool or an older version, ends 24 h after the failure that started it.
+    let last_failure_at = num("lastFailureAt");
+    let cap = |until: i64| {
+        if last_failure_at > 0 {
+            until.min(last_failure_at.saturating_add(MAX_WINDOW_MS))
+        } else {
+            until
+        }
+    };
     UsageStats {
         last_used: num("lastUsed"),
         error_count: u32::try_from(num("errorCount")).unwrap_or(0),
-        cooldown_until: num("cooldownUntil"),
+        cooldown_until: cap(num("cooldownUntil")),
         cooldown_reason: reason("cooldownReason"),
         cooldown_model: fields
             .get("cooldownModel")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        disabled_until: num("disabledUntil"),
+        disabled_until: cap(num("disabledUntil")),
         disabled_reason: reason("disabledReason"),
-        blocked_until: num("blockedUntil"),
+        blocked_until: cap(num("blockedUntil")),
         failure_counts,
-        last_failure_at: num("lastFailureAt"),
+        last_failure_at,
     }
 }

@@ -14,7 +14,9 @@ pub mod secret;
 pub mod sessions;
 pub mod stamp;
 
-pub use auth::{AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, Profile, UsageStats};
+pub use auth::{
+    AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, UsageStats,
+};
 pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
 pub use error::StoreError;
 pub use hash::{IdHashBuilder, IdHasher};
