@@ -60,5 +60,5 @@ pub use resolver::{
 pub use session::RegistryOptions;
 pub use store::{
     AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId, Secret,
-    StoreError,
+    StoreError, display_id,
 };

@@ -570,3 +570,84 @@ fn a_blank_key_does_not_hide_a_legacy_api_key() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_deeply_nested_config_is_a_config_error_not_a_crash() {
+    let dir = state(two_keys(), json!({}));
+    let deep = format!("{{ a: {}1{} }}", "[".repeat(40_000), "]".repeat(40_000));
+    std::fs::write(dir.path().join("openclaw.json"), &deep).unwrap();
+    for line in ["models status", "doctor"] {
+        let out = crate::cli::run(dir.path(), line).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("nested deeper than 256 levels") && text.contains("openclaw.json"),
+            "{line}: {text}"
+        );
+    }
+    // Nesting in strings and comments does not count; 200 real levels are fine.
+    let ok = format!(
+        "{{ // [[[[[[\n s: \"{}\", a: {}1{} }}",
+        "[".repeat(1000),
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    std::fs::write(dir.path().join("openclaw.json"), &ok).unwrap();
+    assert!(
+        crate::cli::run(dir.path(), "models status")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn spoofing_ids_are_refused_and_unusual_stored_ids_are_printed_escaped() {
+    for id in [
+        "anthropic:w\u{200b}ork",
+        "anthropic:\u{202e}krow",
+        "\u{0430}nthropic:work",
+        "anthropic:wo\u{a0}rk",
+        "anthropic:\u{1b}[31mred",
+    ] {
+        assert!(modelauth::ProfileId::new(id).is_err(), "{id:?}");
+        let dir = state(two_keys(), json!({}));
+        let mut add = crate::cli::run(
+            dir.path(),
+            "models auth add --provider anthropic --profile-id",
+        );
+        add.arg(id);
+        let out = add.write_stdin("sk-ant-api03-x\n").output().unwrap();
+        assert!(!out.status.success(), "{id:?} accepted");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains('\u{1b}'),
+            "{id:?} echoed raw"
+        );
+    }
+    assert!(modelauth::ProfileId::new("google-gemini-cli:me@gmail.com").is_ok());
+    assert!(modelauth::ProfileId::new("anthropic:café").is_ok());
+    // An id another tool stored with an escape sequence is shown escaped by every text view.
+    let profiles = json!({ "anthropic:\u{1b}[2Jx": key("anthropic", 1) });
+    let dir = state(profiles, json!({}));
+    for line in [
+        "models auth list",
+        "models status",
+        "resolve --provider anthropic",
+    ] {
+        let out = crate::cli::run(dir.path(), line).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains('\u{1b}'), "{line}: raw escape printed");
+        assert!(text.contains("anthropic:\\u{1b}[2Jx"), "{line}: {text}");
+    }
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    let reply = agent.chat("s", "/model status").unwrap().reply.unwrap();
+    assert!(
+        !reply.contains('\u{1b}') && reply.contains("\\u{1b}"),
+        "{reply}"
+    );
+}

@@ -21,7 +21,8 @@ pub fn state_word(s: State) -> String {
 
 /// One profile as a text line (no secrets).
 pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
-    let mut line = format!("  {:<32} {:<8} {}", s.id, s.kind, state_word(s.state));
+    let id = modelauth::display_id(&s.id);
+    let mut line = format!("  {id:<32} {:<8} {}", s.kind, state_word(s.state));
     if let Some(until) = s.until {
         line.push_str(&format!(
             " until {} ({})",
@@ -72,8 +73,8 @@ pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
         for p in &report.providers {
             let used = if p.in_use { " (in use)" } else { "" };
             let source = match (&p.source, &p.problem) {
-                (Some(s), _) => format!("next: {s}"),
-                (None, Some(problem)) => paint(problem, 31),
+                (Some(s), _) => format!("next: {}", modelauth::display_id(s)),
+                (None, Some(problem)) => paint(&modelauth::display_id(problem), 31),
                 (None, None) => String::new(),
             };
             println!("\n[{}]{used} {source}", p.provider);

@@ -51,11 +51,12 @@ pub fn run(
         }));
         return Ok(0);
     }
-    println!("next: {source}");
+    println!("next: {}", modelauth::display_id(&source));
     if decision.profile().is_some() {
         for (i, c) in r.candidates.iter().enumerate() {
             let kind = c.kind.map_or("-", |k| k.as_str());
-            let mut line = format!("{:>2}. {} ({kind}) — {}", i + 1, c.id, c.place);
+            let id = modelauth::display_id(&c.id);
+            let mut line = format!("{:>2}. {id} ({kind}) — {}", i + 1, c.place);
             if let Some(p) = &c.problem {
                 line.push_str(&format!("; {p}"));
                 if c.blocked_until > 0 {

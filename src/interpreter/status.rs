@@ -197,9 +197,10 @@ fn profile_label(
             }
         }
     }
+    let id = crate::store::display_id(&p.id);
     if flags.is_empty() {
-        format!("{}={}", p.id, p.kind)
+        format!("{id}={}", p.kind)
     } else {
-        format!("{}={} ({})", p.id, p.kind, flags.join(", "))
+        format!("{id}={} ({})", p.kind, flags.join(", "))
     }
 }

@@ -134,18 +134,61 @@ impl fmt::Display for ProviderId {
     }
 }
 
+/// True for invisible formatting characters (Unicode category Cf and the like) that can make one id
+/// look like another: soft hyphen, zero-width characters, bidi marks and overrides, word joiners, BOM.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// ASCII and the Latin letters of Latin-1 and Latin Extended-A/B (`é`, `ß`, `ł`): one script.
+fn is_latin(c: char) -> bool {
+    c.is_ascii() || ('\u{00C0}'..='\u{024F}').contains(&c)
+}
+
+/// `id` as views print it: unchanged when it is plain, else with every control, formatting and
+/// non-ASCII character escaped (`\u{202e}`), so an id stored by another tool cannot move the cursor,
+/// recolour the terminal or pass for another id.
+pub fn display_id(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        return std::borrow::Cow::Borrowed(id);
+    }
+    let mut out = String::with_capacity(id.len() + 8);
+    for c in id.chars() {
+        if c.is_ascii_graphic() || c == ' ' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// An auth profile id such as `anthropic:work` or `google-gemini-cli:me@gmail.com`. Case-sensitive.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ProfileId(String);
 
 impl ProfileId {
-    /// Validates a profile id: 1-200 bytes, no control characters, no `/` or `\`, no outer whitespace.
+    /// Validates a profile id: 1-200 bytes, no control or invisible formatting characters (zero-width,
+    /// bidi overrides), no whitespace but inner spaces, no `/` or `\`, and no letters of another script mixed with
+    /// ASCII letters (`аnthropic:work` with a Cyrillic `а` is refused).
     pub fn new(id: &str) -> Result<Self, IdError> {
+        let ascii_letters = id.chars().any(|c| c.is_ascii_alphabetic());
         let ok = !id.is_empty()
             && id.len() <= 200
             && id.trim() == id
-            && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+            && !id.chars().any(|c| {
+                c.is_control()
+                    || (c.is_whitespace() && c != ' ')
+                    || is_format(c)
+                    || c == '/'
+                    || c == '\\'
+                    || (ascii_letters && c.is_alphabetic() && !is_latin(c))
+            });
         if ok {
             Ok(ProfileId(id.to_owned()))
         } else {

@@ -68,6 +68,15 @@ impl Document {
 
     /// Parses JSON5 text (comments, trailing commas, unquoted keys), as `openclaw.json` is read.
     pub fn parse_json5(path: &Path, text: &str) -> Result<Document, StoreError> {
+        if let Some((line, column)) = too_deep(text, MAX_DEPTH) {
+            return Err(StoreError::Syntax {
+                path: path.to_owned(),
+                format: "JSON5",
+                line,
+                column,
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
         let value: Value = json5::from_str(text).map_err(|e| {
             // The parser's positions are 0-based; ours, like serde_json's, 1-based.
             let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
@@ -144,4 +153,62 @@ fn syntax_message(e: &serde_json::Error) -> String {
         Category::Data => "unexpected value".to_owned(),
         Category::Io => "read error".to_owned(),
     }
+}
+
+/// The deepest nesting of arrays and objects a config may have (the parser recurses per level).
+pub const MAX_DEPTH: usize = 256;
+
+/// The 1-based line and column of the first `[` or `{` that opens level `limit + 1` of JSON5 `text`,
+/// skipping strings and comments; `None` when the text stays within `limit`.
+fn too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let (mut depth, mut i, mut line, mut line_start) = (0usize, 0usize, 1usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    if i < b.len() && b[i] == b'\n' {
+                        line += 1;
+                        line_start = i + 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    if b[i] == b'\n' {
+                        line += 1;
+                        line_start = i + 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some((line, text[line_start..i].chars().count() + 1));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }

@@ -20,7 +20,7 @@ pub use auth::{
 pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
 pub use error::StoreError;
 pub use hash::{IdHashBuilder, IdHasher};
-pub use ids::{AgentId, IdError, ProfileId, ProviderId};
+pub use ids::{AgentId, IdError, ProfileId, ProviderId, display_id, is_format};
 pub use json::Document;
 pub use secret::Secret;
 pub use sessions::{OverrideSource, SESSIONS_FILE_LIMIT, SessionRecord, SessionsFile};
