@@ -651,3 +651,45 @@ fn spoofing_ids_are_refused_and_unusual_stored_ids_are_printed_escaped() {
         "{reply}"
     );
 }
+
+#[test]
+fn pinning_never_changes_an_existing_session_id() {
+    let dir = state(two_keys(), json!({}));
+    let sessions = dir.path().join("agents/main/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let path = sessions.join("sessions.json");
+    let upper = "6F1C3A2E-9B7D-4C1A-8E2F-0123456789AB";
+    std::fs::write(
+        &path,
+        json!({
+            "odd": { "sessionId": "transcript-2026-11-30", "updatedAt": 1 },
+            "upper": { "sessionId": upper, "updatedAt": 2 },
+            "none": { "updatedAt": 3, "channel": "telegram" },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    for key in ["odd", "upper", "none"] {
+        let out = agent
+            .chat(key, "/model anthropic/claude-opus-4-6@anthropic:b")
+            .unwrap();
+        assert_eq!(out.directive, modelauth::DirectiveStatus::Applied, "{key}");
+    }
+    agent.flush().unwrap();
+    let doc = read_json(&path);
+    assert_eq!(doc["odd"]["sessionId"], "transcript-2026-11-30");
+    assert_eq!(doc["upper"]["sessionId"], upper);
+    assert!(doc["none"].get("sessionId").is_none(), "{}", doc["none"]);
+    assert_eq!(doc["none"]["channel"], "telegram");
+    assert_eq!(doc["odd"]["authProfileOverride"], "anthropic:b");
+    // Only /new mints a new id.
+    let out = agent.chat("odd", "/new").unwrap();
+    agent.flush().unwrap();
+    let minted = read_json(&path)["odd"]["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(minted, "transcript-2026-11-30");
+    assert!(out.reply.unwrap().contains(&minted));
+}

@@ -190,7 +190,11 @@ fn registry_persists_pins_and_evicts_idle_sessions_that_reload_from_disk() {
     }
     let id = reg.get("s0").unwrap().unwrap().session_id;
     let new_id = reg.new_session("s0").unwrap();
-    assert_ne!(id, new_id);
+    assert_ne!(id.as_deref(), Some(new_id.to_string().as_str()));
+    assert_eq!(
+        reg.get("s0").unwrap().unwrap().session_id.as_deref(),
+        Some(new_id.to_string().as_str())
+    );
     let pin = reg.pin("s0").unwrap().unwrap();
     assert_eq!((pin.source, pin.rotate), (OverrideSource::Auto, true));
 }
@@ -322,10 +326,7 @@ fn concurrent_resolve_pin_and_report_agree_with_the_files() {
             s.pin.as_ref().map(|p| &*p.profile),
             "{key}"
         );
-        assert_eq!(
-            rec.session_id.as_deref(),
-            Some(s.session_id.to_string().as_str())
-        );
+        assert_eq!(rec.session_id.as_deref(), s.session_id.as_deref());
     }
 }
 

@@ -267,14 +267,15 @@ impl Registry {
     /// Starts a new conversation (`/new`, `/reset`): a new session id; the model override carries over;
     /// a pin carries over as `auto` and rotates to the next profile on the next resolution.
     pub fn new_session(&self, key: &str) -> Result<uuid::Uuid, StoreError> {
+        let id = uuid::Uuid::new_v4();
         self.update(key, |s| {
-            s.session_id = uuid::Uuid::new_v4();
+            s.session_id = Some(id.to_string().into());
             if let Some(pin) = &mut s.pin {
                 pin.source = OverrideSource::Auto;
                 pin.rotate = true;
             }
-            s.session_id
-        })
+        })?;
+        Ok(id)
     }
 
     /// Records that the gateway compacted session `key`'s history (auto pins move on afterwards).

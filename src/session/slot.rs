@@ -20,6 +20,8 @@ const PIN_USER: u8 = 1 << 1;
 const PIN_ROTATE: u8 = 1 << 2;
 /// Changed since the last write to `sessions.json`.
 const DIRTY: u8 = 1 << 3;
+/// `session_id` holds the session's id (a canonical UUID); else the id is out of line or absent.
+const HAS_UUID: u8 = 1 << 4;
 
 /// One session in the registry.
 #[derive(Debug)]
@@ -37,11 +39,18 @@ pub(super) struct Slot {
     flags: u8,
 }
 
-/// A session's model and runtime overrides.
+/// A session's model and runtime overrides, and a session id that is not a canonical UUID.
 #[derive(Debug)]
 struct Overrides {
     model: Option<Arc<str>>,
     runtime: Option<Arc<str>>,
+    session_text: Option<Arc<str>>,
+}
+
+/// The UUID `text` spells in canonical form (lower-case, hyphenated), if it does.
+fn canonical_uuid(text: &str) -> Option<Uuid> {
+    let id = Uuid::parse_str(text).ok()?;
+    (id.hyphenated().to_string() == text).then_some(id)
 }
 
 /// The bit of `flag` when `on`.
@@ -62,7 +71,7 @@ impl Slot {
     /// The compact form of `session`, interning its strings in `symbols`.
     pub(super) fn new(session: &Session, tick: u32, symbols: &Symbols) -> Result<Slot, StoreError> {
         let mut slot = Slot {
-            session_id: session.session_id,
+            session_id: Uuid::nil(),
             updated_at: 0,
             extra: None,
             pin_profile: None,
@@ -86,7 +95,11 @@ impl Slot {
             model_override,
             pin: self.pin(symbols),
             runtime_override: self.extra.as_ref().and_then(|e| e.runtime.clone()),
-            session_id: self.session_id,
+            session_id: if self.flags & HAS_UUID != 0 {
+                Some(self.session_id.hyphenated().to_string().into())
+            } else {
+                self.extra.as_ref().and_then(|e| e.session_text.clone())
+            },
             updated_at: self.updated_at,
             compaction_count: self.compaction_count,
         }
@@ -122,13 +135,19 @@ impl Slot {
         let pin_profile = sym(session.pin.as_ref().map(|p| &p.profile))?;
         let pin = session.pin.as_ref();
         let user = |s: Option<OverrideSource>| s == Some(OverrideSource::User);
-        self.session_id = session.session_id;
+        let uuid = session.session_id.as_deref().and_then(canonical_uuid);
+        let session_text = match uuid {
+            Some(_) => None,
+            None => session.session_id.clone(),
+        };
+        self.session_id = uuid.unwrap_or_else(Uuid::nil);
         self.updated_at = session.updated_at;
-        self.extra = match (&session.model_override, &session.runtime_override) {
-            (None, None) => None,
-            (model, runtime) => Some(Box::new(Overrides {
+        self.extra = match (&session.model_override, &session.runtime_override, session_text) {
+            (None, None, None) => None,
+            (model, runtime, session_text) => Some(Box::new(Overrides {
                 model: model.clone(),
                 runtime: runtime.clone(),
+                session_text,
             })),
         };
         self.pin_profile = pin_profile;
@@ -138,7 +157,8 @@ impl Slot {
         self.flags = (self.flags & DIRTY)
             | bit(user(session.model_source), MODEL_USER)
             | bit(user(pin.map(|p| p.source)), PIN_USER)
-            | bit(pin.is_some_and(|p| p.rotate), PIN_ROTATE);
+            | bit(pin.is_some_and(|p| p.rotate), PIN_ROTATE)
+            | bit(uuid.is_some(), HAS_UUID);
         Ok(())
     }
 

@@ -32,8 +32,9 @@ pub struct Session {
     pub pin: Option<Pin>,
     /// The runtime override (`--runtime`), if any.
     pub runtime_override: Option<Arc<str>>,
-    /// The session id (UUID v4).
-    pub session_id: Uuid,
+    /// The session id as `sessions.json` holds it (it names the transcript: never changed, only `/new`
+    /// mints a new one); `None` for an entry that has none.
+    pub session_id: Option<Arc<str>>,
     /// Last change, ms.
     pub updated_at: i64,
     /// Compactions so far.
@@ -48,7 +49,7 @@ impl Session {
             model_source: None,
             pin: None,
             runtime_override: None,
-            session_id: Uuid::new_v4(),
+            session_id: Some(Uuid::new_v4().to_string().into()),
             updated_at: now_ms,
             compaction_count: 0,
         }
@@ -69,7 +70,7 @@ impl Session {
             auth_profile_override_source: self.pin.as_ref().map(|p| p.source),
             auth_profile_override_compaction_count: self.pin.as_ref().map(|p| p.compaction_at_pin),
             runtime_override: self.runtime_override.as_deref().map(str::to_owned),
-            session_id: Some(self.session_id.to_string()),
+            session_id: self.session_id.as_deref().map(str::to_owned),
             updated_at: Some(self.updated_at),
             compaction_count: Some(self.compaction_count),
         }
@@ -104,11 +105,7 @@ impl Session {
             model_override,
             pin,
             runtime_override: r.runtime_override.as_deref().map(Into::into),
-            session_id: r
-                .session_id
-                .as_deref()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or_else(Uuid::new_v4),
+            session_id: r.session_id.as_deref().map(Arc::from),
             updated_at: r.updated_at.unwrap_or(0),
             compaction_count: r.compaction_count.unwrap_or(0),
         }
