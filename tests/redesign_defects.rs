@@ -693,3 +693,40 @@ fn pinning_never_changes_an_existing_session_id() {
     assert_ne!(minted, "transcript-2026-11-30");
     assert!(out.reply.unwrap().contains(&minted));
 }
+
+#[test]
+fn a_profile_that_cannot_be_read_is_still_a_profile() {
+    let profiles = json!({ "anthropic:t": {
+        "type": "token", "provider": "anthropic", "token": "sk-ant-oat01-t", "expires": "soon",
+    } });
+    let dir = state(profiles, json!({}));
+    let env_run = |line: &str| {
+        crate::cli::run(dir.path(), line)
+            .env("ANTHROPIC_API_KEY", "sk-ant-api03-ENVKEY")
+            .output()
+            .unwrap()
+    };
+    // The environment key used to be picked, and --check said ok: billing moved to another account.
+    let out = env_run("resolve --provider anthropic");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("anthropic:t: invalid") && err.contains("expires"),
+        "{err}"
+    );
+    let out = env_run("models status --check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("anthropic:t") && text.contains("invalid"),
+        "{text}"
+    );
+    let out = env_run("models auth list");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("invalid"));
+    let secret_free = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!secret_free.contains("sk-ant-oat01-t") && !secret_free.contains("ENVKEY"));
+}

@@ -13,6 +13,7 @@ pub fn state_word(s: State) -> String {
         State::Expiring => ("expiring", 33),
         State::Expired => ("expired", 31),
         State::Missing => ("missing", 31),
+        State::Invalid => ("invalid", 31),
         State::Cooldown => ("cooldown", 33),
         State::Disabled => ("disabled", 31),
     };
@@ -42,6 +43,9 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
             format_time(e),
             output::relative(e, now)
         ));
+    }
+    if let Some(p) = &s.problem {
+        line.push_str(&format!(" ({})", modelauth::display_id(p)));
     }
     if let Some(h) = s.hint {
         line.push_str(&format!("\n    hint: {h}"));

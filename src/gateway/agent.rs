@@ -523,12 +523,23 @@ impl Agent {
         let only = provider.map(ProviderId::new).transpose()?;
         let store = self.store()?;
         let now = self.now_ms();
-        Ok(store
+        let mut rows: Vec<_> = store
             .profiles
             .values()
             .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
             .map(|p| crate::interpreter::status::profile_status(p, &store.usage_of(&p.id), now))
-            .collect())
+            .collect();
+        rows.extend(
+            store
+                .invalid
+                .iter()
+                .filter(|(_, (p, _))| only.is_none() || p.as_ref() == only.as_ref())
+                .map(|(id, (p, why))| {
+                    crate::interpreter::status::invalid_status(id, p.as_ref(), why)
+                }),
+        );
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(rows)
     }
 
     /// The models `/model` can select, by provider, with their aliases (`provider` limits the list).

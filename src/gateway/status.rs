@@ -74,6 +74,12 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
     let mut providers: BTreeSet<String> = in_use.clone();
     providers.extend(store.profiles.values().map(|p| p.provider.to_string()));
     providers.extend(
+        store
+            .invalid
+            .values()
+            .filter_map(|(p, _)| p.as_ref().map(ToString::to_string)),
+    );
+    providers.extend(
         config
             .auth_profiles
             .values()
@@ -123,10 +129,14 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                 ),
                 Err(e) => (None, Some(e.to_string()), Vec::new()),
             };
-        let mut profiles: Vec<ProfileStatus> = store
-            .of_provider(&pid)
-            .map(|p| profile_status(p, &store.usage_of(&p.id), now))
-            .collect();
+        let mut profiles: Vec<ProfileStatus> =
+            store
+                .of_provider(&pid)
+                .map(|p| profile_status(p, &store.usage_of(&p.id), now))
+                .chain(store.invalid_of(&pid).map(|(id, why)| {
+                    crate::interpreter::status::invalid_status(id, Some(&pid), why)
+                }))
+                .collect();
         profiles.sort_by_key(|s| {
             order
                 .iter()
@@ -160,6 +170,14 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                         } else {
                             "missing its secret"
                         }
+                    ));
+                    report.check = 1;
+                }
+                State::Invalid => {
+                    report.findings.push(format!(
+                        "profile {} is invalid ({}); fix the entry in the store",
+                        s.id,
+                        s.problem.as_deref().unwrap_or("unreadable")
                     ));
                     report.check = 1;
                 }

@@ -26,6 +26,8 @@ pub enum State {
     Cooldown,
     /// Disabled (billing, auth_permanent).
     Disabled,
+    /// Stored but unreadable (a field of the wrong type); never used, and `--check` fails.
+    Invalid,
 }
 
 /// One profile's status, as views print it.
@@ -51,6 +53,25 @@ pub struct ProfileStatus {
     pub cooldown_model: Option<String>,
     /// Hint for the user (e.g. for `auth_permanent`).
     pub hint: Option<&'static str>,
+    /// Why an `invalid` profile cannot be read (`field expires: …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The status of an unreadable stored profile `id` of `provider`.
+pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> ProfileStatus {
+    ProfileStatus {
+        id: id.to_owned(),
+        provider: provider.map_or_else(|| "unknown".to_owned(), ToString::to_string),
+        kind: "-",
+        state: State::Invalid,
+        expires: None,
+        until: None,
+        reason: None,
+        cooldown_model: None,
+        hint: None,
+        problem: Some(why.to_owned()),
+    }
 }
 
 /// The status of profile `p` with `stats` at `now`. Windows are the resolver's
@@ -95,6 +116,7 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
             None
         },
         hint,
+        problem: None,
     }
 }
 
@@ -191,6 +213,7 @@ fn profile_label(
         )),
         State::Expired => flags.push("expired".into()),
         State::Missing => flags.push("missing".into()),
+        State::Invalid => flags.push("invalid".into()),
         State::Ok | State::Expiring => {
             if let Some(e) = p.expires {
                 flags.push(format!("exp {}", short_duration(e.saturating_sub(now))));

@@ -210,6 +210,20 @@ pub fn resolve<'a>(
     let order_hash = fingerprint.finish(order_source, known_hash);
     sort_candidates(&mut candidates, explicit);
 
+    if candidates.is_empty() {
+        let invalid: Vec<String> = store
+            .invalid_of(req.provider)
+            .map(|(id, why)| format!("{id}: invalid ({why})"))
+            .collect();
+        if !invalid.is_empty() {
+            // A profile that exists but cannot be read is a profile: never bill an environment key
+            // instead of it (SPEC §5 "profiles exist").
+            return Err(ResolveError::NoneUsable {
+                provider: req.provider.to_string(),
+                details: invalid.join("; "),
+            });
+        }
+    }
     if candidates.is_empty()
         && !config
             .auth_profiles

@@ -217,6 +217,10 @@ pub struct AuthProfiles {
     pub usage: UsageMap,
     /// Entries that were skipped, each naming the entry and why (never a secret).
     pub warnings: Vec<String>,
+    /// Profiles that exist but cannot be read (a field of the wrong type): id → (provider, if it can be
+    /// told from the entry or the id, and why). They count as profiles: no silent fall back to a key
+    /// from the environment.
+    pub invalid: BTreeMap<String, (Option<ProviderId>, String)>,
     /// The profiles of each provider, in id order (the resolver walks these on every request).
     by_provider: HashMap<ProviderId, ProviderIndex, super::hash::IdHashBuilder>,
 }
@@ -298,7 +302,16 @@ impl AuthProfiles {
             Ok(p) => {
                 self.profiles.insert(id.to_owned(), Arc::new(p));
             }
-            Err(why) => self.warnings.push(format!("profile {id:?} skipped: {why}")),
+            Err(why) => {
+                self.warnings.push(format!("profile {id:?} skipped: {why}"));
+                let provider = entry
+                    .get("provider")
+                    .and_then(Value::as_str)
+                    .or(legacy_provider)
+                    .or_else(|| id.split_once(':').map(|(p, _)| p))
+                    .and_then(|p| ProviderId::new(p).ok());
+                self.invalid.insert(id.to_owned(), (provider, why));
+            }
         }
     }
 
@@ -340,6 +353,17 @@ impl AuthProfiles {
                 self.last_good.insert(p, id.to_owned());
             }
         }
+    }
+
+    /// The unreadable profiles of `provider`, as `(id, why)`.
+    pub fn invalid_of<'a>(
+        &'a self,
+        provider: &'a ProviderId,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.invalid
+            .iter()
+            .filter(move |(_, (p, _))| p.as_ref() == Some(provider))
+            .map(|(id, (_, why))| (id.as_str(), why.as_str()))
     }
 
     /// The usage statistics of `id` (all zero when none are stored).
