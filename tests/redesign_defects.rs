@@ -730,3 +730,52 @@ fn a_profile_that_cannot_be_read_is_still_a_profile() {
     );
     assert!(!secret_free.contains("sk-ant-oat01-t") && !secret_free.contains("ENVKEY"));
 }
+
+#[test]
+fn root_writing_another_users_state_keeps_their_ownership() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = state(two_keys(), json!({}));
+    let me = std::fs::metadata(dir.path()).unwrap().uid();
+    if me != 0 {
+        return; // only root can give files away; CI and these machines run the tests as root
+    }
+    let (uid, gid) = (4242, 4343);
+    let agent_dir = dir.path().join("agents/main/agent");
+    let main_dir = dir.path().join("agents/main");
+    for p in [
+        dir.path().to_owned(),
+        dir.path().join("agents"),
+        main_dir,
+        agent_dir.clone(),
+        agent_dir.join("auth-profiles.json"),
+        dir.path().join("openclaw.json"),
+    ] {
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+    }
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    agent
+        .set_order("anthropic", &["anthropic:b".into()])
+        .unwrap();
+    // The sessions directory and file do not exist yet: root creates both, for their owner.
+    agent
+        .chat("s", "/model anthropic/claude-sonnet-4-5 -g")
+        .unwrap();
+    let owner = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(owner(&agent_dir.join("auth-profiles.json")), (uid, gid));
+    assert_eq!(owner(&dir.path().join("openclaw.json")), (uid, gid));
+    let sessions = dir.path().join("agents/main/sessions");
+    assert_eq!(owner(&dir.path().join("agents/main")), (uid, gid));
+    assert_eq!(owner(&sessions), (uid, gid));
+    assert_eq!(owner(&sessions.join("sessions.json")), (uid, gid));
+    // doctor names a file someone else owns.
+    std::os::unix::fs::chown(agent_dir.join("auth-profiles.json"), Some(0), Some(0)).unwrap();
+    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("auth-profiles.json is owned by uid 0, the state directory by uid 4242"),
+        "{text}"
+    );
+}

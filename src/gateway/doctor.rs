@@ -77,11 +77,24 @@ pub struct DoctorReport {
     pub ok: bool,
 }
 
-/// Checks the mode of `path` (when it exists) against `want`, never following a link.
-fn check_mode(path: &Path, want: u32, out: &mut Vec<Finding>) {
+/// Checks the mode of `path` (when it exists) against `want`, never following a link, and that it is
+/// owned by `owner` (the state directory's owner).
+fn check_mode(path: &Path, want: u32, owner: Option<u32>, out: &mut Vec<Finding>) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return;
     };
+    if let Some(owner) = owner
+        && meta.uid() != owner
+    {
+        out.push(Finding::warning(format!(
+            "{} is owned by uid {}, the state directory by uid {owner}; that user's next command may fail \
+             (chown it back: chown {owner} {})",
+            path.display(),
+            meta.uid(),
+            path.display()
+        )));
+    }
     if meta.file_type().is_symlink() {
         out.push(Finding::warning(format!(
             "{} is a symbolic link; modelauth neither follows nor changes it (replace it with the file itself)",
@@ -227,20 +240,24 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
         )));
         return;
     }
-    check_mode(root, DIR_MODE, out);
-    check_mode(state.config_file().path(), FILE_MODE, out);
-    check_mode(&state.dotenv_path(), FILE_MODE, out);
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(root).ok().map(|m| m.uid())
+    };
+    check_mode(root, DIR_MODE, None, out);
+    check_mode(state.config_file().path(), FILE_MODE, owner, out);
+    check_mode(&state.dotenv_path(), FILE_MODE, owner, out);
     if let Err(e) = state.config_file().load() {
         out.push(Finding::error(e.to_string()));
     }
     for agent in agent_ids(state, selected) {
         for dir in [state.agent_dir(&agent), state.sessions_dir(&agent)] {
-            check_mode(&dir, DIR_MODE, out);
+            check_mode(&dir, DIR_MODE, owner, out);
         }
         let auth = state.auth_file(&agent);
         let sessions = state.sessions_file(&agent);
-        check_mode(auth.path(), FILE_MODE, out);
-        check_mode(sessions.path(), FILE_MODE, out);
+        check_mode(auth.path(), FILE_MODE, owner, out);
+        check_mode(sessions.path(), FILE_MODE, owner, out);
         if let Err(e) = sessions.load_document() {
             out.push(Finding::error(e.to_string()));
         }

@@ -31,7 +31,11 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
         source,
     };
     match fs::create_dir(dir) {
-        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(write_err),
+        Ok(()) => {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(write_err)?;
+            adopt_parent_owner(dir);
+            Ok(())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(write_err(e)),
     }
@@ -195,6 +199,50 @@ fn remove_stale_temps(path: &Path) {
     }
 }
 
+/// A directory root creates inside another user's directory becomes that user's (best effort).
+fn adopt_parent_owner(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(parent), Ok(me)) = (dir.parent(), fs::metadata(dir)) else {
+        return;
+    };
+    let Ok(p) = fs::metadata(parent) else {
+        return;
+    };
+    if me.uid() == 0 && (p.uid(), p.gid()) != (me.uid(), me.gid()) {
+        let _ = std::os::unix::fs::chown(dir, Some(p.uid()), Some(p.gid()));
+    }
+}
+
+/// Gives the replacement the owner and group of the file it replaces (or, for a new file, of its
+/// directory), so that root writing another user's state does not leave root-owned files behind. When
+/// that is not possible the write is refused and nothing is replaced.
+fn keep_owner(path: &Path, dir: &Path, tmp: &File) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(have) = tmp.metadata().map(|m| (m.uid(), m.gid())) else {
+        return Ok(());
+    };
+    // A new file takes its directory's owner only when root writes it (a user's file in a shared
+    // directory stays theirs).
+    let want = match fs::symlink_metadata(path) {
+        Ok(m) => (m.uid(), m.gid()),
+        Err(_) if have.0 == 0 => match fs::metadata(dir) {
+            Ok(m) => (m.uid(), m.gid()),
+            Err(_) => return Ok(()),
+        },
+        Err(_) => return Ok(()),
+    };
+    if have == want {
+        return Ok(());
+    }
+    let (uid, gid) = want;
+    std::os::unix::fs::fchown(tmp, Some(uid), Some(gid)).map_err(|source| StoreError::Owner {
+        path: path.to_owned(),
+        uid,
+        gid,
+        source,
+    })
+}
+
 /// Writes `bytes` to a temporary file beside `path` (`0600`), syncs it and renames it over `path`.
 /// Callers that may race with other writers must hold [`lock`].
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
@@ -215,6 +263,7 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .map_err(write_err)?;
     // The umask may have narrowed or (with 000) left the mode as asked; set it explicitly either way.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE)).map_err(write_err)?;
+    keep_owner(path, dir, tmp.as_file())?;
     tmp.write_all(bytes).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;

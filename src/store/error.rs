@@ -124,6 +124,20 @@ pub enum StoreError {
         /// What happened.
         what: String,
     },
+    /// The replacement could not be given the owner of the file it replaces.
+    #[error(
+        "cannot keep the owner of {path} (uid {uid}, gid {gid}): {source}; run modelauth as that user, nothing was changed"
+    )]
+    Owner {
+        /// The file.
+        path: PathBuf,
+        /// The owner to keep.
+        uid: u32,
+        /// The group to keep.
+        gid: u32,
+        /// The operating system's reason.
+        source: io::Error,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),
