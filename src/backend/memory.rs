@@ -13,24 +13,60 @@ use super::{
     ConfigStore, LockGuard, ProfileStore, ReportError, SessionStore, StateLock, Versioned,
 };
 
+/// One document and the typed view built from it, behind a mutex: what both memory stores keep.
+#[derive(Debug)]
+struct DocSlot<T> {
+    slot: Mutex<(Document, Versioned<T>)>,
+    build: fn(&Document) -> T,
+}
+
+impl<T> DocSlot<T> {
+    fn new(doc: Document, build: fn(&Document) -> T) -> DocSlot<T> {
+        let view = Versioned {
+            version: next_version(),
+            value: Arc::new(build(&doc)),
+        };
+        DocSlot {
+            slot: Mutex::new((doc, view)),
+            build,
+        }
+    }
+
+    fn current(&self) -> Versioned<T> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Atomically: `change` gets a copy of the document and returns the new one (`None`: unchanged).
+    fn modify<R, E>(
+        &self,
+        change: impl FnOnce(Document) -> Result<(Option<Document>, R), E>,
+    ) -> Result<R, E> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let (new, value) = change(slot.0.clone())?;
+        if let Some(doc) = new {
+            let view = Versioned {
+                version: next_version(),
+                value: Arc::new((self.build)(&doc)),
+            };
+            *slot = (doc, view);
+        }
+        Ok(value)
+    }
+}
+
 /// Credentials and routing records in memory.
 #[derive(Debug)]
 pub struct MemoryProfiles {
-    slot: Mutex<(Document, Versioned<AuthProfiles>)>,
+    doc: DocSlot<AuthProfiles>,
 }
 
 impl MemoryProfiles {
     /// A store holding `doc` (an `auth-profiles.json` document).
     pub fn new(doc: Document) -> MemoryProfiles {
-        let view = Versioned {
-            version: next_version(),
-            value: Arc::new(AuthProfiles::from_document(&doc)),
-        };
         MemoryProfiles {
-            slot: Mutex::new((doc, view)),
+            doc: DocSlot::new(doc, AuthProfiles::from_document),
         }
     }
-
 }
 
 impl ProfileStore for MemoryProfiles {
@@ -39,34 +75,20 @@ impl ProfileStore for MemoryProfiles {
     }
 
     fn snapshot(&self) -> Result<Versioned<AuthProfiles>, StoreError> {
-        Ok(self
-            .slot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone())
+        Ok(self.doc.current())
     }
 
     fn edit(
         &self,
         change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        let mut edit = AuthEdit::new(slot.0.clone());
-        edit.check_writable("memory")?;
-        change(&mut edit)?;
-        let (doc, changed) = edit.finish();
-        if changed {
-            let view = AuthProfiles::from_document(&doc);
-            *slot = (
-                doc,
-                Versioned {
-                    version: next_version(),
-                    value: Arc::new(view),
-                },
-            );
-        }
-        Ok(())
+        self.doc.modify(|doc| {
+            let mut edit = AuthEdit::new(doc);
+            edit.check_writable("memory")?;
+            change(&mut edit)?;
+            let (doc, changed) = edit.finish();
+            Ok((changed.then_some(doc), ()))
+        })
     }
 }
 
@@ -118,18 +140,14 @@ impl SessionStore for MemorySessions {
 /// A config in memory.
 #[derive(Debug)]
 pub struct MemoryConfig {
-    slot: Mutex<(Document, Versioned<Config>)>,
+    doc: DocSlot<Config>,
 }
 
 impl MemoryConfig {
     /// A config holding `doc` (an `openclaw.json` document).
     pub fn new(doc: Document) -> MemoryConfig {
-        let view = Versioned {
-            version: next_version(),
-            value: Arc::new(Config::from_document(&doc)),
-        };
         MemoryConfig {
-            slot: Mutex::new((doc, view)),
+            doc: DocSlot::new(doc, Config::from_document),
         }
     }
 }
@@ -140,34 +158,20 @@ impl ConfigStore for MemoryConfig {
     }
 
     fn current(&self) -> Result<Versioned<Config>, StoreError> {
-        Ok(self
-            .slot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone())
+        Ok(self.doc.current())
     }
 
     fn update(
         &self,
         change: &mut dyn FnMut(&mut Document) -> bool,
     ) -> Result<ConfigWrite, StoreError> {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        let mut doc = slot.0.clone();
-        if !change(&mut doc) {
-            return Ok(ConfigWrite::default());
-        }
-        let view = Config::from_document(&doc);
-        *slot = (
-            doc,
-            Versioned {
-                version: next_version(),
-                value: Arc::new(view),
-            },
-        );
-        Ok(ConfigWrite {
-            dropped_comments: false,
-            written: true,
+        self.doc.modify(|mut doc| {
+            let written = change(&mut doc);
+            let result = ConfigWrite {
+                dropped_comments: false,
+                written,
+            };
+            Ok::<_, StoreError>((written.then_some(doc), result))
         })
     }
 }
