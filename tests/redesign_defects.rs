@@ -779,3 +779,41 @@ fn root_writing_another_users_state_keeps_their_ownership() {
         "{text}"
     );
 }
+
+#[test]
+fn doctor_reports_lock_files_and_removes_stale_ones() {
+    let dir = state(two_keys(), json!({}));
+    let lock = dir.path().join("agents/main/agent/auth-profiles.json.lock");
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    std::fs::write(
+        &lock,
+        format!("{{\"pid\": {pid}, \"createdAt\": \"2026-01-01T00:00:00Z\"}}"),
+    )
+    .unwrap();
+    let live = dir.path().join("openclaw.json.lock");
+    std::fs::write(&live, format!("{{\"pid\": {}}}", std::process::id())).unwrap();
+    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "auth-profiles.json.lock is a stale lock (pid {pid})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "openclaw.json.lock is held by pid {}",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    let out = crate::cli::run(dir.path(), "doctor --fix")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(removed the stale lock)"));
+    assert!(!lock.exists());
+    assert!(live.exists(), "a live holder's lock is never removed");
+}

@@ -29,6 +29,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Fix {
     Chmod(PathBuf, u32, u32),
+    RemoveStaleLock(PathBuf),
     DropOrderEntries(AgentId, ProviderId, Vec<String>),
 }
 
@@ -190,6 +191,14 @@ impl Gateway {
                 )?;
                 Ok(format!("mode was {was:o}, now {want:o}"))
             }
+            Fix::RemoveStaleLock(path) => {
+                let stale_after = crate::store::lock::LockOptions::default().stale_after;
+                Ok(if crate::store::lock::remove_stale(path, stale_after)? {
+                    "removed the stale lock".to_owned()
+                } else {
+                    "not removed: the lock is held again".to_owned()
+                })
+            }
             Fix::DropOrderEntries(agent, provider, ids) => {
                 let agent = self.agent(agent.as_str()).map_err(|e| match e {
                     GatewayError::Store(e) => AgentError::Store(e),
@@ -246,6 +255,7 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
     };
     check_mode(root, DIR_MODE, None, out);
     check_mode(state.config_file().path(), FILE_MODE, owner, out);
+    check_lock(state.config_file().path(), out);
     check_mode(&state.dotenv_path(), FILE_MODE, owner, out);
     if let Err(e) = state.config_file().load() {
         out.push(Finding::error(e.to_string()));
@@ -258,9 +268,33 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
         let sessions = state.sessions_file(&agent);
         check_mode(auth.path(), FILE_MODE, owner, out);
         check_mode(sessions.path(), FILE_MODE, owner, out);
+        check_lock(auth.path(), out);
+        check_lock(sessions.path(), out);
         if let Err(e) = sessions.load_document() {
             out.push(Finding::error(e.to_string()));
         }
+    }
+}
+
+/// A lock file left beside `path`: held by a live writer (warning), or stale (repairable).
+fn check_lock(path: &Path, out: &mut Vec<Finding>) {
+    let lock = crate::store::lock::lock_path(path);
+    check_mode(&lock, FILE_MODE, None, out);
+    let stale_after = crate::store::lock::LockOptions::default().stale_after;
+    match crate::store::lock::inspect(path, stale_after) {
+        None => {}
+        Some((holder, true)) => out.push(Finding::new(
+            Severity::Error,
+            format!(
+                "{} is a stale lock ({holder}); OpenClaw and modelauth wait on it until it is removed",
+                lock.display()
+            ),
+            Some(Fix::RemoveStaleLock(path.to_owned())),
+        )),
+        Some((holder, false)) => out.push(Finding::warning(format!(
+            "{} is held by {holder}; if that process is hung, stop it (writes wait for it)",
+            lock.display()
+        ))),
     }
 }
 

@@ -136,6 +136,22 @@ pub fn acquire(path: &Path, options: LockOptions) -> Result<FileLock, StoreError
     }
 }
 
+/// What a lock file left at `<path>.lock` says: its holder, and whether it is stale (its owner is gone,
+/// or it cannot be read and is older than `stale_after`). `None` when there is no lock file.
+pub fn inspect(path: &Path, stale_after: Duration) -> Option<(String, bool)> {
+    let snapshot = read_lock(&lock_path(path)).ok()??;
+    Some((describe_holder(&snapshot), is_stale(&snapshot, stale_after)))
+}
+
+/// Removes the stale lock of `path` under the reclaim guard (as a writer would); true when removed.
+pub fn remove_stale(path: &Path, stale_after: Duration) -> Result<bool, StoreError> {
+    let lock = lock_path(path);
+    match read_lock(&lock) {
+        Ok(Some(snapshot)) if is_stale(&snapshot, stale_after) => reclaim(&lock, &snapshot),
+        _ => Ok(false),
+    }
+}
+
 /// Creates the lock file exclusively with our payload; `None` when it exists.
 ///
 /// The payload is written to a private temporary file first and then hard-linked to the lock path, so
