@@ -817,3 +817,60 @@ fn doctor_reports_lock_files_and_removes_stale_ones() {
     assert!(!lock.exists());
     assert!(live.exists(), "a live holder's lock is never removed");
 }
+
+#[test]
+fn a_config_rewrite_refuses_values_json_cannot_keep() {
+    let dir = state(json!({}), json!({}));
+    let config = dir.path().join("openclaw.json");
+    for (text, value) in [
+        ("{\n  gateway: { timeout: NaN },\n}\n", "NaN"),
+        ("{ x: -Infinity }", "Infinity"),
+        (
+            "{ big: 123456789012345678901234567890 }",
+            "123456789012345678901234567890",
+        ),
+        ("{ h: 0x1FFFFFFFFFFFFFFFFF }", "0x1FFFFFFFFFFFFFFFFF"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let mut add = crate::cli::run(dir.path(), "models auth add --provider anthropic");
+        let out = add.write_stdin("sk-ant-api03-x\n").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(value) && err.contains("cannot be kept"),
+            "{text}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            text,
+            "config untouched"
+        );
+        let store = dir.path().join("agents/main/agent/auth-profiles.json");
+        assert!(
+            !read_json(&store)["profiles"]
+                .as_object()
+                .unwrap()
+                .contains_key("anthropic:default"),
+            "no half-done add"
+        );
+    }
+    // Keys, strings and comments that spell them are fine, and so are 64-bit integers.
+    std::fs::write(
+        &config,
+        "{ NaN: 'Infinity', // NaN\n n: 18446744073709551615, f: 1.5 }",
+    )
+    .unwrap();
+    let mut add = crate::cli::run(dir.path(), "models auth add --provider anthropic");
+    assert!(
+        add.write_stdin("sk-ant-api03-x\n")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let doc = read_json(&config);
+    assert_eq!(
+        (doc["NaN"].clone(), doc["n"].clone()),
+        (json!("Infinity"), json!(18446744073709551615u64))
+    );
+}

@@ -297,6 +297,16 @@ impl ConfigFile {
             if !change(&mut doc) {
                 return Ok((None, ConfigWrite::default()));
             }
+            if let Some((line, column, value)) =
+                text.as_deref().and_then(|t| crate::store::json::unkeepable_value(t))
+            {
+                return Err(StoreError::CannotRewrite {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    value,
+                });
+            }
             let dropped_comments = text.as_deref().is_some_and(|t| has_comments(t));
             if dropped_comments {
                 tracing::warn!(file = %self.path.display(), "rewriting config as JSON drops its comments");

@@ -138,6 +138,20 @@ pub enum StoreError {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// A JSON5 value a JSON rewrite cannot keep stands in the file; modelauth refuses to rewrite it.
+    #[error(
+        "{path} line {line}, column {column}: {value} cannot be kept when modelauth rewrites the file as JSON (JSON has no NaN or Infinity, and integers must fit 64 bits); change it (e.g. quote it) or make this change by hand. Nothing was changed"
+    )]
+    CannotRewrite {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The value as written.
+        value: String,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),

@@ -158,11 +158,11 @@ fn syntax_message(e: &serde_json::Error) -> String {
 /// The deepest nesting of arrays and objects a config may have (the parser recurses per level).
 pub const MAX_DEPTH: usize = 256;
 
-/// The 1-based line and column of the first `[` or `{` that opens level `limit + 1` of JSON5 `text`,
-/// skipping strings and comments; `None` when the text stays within `limit`.
-fn too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
+/// Calls `f(i, line, line_start)` for every byte of JSON5 `text` outside strings and comments (lines
+/// 1-based, `line_start` the byte where the line begins); stops at the first `Some`.
+fn scan_code<R>(text: &str, mut f: impl FnMut(usize, usize, usize) -> Option<R>) -> Option<R> {
     let b = text.as_bytes();
-    let (mut depth, mut i, mut line, mut line_start) = (0usize, 0usize, 1usize, 0usize);
+    let (mut i, mut line, mut line_start) = (0usize, 1usize, 0usize);
     while i < b.len() {
         match b[i] {
             b'\n' => {
@@ -199,16 +199,63 @@ fn too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
                 }
                 i += 1;
             }
+            _ => {
+                if let Some(r) = f(i, line, line_start) {
+                    return Some(r);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The 1-based column of byte `i` in a line starting at byte `line_start`.
+fn column(text: &str, line_start: usize, i: usize) -> usize {
+    text[line_start..i].chars().count() + 1
+}
+
+/// The 1-based line and column of the first `[` or `{` that opens level `limit + 1` of JSON5 `text`,
+/// skipping strings and comments; `None` when the text stays within `limit`.
+fn too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    scan_code(text, |i, line, start| {
+        match b[i] {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
-                    return Some((line, text[line_start..i].chars().count() + 1));
+                    return Some((line, column(text, start, i)));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
-    }
-    None
+        None
+    })
+}
+
+/// The first value of JSON5 `text` that a JSON rewrite cannot keep: `NaN`, `Infinity` (JSON has neither)
+/// or an integer too large for 64 bits (it would lose digits). Returns its line, column and text.
+pub fn unkeepable_value(text: &str) -> Option<(usize, usize, String)> {
+    let b = text.as_bytes();
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    scan_code(text, |i, line, start| {
+        if i > 0 && (word_byte(b[i - 1]) || b[i - 1] == b'.') || !word_byte(b[i]) {
+            return None;
+        }
+        let end = (i..b.len()).find(|&j| !word_byte(b[j])).unwrap_or(b.len());
+        let word = &text[i..end];
+        let rest = text[end..].trim_start();
+        if rest.starts_with(':') {
+            return None; // an unquoted key
+        }
+        let too_big = if let Some(hex) = word.strip_prefix("0x").or(word.strip_prefix("0X")) {
+            u64::from_str_radix(hex, 16).is_err()
+        } else {
+            word.bytes().all(|c| c.is_ascii_digit()) && word.parse::<u64>().is_err()
+        };
+        (matches!(word, "NaN" | "Infinity") || too_big)
+            .then(|| (line, column(text, start, i), word.to_owned()))
+    })
 }
