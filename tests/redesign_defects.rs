@@ -874,3 +874,30 @@ fn a_config_rewrite_refuses_values_json_cannot_keep() {
         (json!("Infinity"), json!(18446744073709551615u64))
     );
 }
+
+#[test]
+fn duplicate_keys_in_a_store_are_named_before_a_rewrite_drops_them() {
+    let dir = state(json!({}), json!({}));
+    let path = dir.path().join("agents/main/agent/auth-profiles.json");
+    std::fs::write(
+        &path,
+        r#"{"version":1,"profiles":{
+            "anthropic:work":{"type":"api_key","provider":"anthropic","key":"sk-ant-FIRST"},
+            "anthropic:work":{"type":"api_key","provider":"anthropic"}}}"#,
+    )
+    .unwrap();
+    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("key \"profiles.anthropic:work\" appears more than once"),
+        "{text}"
+    );
+    assert!(!text.contains("sk-ant-FIRST"));
+    // Like OpenClaw's JSON.parse, the last copy is the one in force (here: no secret).
+    let agent = agent_at(dir.path(), &ManualClock::at(NOW));
+    let states = agent.profile_states(None).unwrap();
+    assert_eq!(
+        serde_json::to_value(&states[0]).unwrap()["state"],
+        "missing"
+    );
+}

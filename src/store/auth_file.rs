@@ -229,9 +229,17 @@ impl AuthFile {
 
     /// Reads the store; a missing file is an empty store. Corrupt files are errors naming the position.
     pub fn load(&self) -> Result<AuthProfiles, StoreError> {
-        let doc = self.load_document()?;
+        let Some(text) = atomic::read_text(&self.path, AUTH_FILE_LIMIT)? else {
+            return Ok(AuthProfiles::default());
+        };
+        let duplicates = super::dupkeys::duplicate_keys(&text);
+        let doc = parse_text(&self.path, text)?;
         check_top_level(&doc, &self.path)?;
-        let view = AuthProfiles::from_document(&doc);
+        let mut view = AuthProfiles::from_document(&doc);
+        // JSON.parse (OpenClaw) and serde_json both keep the last copy; say which key hides another.
+        view.warnings.extend(duplicates.into_iter().map(|key| {
+            format!("key {key:?} appears more than once; the last copy is used and the earlier ones are dropped on the next write")
+        }));
         for w in &view.warnings {
             tracing::warn!(file = %self.path.display(), "{w}");
         }
@@ -239,6 +247,7 @@ impl AuthFile {
     }
 
     /// Reads the raw document (an empty one when the file is missing).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // white-box tests read raw documents
     pub fn load_document(&self) -> Result<Document, StoreError> {
         match atomic::read_text(&self.path, AUTH_FILE_LIMIT)? {
             Some(text) => parse_text(&self.path, text),

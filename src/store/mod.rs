@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod auth;
 pub mod auth_file;
+pub mod dupkeys;
 pub mod error;
 pub mod hash;
 pub mod ids;
