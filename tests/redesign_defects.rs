@@ -901,3 +901,80 @@ fn duplicate_keys_in_a_store_are_named_before_a_rewrite_drops_them() {
         "missing"
     );
 }
+
+#[test]
+fn order_set_trims_dedups_and_refuses_other_providers_and_doctor_reports_stored_ones() {
+    let profiles = json!({ "anthropic:a": key("anthropic", 1), "anthropic:b": key("anthropic", 2), "openai:o": key("openai", 1) });
+    let dir = state(profiles, json!({}));
+    let run = |args: &[&str]| {
+        let mut c = crate::cli::run(dir.path(), "models auth order set --provider anthropic");
+        c.args(args);
+        c.output().unwrap()
+    };
+    let out = run(&[" anthropic:b", "anthropic:a", "anthropic:b"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.path().join("agents/main/agent/auth-profiles.json");
+    assert_eq!(
+        read_json(&path)["order"]["anthropic"],
+        json!(["anthropic:b", "anthropic:a"])
+    );
+    let out = run(&["anthropic:a", "openai:o"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"openai:o\" is for openai, not anthropic")
+    );
+    assert_eq!(
+        read_json(&path)["order"]["anthropic"],
+        json!(["anthropic:b", "anthropic:a"]),
+        "unchanged"
+    );
+    // Written by another tool: doctor says what is wrong.
+    let mut doc = read_json(&path);
+    doc["order"]["anthropic"] = json!(["openai:o", "anthropic:a", "anthropic:a"]);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("order for anthropic names profile(s) of another provider: openai:o"),
+        "{text}"
+    );
+    assert!(text.contains("names anthropic:a more than once"), "{text}");
+}
+
+#[test]
+fn under_a_restrictive_umask_lock_and_state_files_stay_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("state");
+    let bin = assert_cmd::cargo::cargo_bin("modelauth");
+    for n in 0..3 {
+        let script = format!(
+            "umask 277; printf sk-ant-api03-x{n} | '{}' --state-dir '{}' models auth add --provider anthropic --profile-id anthropic:k{n}",
+            bin.display(),
+            s.display()
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "write {n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = read_json(&s.join("agents/main/agent/auth-profiles.json"));
+    assert_eq!(store["profiles"].as_object().unwrap().len(), 3);
+    let leftovers: Vec<_> = std::fs::read_dir(s.join("agents/main/agent"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lock"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

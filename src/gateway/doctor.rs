@@ -359,6 +359,37 @@ fn check_store(
             ));
         }
     }
+    for (provider, ids) in &store.order {
+        let foreign: Vec<&str> = ids
+            .iter()
+            .filter(|id| {
+                store
+                    .profiles
+                    .get(*id)
+                    .is_some_and(|p| &p.provider != provider)
+            })
+            .map(String::as_str)
+            .collect();
+        if !foreign.is_empty() {
+            out.push(Finding::error(format!(
+                "agent {agent}: order for {provider} names profile(s) of another provider: {}; they are never used for {provider} \
+                 (modelauth models auth order set --provider {provider} <ids> or order clear)",
+                foreign.join(", ")
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<&str> = ids
+            .iter()
+            .filter(|id| !seen.insert(id.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !repeated.is_empty() {
+            out.push(Finding::warning(format!(
+                "agent {agent}: order for {provider} names {} more than once; only the first place counts",
+                repeated.join(", ")
+            )));
+        }
+    }
     for p in store.profiles.values() {
         let usage = store.usage_of(&p.id);
         let longest = usage
