@@ -79,28 +79,37 @@ fn parse_prints_the_spec_fields() {
     );
 }
 
+/// Runs `parse` with `input` on stdin: the exit code, every stdout line as JSON, and stderr.
+fn parse_lines(state: &Path, input: impl Into<Vec<u8>>) -> (Option<i32>, Vec<Value>, String) {
+    let out = cmd(state)
+        .arg("parse")
+        .write_stdin(input.into())
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        out.status.code(),
+        lines,
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 #[test]
 fn parse_stdin_reports_bad_lines_by_number_and_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut input = b"\"/model gpt\"\nnot json\n\"hello\"\n".to_vec();
     input.extend_from_slice(b"\"\xff\"\n42\n");
-    let out = cmd(dir.path())
-        .arg("parse")
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, lines, err) = parse_lines(dir.path(), input);
+    assert_eq!(code, Some(1));
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["rawModel"], "gpt");
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[2]["hasDirective"], false);
     assert_eq!(lines[3]["line"], 4);
-    let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("stdin line 2: not a JSON string") && err.contains("stdin line 4: not UTF-8"),
         "{err}"
@@ -118,17 +127,9 @@ fn parse_stdin_answers_plain_lines_from_the_raw_text_and_decodes_the_rest() {
         "\"two\" \"strings\"\n",
         "\"caf\u{e9} /model x\"\n",
     );
-    let out = cmd(dir.path())
-        .arg("parse")
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, lines, err) = parse_lines(dir.path(), input);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("stdin line 4"));
     assert_eq!(lines[0]["cleaned"], "say \"hi\" \t now");
     assert_eq!(lines[0]["hasDirective"], false);
     assert_eq!(lines[1]["rawModel"], "opus");
