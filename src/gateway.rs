@@ -55,6 +55,12 @@ pub enum GatewayError {
     StateDir(#[from] crate::config::StateDirError),
 }
 
+/// `<root>/state/openclaw.sqlite` when it exists (OpenClaw's SQLite generation).
+pub(crate) fn sqlite_db_of(root: &std::path::Path) -> Option<PathBuf> {
+    let db = root.join("state").join("openclaw.sqlite");
+    db.is_file().then_some(db)
+}
+
 /// Where the state lives.
 #[derive(Debug)]
 enum Layout {
@@ -201,6 +207,14 @@ impl Gateway {
         }
     }
 
+    /// OpenClaw's state database (`<state>/state/openclaw.sqlite`) when this directory belongs to the
+    /// SQLite generation (OpenClaw 2026.9 and later). modelauth reads and writes only the JSON
+    /// generation so far: with a database present, writes to the JSON files are refused (they would
+    /// make OpenClaw refuse the provider) and `doctor` and `models status` say so.
+    pub fn sqlite_db(&self) -> Option<PathBuf> {
+        sqlite_db_of(self.state()?.root())
+    }
+
     /// Lines of `<state>/.env` that were skipped, with why.
     pub fn dotenv_warnings(&self) -> &[DotenvWarning] {
         &self.inner.dotenv_warnings
@@ -251,11 +265,12 @@ impl Gateway {
         let inner = &self.inner;
         let parts = match &inner.layout {
             Layout::Files(state) => agent::Parts {
-                profiles: Arc::new(JsonProfiles::open(state.auth_file(id))?)
-                    as Arc<dyn ProfileStore>,
-                sessions: Some(
-                    Arc::new(JsonSessions::new(state.sessions_file(id))) as Arc<dyn SessionStore>
-                ),
+                profiles: Arc::new(
+                    JsonProfiles::open(state.auth_file(id))?.read_only_for(self.sqlite_db()),
+                ) as Arc<dyn ProfileStore>,
+                sessions: Some(Arc::new(
+                    JsonSessions::new(state.sessions_file(id)).read_only_for(self.sqlite_db()),
+                ) as Arc<dyn SessionStore>),
                 config: self.config_store()?,
                 locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
                 state: Some(state.clone()),

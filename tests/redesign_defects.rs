@@ -978,3 +978,42 @@ fn under_a_restrictive_umask_lock_and_state_files_stay_usable() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_sqlite_generation_directory_is_never_written_as_json() {
+    let dir = state(two_keys(), json!({}));
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(
+        dir.path().join("state/openclaw.sqlite"),
+        b"SQLite format 3\0",
+    )
+    .unwrap();
+    let store = dir.path().join("agents/main/agent/auth-profiles.json");
+    let before = std::fs::read_to_string(&store).unwrap();
+    let config_before = std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap();
+    let mut paste = crate::cli::run(dir.path(), "models auth paste-token --provider anthropic");
+    let out = paste.write_stdin("sk-ant-oat01-x\n").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("openclaw.sqlite") && err.contains("AUTH_PROFILE_MIGRATION_REQUIRED"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap(),
+        config_before
+    );
+    let out = crate::cli::run(dir.path(), "models status --check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OpenClaw 2026.9+ keeps this directory"));
+    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SQLite generation"));
+    assert!(
+        !dir.path()
+            .join("agents/main/sessions/sessions.json")
+            .exists()
+    );
+}

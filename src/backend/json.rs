@@ -20,13 +20,25 @@ use super::{
 pub struct JsonProfiles {
     file: AuthFile,
     cache: Stamped<AuthProfiles>,
+    /// The SQLite state database that makes this directory read-only for the JSON backend, if any.
+    sqlite: Option<PathBuf>,
 }
 
 impl JsonProfiles {
     /// Opens the store at `file`, reading it now (a corrupt file is an error here).
     pub fn open(file: AuthFile) -> Result<JsonProfiles, StoreError> {
         let cache = Stamped::load(file.path(), || file.load())?;
-        Ok(JsonProfiles { file, cache })
+        Ok(JsonProfiles {
+            file,
+            cache,
+            sqlite: None,
+        })
+    }
+
+    /// Refuses every write with [`StoreError::SqliteGeneration`] naming `db`.
+    pub fn read_only_for(mut self, db: Option<PathBuf>) -> JsonProfiles {
+        self.sqlite = db;
+        self
     }
 }
 
@@ -43,6 +55,13 @@ impl ProfileStore for JsonProfiles {
         &self,
         change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
+        if let Some(db) = &self.sqlite {
+            return Err(StoreError::SqliteGeneration {
+                path: self.file.path().to_owned(),
+                db: db.clone(),
+            }
+            .into());
+        }
         self.file.update(|e| change(e))
     }
 }
@@ -51,12 +70,19 @@ impl ProfileStore for JsonProfiles {
 #[derive(Debug)]
 pub struct JsonSessions {
     file: SessionsFile,
+    sqlite: Option<PathBuf>,
 }
 
 impl JsonSessions {
     /// The sessions at `file` (nothing is read until a session is asked for).
     pub fn new(file: SessionsFile) -> JsonSessions {
-        JsonSessions { file }
+        JsonSessions { file, sqlite: None }
+    }
+
+    /// Refuses every write with [`StoreError::SqliteGeneration`] naming `db`.
+    pub fn read_only_for(mut self, db: Option<PathBuf>) -> JsonSessions {
+        self.sqlite = db;
+        self
     }
 }
 
@@ -77,6 +103,12 @@ impl SessionStore for JsonSessions {
     }
 
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
+        if let Some(db) = &self.sqlite {
+            return Err(StoreError::SqliteGeneration {
+                path: self.file.path().to_owned(),
+                db: db.clone(),
+            });
+        }
         self.file.store(records.iter().copied())
     }
 }

@@ -60,6 +60,9 @@ pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
         output::json(&report);
     } else {
         let now = ctx.now();
+        if let Some(problem) = &report.layout_problem {
+            println!("{} {problem}", paint("warning:", 33));
+        }
         println!("Agent: {}", report.agent);
         println!("State dir: {}", report.state_dir);
         println!("Default model: {}", report.default_model);

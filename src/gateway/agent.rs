@@ -482,6 +482,8 @@ impl Agent {
                 expected: cred.provider.to_string(),
             });
         }
+        // Fails now, before config is touched, when the store refuses writes (corrupt, other generation).
+        self.inner.profiles.edit(&mut |_| Ok(()))?;
         let had_meta = self.config()?.auth_profiles.contains_key(id);
         let write = self
             .inner

@@ -122,6 +122,16 @@ impl Gateway {
     pub fn doctor(&self, selected: &str, fix: bool) -> Result<DoctorReport, GatewayError> {
         let selected = AgentId::new(selected)?;
         let mut findings = Vec::new();
+        if let Some(db) = self.sqlite_db() {
+            findings.push(Finding::error(format!(
+                "{} exists: this state directory belongs to OpenClaw's SQLite generation (2026.9 and later), \
+                 which keeps credentials, orders and sessions in that database; modelauth reads and writes only \
+                 the JSON files of earlier releases, so what it shows here is not what OpenClaw uses, and it \
+                 refuses to write (a JSON auth-profiles.json would make OpenClaw stop with \
+                 AUTH_PROFILE_MIGRATION_REQUIRED). Use OpenClaw's own commands for this directory for now.",
+                db.display()
+            )));
+        }
         let state_dir = match self.state() {
             Some(state) => {
                 check_files(state, &selected, &mut findings);

@@ -53,6 +53,10 @@ pub struct Status {
     pub check: u8,
     /// What made the check code non-zero.
     pub findings: Vec<String>,
+    /// Set when the state directory belongs to OpenClaw's SQLite generation, which modelauth does not
+    /// read yet: what this view shows is then not what OpenClaw uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout_problem: Option<String>,
 }
 
 /// Computes the status view of `agent`.
@@ -106,7 +110,17 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         providers: Vec::new(),
         check: 0,
         findings: Vec::new(),
+        layout_problem: agent.state_dir().and_then(super::sqlite_db_of).map(|db| {
+            format!(
+                "{} exists: OpenClaw 2026.9+ keeps this directory's credentials and sessions there; modelauth reads only the JSON files, so this view is not what OpenClaw uses (run modelauth doctor)",
+                db.display()
+            )
+        }),
     };
+    if let Some(problem) = &report.layout_problem {
+        report.findings.push(problem.clone());
+        report.check = 1;
+    }
     let mut expiring = false;
     for name in &providers {
         let Ok(pid) = ProviderId::new(name) else {

@@ -152,6 +152,16 @@ pub enum StoreError {
         /// The value as written.
         value: String,
     },
+    /// The state directory belongs to OpenClaw's SQLite generation; its JSON files are not the state.
+    #[error(
+        "{path}: this state directory keeps its credentials and sessions in {db} (OpenClaw 2026.9 and later); modelauth does not write that generation yet, and writing {path} would make OpenClaw refuse the provider (AUTH_PROFILE_MIGRATION_REQUIRED). Nothing was changed"
+    )]
+    SqliteGeneration {
+        /// The JSON file that would have been written.
+        path: PathBuf,
+        /// The state database.
+        db: PathBuf,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),
