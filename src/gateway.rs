@@ -81,6 +81,9 @@ struct Inner {
     clock: SharedClock,
     options: RegistryOptions,
     agents: Mutex<HashMap<AgentId, Agent>>,
+    /// The config store of a file gateway, shared by all agents (opened on first use: a config that
+    /// cannot be read is an error of the call that needs it, and is tried again on the next one).
+    config: once_cell::sync::OnceCell<Arc<dyn ConfigStore>>,
     dotenv_warnings: Vec<DotenvWarning>,
 }
 
@@ -176,6 +179,7 @@ impl GatewayBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 options: self.options,
                 agents: Mutex::new(HashMap::new()),
+                config: once_cell::sync::OnceCell::new(),
                 dotenv_warnings,
             }),
         })
@@ -304,12 +308,15 @@ impl Gateway {
         ))
     }
 
-    /// The config store (one per gateway with files: opened on each call, cheap).
+    /// The config store, one per gateway.
     fn config_store(&self) -> Result<Arc<dyn ConfigStore>, GatewayError> {
-        Ok(match &self.inner.layout {
-            Layout::Files(state) => Arc::new(JsonConfig::open(state.config_file())?),
-            Layout::Memory { config, .. } => Arc::clone(config) as Arc<dyn ConfigStore>,
-        })
+        let store = self.inner.config.get_or_try_init(|| {
+            Ok::<_, GatewayError>(match &self.inner.layout {
+                Layout::Files(state) => Arc::new(JsonConfig::open(state.config_file())?),
+                Layout::Memory { config, .. } => Arc::clone(config) as Arc<dyn ConfigStore>,
+            })
+        })?;
+        Ok(Arc::clone(store))
     }
 
     /// Writes every agent's changed sessions now (call at shutdown).

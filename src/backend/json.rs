@@ -1,7 +1,7 @@
 //! The file backend: OpenClaw's early-2026 JSON layout (`auth-profiles.json`, `sessions.json`,
 //! `openclaw.json`), every write under OpenClaw's sidecar lock and atomic (see [`crate::store::lock`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Config, ConfigFile, ConfigWrite};
@@ -14,6 +14,17 @@ use super::stamped::Stamped;
 use super::{
     ConfigStore, LockGuard, ProfileStore, ReportError, SessionStore, StateLock, Versioned,
 };
+
+/// The write refusal of a JSON file in a directory of OpenClaw's SQLite generation (`db` set).
+fn refuse_sqlite_generation(db: Option<&Path>, path: &Path) -> Result<(), StoreError> {
+    match db {
+        Some(db) => Err(StoreError::SqliteGeneration {
+            path: path.to_owned(),
+            db: db.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// One agent's `auth-profiles.json`, with a snapshot reloaded when the file changes on disk.
 #[derive(Debug)]
@@ -55,13 +66,7 @@ impl ProfileStore for JsonProfiles {
         &self,
         change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
-        if let Some(db) = &self.sqlite {
-            return Err(StoreError::SqliteGeneration {
-                path: self.file.path().to_owned(),
-                db: db.clone(),
-            }
-            .into());
-        }
+        refuse_sqlite_generation(self.sqlite.as_deref(), self.file.path())?;
         self.file.update(|e| change(e))
     }
 }
@@ -103,12 +108,7 @@ impl SessionStore for JsonSessions {
     }
 
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
-        if let Some(db) = &self.sqlite {
-            return Err(StoreError::SqliteGeneration {
-                path: self.file.path().to_owned(),
-                db: db.clone(),
-            });
-        }
+        refuse_sqlite_generation(self.sqlite.as_deref(), self.file.path())?;
         self.file.store(records.iter().copied())
     }
 }
