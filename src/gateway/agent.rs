@@ -197,16 +197,15 @@ impl Agent {
         model: Option<&str>,
     ) -> Result<Result<Resolution<'static>, ResolveError>, AgentError> {
         let config = self.config()?;
-        let current = match session {
-            Some(key) => self.inner.sessions.get(key)?,
-            None => None,
+        let (pin, compaction_count) = match session {
+            Some(key) => self.inner.sessions.pin_and_compaction(key)?,
+            None => (None, 0),
         };
-        let pin = current.as_ref().and_then(|s| s.pin.clone());
         let req = ResolveRequest {
             provider,
             model,
             pin: pin.as_ref().map(pin_view),
-            compaction_count: current.as_ref().map_or(0, |s| s.compaction_count),
+            compaction_count,
             now_ms: self.now_ms(),
         };
         let resolution = match resolve(store, &config, &self.inner.env, &req) {

@@ -134,6 +134,18 @@ impl Registry {
         Ok(self.get(key)?.and_then(|s| s.pin))
     }
 
+    /// The pin and compaction count of session `key`: what resolution reads (no copy of the rest of
+    /// the session; no disk access when it is in memory). `(None, 0)` for an unknown session.
+    pub fn pin_and_compaction(&self, key: &str) -> Result<(Option<Pin>, u32), StoreError> {
+        if let Some(mut slot) = self.inner.map.get_mut(key) {
+            slot.tick = self.tick();
+            return Ok((slot.pin(&self.inner.symbols), slot.compaction_count()));
+        }
+        Ok(self
+            .get(key)?
+            .map_or((None, 0), |s| (s.pin, s.compaction_count)))
+    }
+
     /// Changes session `key` (created when it does not exist) with `change`, marks it for the next
     /// write and returns `change`'s value. `change` must not call back into the registry.
     pub fn update<T>(

@@ -105,6 +105,11 @@ impl Slot {
         }
     }
 
+    /// The compaction count.
+    pub(super) fn compaction_count(&self) -> u32 {
+        self.compaction_count
+    }
+
     /// The pin alone (cheaper than [`Slot::session`]).
     pub(super) fn pin(&self, symbols: &Symbols) -> Option<Pin> {
         let profile = symbols.get(self.pin_profile?)?.clone();
