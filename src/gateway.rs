@@ -21,6 +21,7 @@
 mod agent;
 mod decision;
 pub mod doctor;
+mod generation;
 pub mod status;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub use decision::{Decision, Explanation};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
 use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
+use crate::backend::sqlite::{SqliteLayout, state_db_of};
 use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
 use crate::config::{DotenvWarning, Env, StateDir};
 use crate::resolver::{SharedClock, SystemClock};
@@ -53,19 +55,53 @@ pub enum GatewayError {
     /// No state directory was given and none can be found.
     #[error(transparent)]
     StateDir(#[from] crate::config::StateDirError),
+    /// `--layout sqlite` was asked for a directory without OpenClaw's state database.
+    #[error(
+        "{0} does not exist, so this state directory is not of OpenClaw's SQLite generation; run OpenClaw 2026.9 or later on it first, or drop --layout sqlite"
+    )]
+    NoStateDatabase(PathBuf),
+}
+
+/// Which of OpenClaw's two state generations a state directory uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateLayout {
+    /// The JSON files of the early-2026 releases (`auth-profiles.json`, `sessions.json`).
+    Json,
+    /// The SQLite databases of 2026.9 and later (`state/openclaw.sqlite`, `openclaw-agent.sqlite`).
+    Sqlite,
+}
+
+impl StateLayout {
+    /// `json` or `sqlite`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateLayout::Json => "json",
+            StateLayout::Sqlite => "sqlite",
+        }
+    }
+
+    /// The layout of `root` when none is forced: SQLite when `state/openclaw.sqlite` exists (that is
+    /// what OpenClaw 2026.9+ reads, even with JSON files beside it), else JSON.
+    pub fn detect(root: &std::path::Path) -> StateLayout {
+        if state_db_of(root).is_file() {
+            StateLayout::Sqlite
+        } else {
+            StateLayout::Json
+        }
+    }
 }
 
 /// `<root>/state/openclaw.sqlite` when it exists (OpenClaw's SQLite generation).
 pub(crate) fn sqlite_db_of(root: &std::path::Path) -> Option<PathBuf> {
-    let db = root.join("state").join("openclaw.sqlite");
+    let db = state_db_of(root);
     db.is_file().then_some(db)
 }
 
 /// Where the state lives.
 #[derive(Debug)]
 enum Layout {
-    /// OpenClaw's files in a state directory.
-    Files(StateDir),
+    /// OpenClaw's files in a state directory; its databases when it is of the SQLite generation.
+    Files(StateDir, Option<SqliteLayout>),
     /// In memory: one config and one store per agent.
     Memory {
         config: Arc<MemoryConfig>,
@@ -101,9 +137,17 @@ pub struct GatewayBuilder {
     env: Option<Env>,
     clock: Option<SharedClock>,
     options: RegistryOptions,
+    layout: Option<StateLayout>,
 }
 
 impl GatewayBuilder {
+    /// Use this generation of the state directory instead of detecting it ([`StateLayout::detect`]).
+    /// A JSON-era directory is never migrated: forcing [`StateLayout::Sqlite`] needs the database.
+    pub fn layout(mut self, layout: StateLayout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
     /// Use OpenClaw's files in `dir` (the default: `$OPENCLAW_STATE_DIR`, else `~/.openclaw`).
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
@@ -169,7 +213,19 @@ impl GatewayBuilder {
                 if !explicit_env {
                     dotenv_warnings = env.load_dotenv(&state.dotenv_path())?;
                 }
-                Layout::Files(state)
+                let layout = self
+                    .layout
+                    .unwrap_or_else(|| StateLayout::detect(state.root()));
+                let sqlite = match layout {
+                    StateLayout::Json => None,
+                    StateLayout::Sqlite => match sqlite_db_of(state.root()) {
+                        Some(_) => Some(SqliteLayout::open(state.root())?),
+                        None => {
+                            return Err(GatewayError::NoStateDatabase(state_db_of(state.root())));
+                        }
+                    },
+                };
+                Layout::Files(state, sqlite)
             }
         };
         Ok(Gateway {
@@ -206,15 +262,31 @@ impl Gateway {
     /// The state directory and its paths.
     pub(crate) fn state(&self) -> Option<&StateDir> {
         match &self.inner.layout {
-            Layout::Files(s) => Some(s),
+            Layout::Files(s, _) => Some(s),
             Layout::Memory { .. } => None,
         }
     }
 
-    /// OpenClaw's state database (`<state>/state/openclaw.sqlite`) when this directory belongs to the
-    /// SQLite generation (OpenClaw 2026.9 and later). modelauth reads and writes only the JSON
-    /// generation so far: with a database present, writes to the JSON files are refused (they would
-    /// make OpenClaw refuse the provider) and `doctor` and `models status` say so.
+    /// The generation this gateway reads and writes (`None` in memory).
+    pub fn layout(&self) -> Option<StateLayout> {
+        match &self.inner.layout {
+            Layout::Files(_, Some(_)) => Some(StateLayout::Sqlite),
+            Layout::Files(_, None) => Some(StateLayout::Json),
+            Layout::Memory { .. } => None,
+        }
+    }
+
+    /// The SQLite layout, when this gateway uses it.
+    pub(crate) fn sqlite(&self) -> Option<&SqliteLayout> {
+        match &self.inner.layout {
+            Layout::Files(_, s) => s.as_ref(),
+            Layout::Memory { .. } => None,
+        }
+    }
+
+    /// OpenClaw's state database (`<state>/state/openclaw.sqlite`) when it exists (the SQLite
+    /// generation, OpenClaw 2026.9 and later). Under a forced [`StateLayout::Json`] writes to the JSON
+    /// files are then refused (they would make OpenClaw refuse the provider).
     pub fn sqlite_db(&self) -> Option<PathBuf> {
         sqlite_db_of(self.state()?.root())
     }
@@ -268,7 +340,18 @@ impl Gateway {
     fn open_agent(&self, id: &AgentId) -> Result<Agent, GatewayError> {
         let inner = &self.inner;
         let parts = match &inner.layout {
-            Layout::Files(state) => agent::Parts {
+            Layout::Files(state, Some(sqlite)) => {
+                let (profiles, sessions) = sqlite.open_agent(id)?;
+                agent::Parts {
+                    profiles: Arc::new(profiles) as Arc<dyn ProfileStore>,
+                    sessions: Some(Arc::new(sessions) as Arc<dyn SessionStore>),
+                    config: self.config_store()?,
+                    locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
+                    state: Some(state.clone()),
+                    layout: Some(StateLayout::Sqlite),
+                }
+            }
+            Layout::Files(state, None) => agent::Parts {
                 profiles: Arc::new(
                     JsonProfiles::open(state.auth_file(id))?.read_only_for(self.sqlite_db()),
                 ) as Arc<dyn ProfileStore>,
@@ -278,6 +361,7 @@ impl Gateway {
                 config: self.config_store()?,
                 locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
                 state: Some(state.clone()),
+                layout: Some(StateLayout::Json),
             },
             Layout::Memory {
                 config,
@@ -296,6 +380,7 @@ impl Gateway {
                     config: Arc::clone(config) as Arc<dyn ConfigStore>,
                     locks: Arc::clone(locks) as Arc<dyn StateLock>,
                     state: None,
+                    layout: None,
                 }
             }
         };
@@ -312,7 +397,7 @@ impl Gateway {
     fn config_store(&self) -> Result<Arc<dyn ConfigStore>, GatewayError> {
         let store = self.inner.config.get_or_try_init(|| {
             Ok::<_, GatewayError>(match &self.inner.layout {
-                Layout::Files(state) => Arc::new(JsonConfig::open(state.config_file())?),
+                Layout::Files(state, _) => Arc::new(JsonConfig::open(state.config_file())?),
                 Layout::Memory { config, .. } => Arc::clone(config) as Arc<dyn ConfigStore>,
             })
         })?;

@@ -48,7 +48,7 @@ pub use gateway::doctor::{DoctorReport, Finding, Severity};
 pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
     Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, ModelList,
-    OrderView,
+    OrderView, StateLayout,
 };
 pub use interpreter::status::{ProfileStatus, State};
 pub use interpreter::{Change, ChatOutcome, DirectiveStatus};

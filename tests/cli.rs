@@ -210,6 +210,12 @@ fn status_json_shape_is_stable() {
         .unwrap();
     let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["stateDir"] = json!("[dir]");
+    let store = v["store"].as_str().unwrap().to_owned();
+    assert!(
+        store.starts_with(&state.root().display().to_string()),
+        "{store}"
+    );
+    v["store"] = json!(store.replace(&state.root().display().to_string(), "[dir]"));
     for p in v["providers"].as_array_mut().unwrap() {
         for prof in p["profiles"].as_array_mut().unwrap() {
             for k in ["expires", "until"] {

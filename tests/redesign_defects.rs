@@ -339,7 +339,10 @@ fn a_store_with_a_top_level_field_of_the_wrong_type_is_shown_as_an_error() {
         assert!(out.contains("\"profiles\" is an array"), "{line}: {out}");
         assert!(!out.contains("No auth profiles"), "{line}: {out}");
     }
-    let mut paste = crate::cli::run(dir.path(), "models auth paste-token --provider anthropic");
+    let mut paste = crate::cli::run(
+        dir.path(),
+        "--layout json models auth paste-token --provider anthropic",
+    );
     let out = paste.write_stdin("sk-ant-oat01-NEW\n").output().unwrap();
     assert!(!out.status.success());
     assert_eq!(
@@ -980,7 +983,7 @@ fn under_a_restrictive_umask_lock_and_state_files_stay_usable() {
 }
 
 #[test]
-fn a_sqlite_generation_directory_is_never_written_as_json() {
+fn a_sqlite_generation_directory_forced_to_json_is_never_written_as_json() {
     let dir = state(two_keys(), json!({}));
     std::fs::create_dir_all(dir.path().join("state")).unwrap();
     std::fs::write(
@@ -991,7 +994,10 @@ fn a_sqlite_generation_directory_is_never_written_as_json() {
     let store = dir.path().join("agents/main/agent/auth-profiles.json");
     let before = std::fs::read_to_string(&store).unwrap();
     let config_before = std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap();
-    let mut paste = crate::cli::run(dir.path(), "models auth paste-token --provider anthropic");
+    let mut paste = crate::cli::run(
+        dir.path(),
+        "--layout json models auth paste-token --provider anthropic",
+    );
     let out = paste.write_stdin("sk-ant-oat01-x\n").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -1004,13 +1010,22 @@ fn a_sqlite_generation_directory_is_never_written_as_json() {
         std::fs::read_to_string(dir.path().join("openclaw.json")).unwrap(),
         config_before
     );
-    let out = crate::cli::run(dir.path(), "models status --check")
+    let out = crate::cli::run(dir.path(), "--layout json models status --check")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("OpenClaw 2026.9+ keeps this directory"));
-    let out = crate::cli::run(dir.path(), "doctor").output().unwrap();
+    let out = crate::cli::run(dir.path(), "--layout json doctor")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("SQLite generation"));
+    // Detected, the same directory is read as a database, and a file that is not one is named.
+    let out = crate::cli::run(dir.path(), "models status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("openclaw.sqlite"), "{err}");
     assert!(
         !dir.path()
             .join("agents/main/sessions/sessions.json")

@@ -16,6 +16,7 @@
 
 pub mod json;
 pub mod memory;
+pub mod sqlite;
 pub mod stamped;
 
 use std::fmt::Debug;

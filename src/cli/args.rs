@@ -18,9 +18,21 @@ pub struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// OpenClaw state generation to use (default: detected; `sqlite` when state/openclaw.sqlite exists).
+    #[arg(long, global = true, value_name = "LAYOUT")]
+    pub layout: Option<LayoutArg>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LayoutArg {
+    /// The JSON files of OpenClaw's early-2026 releases.
+    Json,
+    /// The SQLite databases of OpenClaw 2026.9 and later.
+    Sqlite,
 }
 
 /// Top-level commands.

@@ -25,6 +25,12 @@ impl Context {
         if let Some(dir) = &cli.state_dir {
             builder = builder.state_dir(dir);
         }
+        if let Some(layout) = cli.layout {
+            builder = builder.layout(match layout {
+                super::args::LayoutArg::Json => modelauth::StateLayout::Json,
+                super::args::LayoutArg::Sqlite => modelauth::StateLayout::Sqlite,
+            });
+        }
         let gateway = builder.open().map_err(gateway_err)?;
         if let Some(root) = gateway.state_dir() {
             for w in gateway.dotenv_warnings() {

@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, fix: bool) -> Result<u8, CliError> {
                 let mark = match f.severity {
                     Severity::Error => paint("✗", 31),
                     Severity::Warning => paint("!", 33),
+                    Severity::Info => paint("i", 36),
                 };
                 let tail = if f.fixable {
                     " (modelauth doctor --fix repairs this)"

@@ -65,6 +65,9 @@ pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
         }
         println!("Agent: {}", report.agent);
         println!("State dir: {}", report.state_dir);
+        if let Some(layout) = &report.layout {
+            println!("Layout: {layout} ({})", report.store);
+        }
         println!("Default model: {}", report.default_model);
         if !report.fallbacks.is_empty() {
             println!("Fallbacks: {}", report.fallbacks.join(", "));

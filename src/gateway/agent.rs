@@ -51,6 +51,7 @@ pub(crate) struct Parts {
     pub config: Arc<dyn ConfigStore>,
     pub locks: Arc<dyn StateLock>,
     pub state: Option<StateDir>,
+    pub layout: Option<super::StateLayout>,
 }
 
 #[derive(Debug)]
@@ -62,6 +63,7 @@ struct Inner {
     config: Arc<dyn ConfigStore>,
     locks: Arc<dyn StateLock>,
     state: Option<StateDir>,
+    layout: Option<super::StateLayout>,
     sessions: Registry,
     /// The chat shortcuts of one config version (keyed by the version, which is never reused).
     aliases: Mutex<(u64, Arc<Aliases>)>,
@@ -110,6 +112,7 @@ impl Agent {
                 config: parts.config,
                 locks: parts.locks,
                 state: parts.state,
+                layout: parts.layout,
                 sessions,
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
             }),
@@ -124,6 +127,11 @@ impl Agent {
     /// The state directory (`None` in memory).
     pub fn state_dir(&self) -> Option<&std::path::Path> {
         self.inner.state.as_ref().map(StateDir::root)
+    }
+
+    /// The state generation this agent reads and writes (`None` in memory).
+    pub fn layout(&self) -> Option<super::StateLayout> {
+        self.inner.layout
     }
 
     /// The lookup environment.

@@ -23,6 +23,8 @@ pub enum Severity {
     Error,
     /// Worth knowing.
     Warning,
+    /// What was found, nothing wrong (e.g. the state generation in use).
+    Info,
 }
 
 /// A repair `--fix` can make.
@@ -59,11 +61,14 @@ impl Finding {
             fix,
         }
     }
-    fn error(message: String) -> Finding {
+    pub(crate) fn error(message: String) -> Finding {
         Finding::new(Severity::Error, message, None)
     }
-    fn warning(message: String) -> Finding {
+    pub(crate) fn warning(message: String) -> Finding {
         Finding::new(Severity::Warning, message, None)
+    }
+    pub(crate) fn info(message: String) -> Finding {
+        Finding::new(Severity::Info, message, None)
     }
 }
 
@@ -76,6 +81,11 @@ pub struct DoctorReport {
     pub findings: Vec<Finding>,
     /// True when no error remains (after repairs).
     pub ok: bool,
+}
+
+/// Checks that one of OpenClaw's databases is private (0600), as OpenClaw creates them.
+pub(crate) fn check_db_mode(path: &Path, out: &mut Vec<Finding>) {
+    check_mode(path, FILE_MODE, None, out);
 }
 
 /// Checks the mode of `path` (when it exists) against `want`, never following a link, and that it is
@@ -122,18 +132,14 @@ impl Gateway {
     pub fn doctor(&self, selected: &str, fix: bool) -> Result<DoctorReport, GatewayError> {
         let selected = AgentId::new(selected)?;
         let mut findings = Vec::new();
-        if let Some(db) = self.sqlite_db() {
-            findings.push(Finding::error(format!(
-                "{} exists: this state directory belongs to OpenClaw's SQLite generation (2026.9 and later), \
-                 which keeps credentials, orders and sessions in that database; modelauth reads and writes only \
-                 the JSON files of earlier releases, so what it shows here is not what OpenClaw uses, and it \
-                 refuses to write (a JSON auth-profiles.json would make OpenClaw stop with \
-                 AUTH_PROFILE_MIGRATION_REQUIRED). Use OpenClaw's own commands for this directory for now.",
-                db.display()
-            )));
-        }
         let state_dir = match self.state() {
             Some(state) => {
+                super::generation::findings(
+                    self,
+                    state,
+                    &agent_ids(state, &selected),
+                    &mut findings,
+                );
                 check_files(state, &selected, &mut findings);
                 state.root().display().to_string()
             }

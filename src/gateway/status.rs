@@ -53,8 +53,13 @@ pub struct Status {
     pub check: u8,
     /// What made the check code non-zero.
     pub findings: Vec<String>,
-    /// Set when the state directory belongs to OpenClaw's SQLite generation, which modelauth does not
-    /// read yet: what this view shows is then not what OpenClaw uses.
+    /// The state generation read (`json`, `sqlite`; absent in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// Where the credentials were read from.
+    pub store: String,
+    /// Set when `--layout json` reads the JSON files of a directory that has OpenClaw's state
+    /// database: what this view shows is then not what OpenClaw uses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_problem: Option<String>,
 }
@@ -110,12 +115,18 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         providers: Vec::new(),
         check: 0,
         findings: Vec::new(),
-        layout_problem: agent.state_dir().and_then(super::sqlite_db_of).map(|db| {
-            format!(
-                "{} exists: OpenClaw 2026.9+ keeps this directory's credentials and sessions there; modelauth reads only the JSON files, so this view is not what OpenClaw uses (run modelauth doctor)",
-                db.display()
-            )
-        }),
+        layout: agent.layout().map(|l| l.as_str().to_owned()),
+        store: agent.store_location(),
+        layout_problem: agent
+            .state_dir()
+            .filter(|_| agent.layout() == Some(super::StateLayout::Json))
+            .and_then(super::sqlite_db_of)
+            .map(|db| {
+                format!(
+                    "{} exists: OpenClaw 2026.9+ keeps this directory's credentials and sessions there, but --layout json reads the JSON files, so this view is not what OpenClaw uses (run modelauth doctor)",
+                    db.display()
+                )
+            }),
     };
     if let Some(problem) = &report.layout_problem {
         report.findings.push(problem.clone());

@@ -154,13 +154,44 @@ pub enum StoreError {
     },
     /// The state directory belongs to OpenClaw's SQLite generation; its JSON files are not the state.
     #[error(
-        "{path}: this state directory keeps its credentials and sessions in {db} (OpenClaw 2026.9 and later); modelauth does not write that generation yet, and writing {path} would make OpenClaw refuse the provider (AUTH_PROFILE_MIGRATION_REQUIRED). Nothing was changed"
+        "{path}: this state directory keeps its credentials and sessions in {db} (OpenClaw 2026.9 and later); writing {path} would make OpenClaw refuse the provider (AUTH_PROFILE_MIGRATION_REQUIRED). Drop `--layout json` to use the databases. Nothing was changed"
     )]
     SqliteGeneration {
         /// The JSON file that would have been written.
         path: PathBuf,
         /// The state database.
         db: PathBuf,
+    },
+    /// A SQLite state database could not be opened, read or written.
+    #[error("cannot {action} {path}: {source}; nothing was changed")]
+    Sqlite {
+        /// The database.
+        path: PathBuf,
+        /// What was being done (`open`, `read`, `write`).
+        action: &'static str,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// A database is not the OpenClaw state database modelauth knows (a table or column is missing, or
+    /// a value has another shape).
+    #[error(
+        "{path}: {what}; this is not an OpenClaw 2026.9 state database modelauth understands (run `openclaw doctor`), nothing was changed"
+    )]
+    SqliteSchema {
+        /// The database.
+        path: PathBuf,
+        /// What does not match.
+        what: String,
+    },
+    /// A change belongs in an agent's database, which OpenClaw has not created yet.
+    #[error(
+        "{path} does not exist: OpenClaw creates an agent's database when the agent is first used (e.g. `openclaw models auth order get --agent {agent}`); modelauth does not create OpenClaw's databases. Nothing was changed"
+    )]
+    AgentDatabaseMissing {
+        /// The agent.
+        agent: String,
+        /// Where its database would be.
+        path: PathBuf,
     },
     /// An id failed validation before any path was built.
     #[error(transparent)]

@@ -1,0 +1,209 @@
+//! [`ProfileStore`] over OpenClaw 2026.9's databases: the agent's view merged from the shared and the
+//! agent's own cells ([`super::merge`]), each change one transaction routed back to its owners.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::backend::stamped::next_version;
+use crate::backend::{ProfileStore, ReportError, Versioned};
+use crate::store::{AgentId, AuthEdit, AuthProfiles, Document, StoreError};
+
+use super::db::{Cell, Db, DbView, SharedLocation, read_cell, wall_ms, write_cell};
+use super::merge::{Cells, Target, Touched, merge, split};
+
+/// Where one agent's four cells live.
+#[derive(Debug, Clone, Copy)]
+pub struct CellMap {
+    shared_store: Option<Cell>,
+    shared_state: Option<Cell>,
+    local_store: Cell,
+    local_state: Cell,
+}
+
+impl CellMap {
+    /// The cells of agent `is_main` (the main agent) under `location`.
+    pub fn new(location: SharedLocation, is_main: bool) -> CellMap {
+        let (shared_store, shared_state) = match (location, is_main) {
+            (SharedLocation::StateDb, _) => (
+                Some(Cell::machine("authProfiles.store")),
+                Some(Cell::machine("authProfiles.state")),
+            ),
+            (SharedLocation::LegacyMain, true) => (None, None),
+            (SharedLocation::LegacyMain, false) => (Some(Cell::agent("shared", true)), Some(Cell::agent("shared", false))),
+        };
+        CellMap {
+            shared_store,
+            shared_state,
+            local_store: Cell::agent("agent", true),
+            local_state: Cell::agent("agent", false),
+        }
+    }
+}
+
+/// One agent's credentials and routing state in OpenClaw's databases.
+#[derive(Debug)]
+pub struct SqliteProfiles {
+    db: Arc<Mutex<Db>>,
+    agent: AgentId,
+    cells: CellMap,
+    target: Target,
+    cache: Mutex<Option<(DataVersion, Versioned<AuthProfiles>)>>,
+}
+
+/// The databases' `data_version`s a snapshot was read at.
+type DataVersion = (i64, i64, i64);
+
+/// A [`Cells`] whose secrets are wiped when it is dropped.
+struct Held(Cells);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let c = &mut self.0;
+        for map in [c.shared_store.as_mut(), c.shared_state.as_mut(), Some(&mut c.local_store), Some(&mut c.local_state)]
+            .into_iter()
+            .flatten()
+        {
+            drop(Document { root: std::mem::take(map) });
+        }
+    }
+}
+
+impl SqliteProfiles {
+    /// The store of `agent` over `db`; `is_main` for the main agent (its new credentials are shared).
+    pub fn new(db: Arc<Mutex<Db>>, agent: AgentId, location: SharedLocation, is_main: bool) -> SqliteProfiles {
+        SqliteProfiles {
+            db,
+            agent,
+            cells: CellMap::new(location, is_main),
+            target: if is_main { Target::Shared } else { Target::Local },
+            cache: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Reads one cell as a JSON object (an empty one when the row or its database is absent).
+fn load(conn: &Connection, db: &DbView, cell: &Cell) -> Result<Option<Map<String, Value>>, StoreError> {
+    if !db.has(cell.schema()) {
+        return Ok(None);
+    }
+    let path = db.path_of(cell.schema());
+    let Some(mut text) = read_cell(conn, path, cell)? else {
+        return Ok(None);
+    };
+    let name = PathBuf::from(format!("{} {}", path.display(), cell.label()));
+    let parsed = Document::parse_json(&name, &text);
+    zeroize::Zeroize::zeroize(&mut text);
+    let mut doc = parsed?;
+    AuthEdit::new(Document { root: doc.root.clone() }).check_writable(&name.display().to_string())?;
+    Ok(Some(std::mem::take(&mut doc.root)))
+}
+
+fn load_cells(conn: &Connection, db: &DbView, map: &CellMap) -> Result<Held, StoreError> {
+    let shared = |cell: Option<Cell>| -> Result<Option<Map<String, Value>>, StoreError> {
+        match cell {
+            Some(c) => Ok(Some(load(conn, db, &c)?.unwrap_or_default())),
+            None => Ok(None),
+        }
+    };
+    Ok(Held(Cells {
+        shared_store: shared(map.shared_store)?,
+        shared_state: shared(map.shared_state)?,
+        local_store: load(conn, db, &map.local_store)?.unwrap_or_default(),
+        local_state: load(conn, db, &map.local_state)?.unwrap_or_default(),
+    }))
+}
+
+fn text_of(map: &Map<String, Value>) -> String {
+    let mut map = map.clone();
+    if !map.contains_key("version") {
+        map.insert("version".into(), Value::from(1));
+    }
+    let text = serde_json::to_string(&map).unwrap_or_default();
+    drop(Document { root: map });
+    text
+}
+
+/// Writes the touched cells; a local change without the agent's database is refused.
+fn store_cells(conn: &Connection, db: &DbView, agent: &AgentId, map: &CellMap, cells: &Cells, t: Touched) -> Result<(), StoreError> {
+    if (t.local_store || t.local_state) && !db.has("agent") {
+        return Err(StoreError::AgentDatabaseMissing { agent: agent.to_string(), path: db.agent_db().to_owned() });
+    }
+    let now = wall_ms();
+    let put = |cell: Option<Cell>, doc: Option<&Map<String, Value>>, touched: bool| -> Result<(), StoreError> {
+        if let (true, Some(cell), Some(doc)) = (touched, cell, doc) {
+            let mut text = text_of(doc);
+            let r = write_cell(conn, db.path_of(cell.schema()), &cell, &text, now);
+            zeroize::Zeroize::zeroize(&mut text);
+            r?;
+        }
+        Ok(())
+    };
+    put(map.shared_store, cells.shared_store.as_ref(), t.shared_store)?;
+    put(map.shared_state, cells.shared_state.as_ref(), t.shared_state)?;
+    put(Some(map.local_store), Some(&cells.local_store), t.local_store)?;
+    put(Some(map.local_state), Some(&cells.local_state), t.local_state)
+}
+
+impl ProfileStore for SqliteProfiles {
+    fn location(&self) -> String {
+        let db = self.lock();
+        let db = db.view();
+        if self.cells.shared_store.is_some_and(|c| c.schema() == "main") {
+            format!("{} (shared) and {}", db.state_db().display(), db.agent_db().display())
+        } else {
+            db.agent_db().display().to_string()
+        }
+    }
+
+    fn snapshot(&self) -> Result<Versioned<AuthProfiles>, StoreError> {
+        let mut db = self.lock();
+        db.attach_new()?;
+        let token = db.data_version()?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, v)) = cache.as_ref()
+            && *t == token
+        {
+            return Ok(v.clone());
+        }
+        let map = self.cells;
+        let fresh = db.read(|conn, view| {
+            let held = load_cells(conn, view, &map)?;
+            let doc = Document { root: merge(&held.0) };
+            Ok(Versioned { version: next_version(), value: Arc::new(AuthProfiles::from_document(&doc)) })
+        })?;
+        *cache = Some((token, fresh.clone()));
+        Ok(fresh)
+    }
+
+    fn edit(
+        &self,
+        change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        let mut db = self.lock();
+        let map = self.cells;
+        let target = self.target;
+        let agent = &self.agent;
+        db.write(|conn, view| {
+            let mut held = load_cells(conn, view, &map)?;
+            let before = Document { root: merge(&held.0) };
+            let mut edit = AuthEdit::new(before.clone());
+            change(&mut edit)?;
+            let (after, changed) = edit.finish();
+            if !changed {
+                return Ok(());
+            }
+            let touched = split(&mut held.0, &before.root, &after.root, target);
+            store_cells(conn, view, agent, &map, &held.0, touched)?;
+            Ok::<_, ReportError>(())
+        })?;
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+}
