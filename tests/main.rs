@@ -12,6 +12,7 @@ mod parser_props;
 mod redesign_defects;
 pub mod resolver_rules;
 mod runtime_agent;
+pub mod sqlite_state;
 mod store_files;
 pub mod store_procs;
 mod time_fields_props;
