@@ -55,6 +55,7 @@ pub fn cell(db: &Path, sql: &str, key: &str) -> Option<Value> {
     text.map(|t| serde_json::from_str(&t).unwrap())
 }
 
+/// The JSON of `config_machine_state` row `key` of the state database.
 pub fn machine(dir: &Path, key: &str) -> Option<Value> {
     cell(
         &state_db(dir),
@@ -63,6 +64,7 @@ pub fn machine(dir: &Path, key: &str) -> Option<Value> {
     )
 }
 
+/// The JSON of row `primary` of `table` in agent `agent`'s database.
 pub fn agent_cell(dir: &Path, agent: &str, table: &str) -> Option<Value> {
     let (col, key) = if table == "auth_profile_store" {
         ("store_json", "store_key")
