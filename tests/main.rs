@@ -12,6 +12,7 @@ mod parser_props;
 mod redesign_defects;
 pub mod resolver_rules;
 mod runtime_agent;
+mod sqlite_behaviour;
 pub mod sqlite_state;
 mod store_files;
 pub mod store_procs;

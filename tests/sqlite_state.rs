@@ -235,12 +235,9 @@ fn writes_land_where_openclaw_keeps_them() {
     );
     assert_eq!(state["version"], 1);
 
-    let out = run(
-        d,
-        "models auth report anthropic:work --outcome rate_limit",
-    )
-    .output()
-    .unwrap();
+    let out = run(d, "models auth report anthropic:work --outcome rate_limit")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -296,6 +293,37 @@ fn a_chat_pin_is_stored_in_the_session_row_keeping_openclaws_fields() {
             assert_eq!(&after[k], v, "field {k} kept");
         }
     }
+    // OpenClaw's readers refuse a row its triggers marked unvalidated; a valid row stays certified.
+    let conn = Connection::open(agent_db(d, "main")).unwrap();
+    let valid: i64 = conn
+        .query_row(
+            "SELECT entry_valid FROM session_nodes WHERE session_key = 'agent:main:fixture'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(valid, 1);
+    let (updated, id): (i64, String) = conn
+        .query_row("SELECT updated_at, current_session_id FROM session_nodes WHERE session_key = 'agent:main:fixture'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        Some(updated),
+        after["updatedAt"].as_i64(),
+        "row and entry agree on updatedAt"
+    );
+    assert_eq!(Some(id.as_str()), after["sessionId"].as_str());
+    // A key OpenClaw would not list is refused, not written.
+    let mut chat = run(d, "chat --session telegram:42");
+    let out = chat
+        .write_stdin("/model opus@anthropic:home\n")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a session key OpenClaw 2026.9 accepts")
+    );
+    assert!(session(d, "main", "telegram:42").is_none());
     // A new chat gets a row of its own.
     let mut chat = run(d, "chat --session agent:main:new-chat");
     assert!(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use super::shape::{self, ConfigShape, model_setting, strings};
 use crate::store::json::{Document, object_entry};
 use crate::store::{AgentId, CredentialKind, ProviderId, Secret, StoreError, atomic};
 
@@ -37,7 +38,7 @@ pub struct ProfileMeta {
     pub mode: Option<CredentialKind>,
 }
 
-/// One entry of `agents.list`.
+/// One agent of `agents.list` or `agents.entries`.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     /// The agent id as written (may be invalid; checked where used).
@@ -57,39 +58,21 @@ pub struct Config {
     pub default_primary: Option<String>,
     /// `agents.defaults.model.fallbacks`.
     pub default_fallbacks: Vec<String>,
-    /// `agents.defaults.models`: allowed model ref → alias (the allowlist when non-empty).
+    /// `agents.defaults.models`: model ref → alias (also the allowlist, when non-empty, in the
+    /// [`ConfigShape::List`] shape).
     pub models: BTreeMap<String, Option<String>>,
-    /// `agents.list`.
+    /// `agents.list` or `agents.entries`.
     pub agents: Vec<AgentConfig>,
+    /// The file's shape (which generation of OpenClaw it is written for).
+    pub shape: ConfigShape,
+    /// `agents.defaults.modelPolicy.allow` (the allowlist of the [`ConfigShape::Entries`] shape).
+    pub allow: Vec<String>,
     /// `auth.profiles`.
     pub auth_profiles: BTreeMap<String, ProfileMeta>,
     /// `auth.order`.
     pub auth_order: BTreeMap<ProviderId, Vec<String>>,
     /// `models.providers`.
     pub providers: BTreeMap<ProviderId, ProviderConfig>,
-}
-
-/// Reads `{primary, fallbacks}` from a model setting that may also be a bare string.
-fn model_setting(v: Option<&Value>) -> (Option<String>, Vec<String>) {
-    match v {
-        Some(Value::String(s)) => (Some(s.clone()), Vec::new()),
-        Some(Value::Object(m)) => (
-            m.get("primary").and_then(Value::as_str).map(str::to_owned),
-            strings(m.get("fallbacks")),
-        ),
-        _ => (None, Vec::new()),
-    }
-}
-
-/// The strings of a JSON array (other items skipped).
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `root.a.b.c` as an object, if every step is one.
@@ -118,24 +101,9 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let agents = root
-            .get("agents")
-            .and_then(|a| a.get("list"))
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|a| {
-                        let (primary, fallbacks) = model_setting(a.get("model"));
-                        Some(AgentConfig {
-                            id: a.get("id")?.as_str()?.to_owned(),
-                            default: a.get("default").and_then(Value::as_bool).unwrap_or(false),
-                            primary,
-                            fallbacks,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let shape = shape::shape_of(root);
+        let agents = shape::agents(root, shape);
+        let allow = shape::allow_patterns(root);
         let auth = path(root, &["auth"]);
         let auth_profiles = auth
             .and_then(|a| a.get("profiles"))
@@ -174,18 +142,40 @@ impl Config {
             default_fallbacks,
             models,
             agents,
+            shape,
+            allow,
             auth_profiles,
             auth_order,
             providers,
         }
     }
 
-    /// The agent's default model: its own `model.primary`, else the defaults', else the built-in one.
+    /// The agent's default model: its own `model.primary`, else the defaults', else the built-in one
+    /// of the file's generation.
     pub fn primary_model(&self, agent: &AgentId) -> String {
         self.agent(agent)
             .and_then(|a| a.primary.clone())
             .or_else(|| self.default_primary.clone())
-            .unwrap_or_else(|| BUILTIN_DEFAULT_MODEL.to_owned())
+            .unwrap_or_else(|| match self.shape {
+                ConfigShape::List => BUILTIN_DEFAULT_MODEL.to_owned(),
+                ConfigShape::Entries => shape::BUILTIN_DEFAULT_MODEL_2026_9.to_owned(),
+            })
+    }
+
+    /// Whether an allowlist limits the models a user may select.
+    pub fn restricted(&self) -> bool {
+        match self.shape {
+            ConfigShape::List => !self.models.is_empty(),
+            ConfigShape::Entries => !self.allow.is_empty(),
+        }
+    }
+
+    /// The allowlist entries as model refs or `provider/*` patterns.
+    pub fn allowed(&self) -> Vec<String> {
+        match self.shape {
+            ConfigShape::List => self.models.keys().cloned().collect(),
+            ConfigShape::Entries => self.allow.clone(),
+        }
     }
 
     /// The agent's fallback models.
@@ -196,7 +186,7 @@ impl Config {
         }
     }
 
-    /// The `agents.list` entry of `agent`.
+    /// The `agents.list` / `agents.entries` entry of `agent`.
     pub fn agent(&self, agent: &AgentId) -> Option<&AgentConfig> {
         self.agents.iter().find(|a| a.id == agent.as_str())
     }
@@ -361,32 +351,24 @@ pub fn remove_profile_meta(doc: &mut Document, id: &str) -> bool {
 /// Sets the default model: `agents.list[agent].model.primary` for `Some(agent)`, else
 /// `agents.defaults.model.primary`. A bare-string `model` setting is turned into an object.
 pub fn set_primary_model(doc: &mut Document, agent: Option<&AgentId>, model: &str) -> bool {
+    let shape = shape::shape_of(&doc.root);
     let agents = doc.object_mut("agents");
     let holder: &mut Map<String, Value> = match agent {
         None => object_entry(agents, "defaults"),
-        Some(id) => {
-            let list = agents.entry("list").or_insert_with(|| json!([]));
-            if !list.is_array() {
-                *list = json!([]);
-            }
-            let items = list.as_array_mut().expect("just made an array");
-            let pos = match items
-                .iter()
-                .position(|a| a.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            {
-                Some(p) => p,
-                None => {
-                    items.push(json!({ "id": id.as_str() }));
-                    items.len() - 1
-                }
-            };
-            match &mut items[pos] {
-                Value::Object(m) => m,
-                _ => return false,
-            }
-        }
+        Some(id) => match shape::agent_holder(agents, id.as_str(), shape) {
+            Some(m) => m,
+            None => return false,
+        },
     };
     let slot = holder.entry("model").or_insert_with(|| json!({}));
+    if shape == ConfigShape::Entries
+        && let Value::String(s) = slot
+    {
+        // 2026.9 writes a bare string here: keep the file's own form.
+        let changed = s != model;
+        *slot = json!(model);
+        return changed;
+    }
     if let Value::String(s) = slot {
         *slot = json!({ "primary": s.clone() });
     }

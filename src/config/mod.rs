@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod file;
+pub mod shape;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ pub use file::{
     AgentConfig, BUILTIN_DEFAULT_MODEL, Config, ConfigFile, ConfigWrite, ProfileMeta,
     ProviderConfig,
 };
+pub use shape::ConfigShape;
 
 use crate::store::{AgentId, AuthFile, SessionsFile};
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::backend::{ConfigStore, ProfileStore, ReportError, SessionStore, StateLock};
 use crate::config::{Config, Env, StateDir, file as config_file};
-use crate::interpreter::{self, ChatOutcome, Commit, DirectiveStatus, Plan, PlanInput};
+use crate::interpreter::{self, Behaviour, ChatOutcome, Commit, DirectiveStatus, Plan, PlanInput};
 use crate::parser::{self, Aliases, ParseResult};
 use crate::resolver::{
     Applied, Outcome, PinChange, PinView, Resolution, ResolveError, ResolveRequest, SharedClock,
@@ -341,6 +341,10 @@ impl Agent {
                 session: current.as_ref(),
                 auth_location: &location,
                 now: self.now_ms(),
+                behaviour: match self.inner.layout {
+                    Some(super::StateLayout::Sqlite) => Behaviour::OpenClaw2026_9,
+                    _ => Behaviour::Spec,
+                },
             },
         );
         match plan {

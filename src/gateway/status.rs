@@ -184,6 +184,11 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             )
         });
         let used = in_use.contains(name);
+        let chosen = resolved.as_ref().ok().and_then(|r| r.chosen_profile());
+        // SPEC: any expiring profile makes --check 2; OpenClaw 2026.9.6: only a selected one does.
+        let expiry_counts = |id: &str| {
+            agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
+        };
         for s in &profiles {
             match s.state {
                 State::Expired | State::Missing => {
@@ -206,7 +211,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                     ));
                     report.check = 1;
                 }
-                State::Expiring => expiring = true,
+                State::Expiring if expiry_counts(&s.id) => expiring = true,
                 _ => {}
             }
         }

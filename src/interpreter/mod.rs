@@ -153,6 +153,34 @@ pub struct PlanInput<'a> {
     pub auth_location: &'a str,
     /// Now, ms.
     pub now: i64,
+    /// Whose rules apply where SPEC and OpenClaw 2026.9 differ.
+    pub behaviour: Behaviour,
+}
+
+/// Whose rules a directive follows where SPEC.md (the early-2026 reference) and OpenClaw 2026.9.6
+/// differ: the state directory's generation decides (docs/DECISIONS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behaviour {
+    /// SPEC.md: `/model <model>` without `@profile` and `/model default` clear the pin; replies
+    /// "Model set to X." / "Model reset to default (X).".
+    #[default]
+    Spec,
+    /// OpenClaw 2026.9.6: a pin of the selected model's provider survives; replies "Model set to X for
+    /// this session only; configured default unchanged." / "Session model reset to configured default
+    /// (X).".
+    OpenClaw2026_9,
+}
+
+/// Whether 2026.9's rule keeps the session's pin when a model of `provider` is selected without
+/// `@profile`: it does when the pinned profile belongs to that provider.
+fn keeps_pin(i: &PlanInput<'_>, provider: Option<&ProviderId>) -> bool {
+    let pin = i.session.and_then(|s| s.pin.as_ref());
+    match (i.behaviour, pin, provider) {
+        (Behaviour::OpenClaw2026_9, Some(pin), Some(provider)) => {
+            profile_provider(i.store, i.config, &pin.profile).as_ref() == Some(provider)
+        }
+        _ => false,
+    }
 }
 
 /// Decides what a directive-only parse does (SPEC §4): a pure function of the parse and snapshots.
@@ -206,11 +234,22 @@ pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
             return Plan::Reply(replies::status(&input));
         }
         "default" => {
+            let keep = keeps_pin(i, split_ref(&default_ref).map(|(p, _)| p).as_ref());
+            let reply = match i.behaviour {
+                Behaviour::Spec => format!("Model reset to default ({default_label})."),
+                Behaviour::OpenClaw2026_9 => {
+                    format!("Session model reset to configured default ({default_label}).")
+                }
+            };
+            let mut changes = vec![Change::ModelReset];
+            if !keep {
+                changes.push(Change::PinCleared);
+            }
             return Plan::Apply(Commit {
                 model: Some(None),
-                pin: Some(None),
-                reply: format!("Model reset to default ({default_label})."),
-                changes: vec![Change::ModelReset, Change::PinCleared],
+                pin: (!keep).then_some(None),
+                reply,
+                changes,
                 ..Commit::default()
             });
         }
@@ -308,18 +347,26 @@ fn select(
     let is_default = model_ref == default_ref;
     let override_to =
         (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
+    let keep = profile.is_none() && keeps_pin(i, provider.as_ref());
     commit.model = Some(override_to.clone());
-    commit.pin = Some(profile.map(str::to_owned));
+    commit.pin = (!keep).then(|| profile.map(str::to_owned));
     commit.runtime = p.raw_runtime.map(str::to_owned);
+    let new_wording = i.behaviour == Behaviour::OpenClaw2026_9;
     let mut reply = match &override_to {
         Some(m) => {
             commit.changes.push(Change::ModelSet { model: m.clone() });
-            format!("Model set to {label}.")
+            if new_wording {
+                format!("Model set to {label} for this session only; configured default unchanged.")
+            } else {
+                format!("Model set to {label}.")
+            }
         }
         None => {
             commit.changes.push(Change::ModelReset);
             if p.scope.is_some_and(|s| s != Scope::Session) {
                 format!("Model set to {label}.")
+            } else if new_wording {
+                format!("Session model reset to configured default ({label}).")
             } else {
                 format!("Model reset to default ({label}).")
             }
@@ -332,7 +379,7 @@ fn select(
             });
             reply.push_str(&format!(" Auth profile set to {id}."));
         }
-        None if i.session.is_some_and(|s| s.pin.is_some()) => {
+        None if !keep && i.session.is_some_and(|s| s.pin.is_some()) => {
             commit.changes.push(Change::PinCleared)
         }
         None => {}

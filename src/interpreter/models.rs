@@ -39,8 +39,10 @@ pub struct Catalogue {
     pub by_provider: BTreeMap<String, BTreeSet<String>>,
     /// ref → aliases.
     pub aliases: BTreeMap<String, Vec<String>>,
-    /// True when config has an allowlist (`agents.defaults.models`).
+    /// True when config has an allowlist (`agents.defaults.models`, or 2026.9's `modelPolicy.allow`).
     pub restricted: bool,
+    /// Providers an allowlist opens entirely (`provider/*`).
+    pub wildcards: BTreeSet<String>,
     /// Providers that may be used with any model id (no allowlist).
     pub known_providers: BTreeSet<String>,
 }
@@ -63,7 +65,7 @@ impl Catalogue {
     /// Builds the catalogue for `agent` from config, the store and the environment.
     pub fn build(config: &Config, store: &AuthProfiles, env: &Env, agent: &AgentId) -> Catalogue {
         let mut c = Catalogue {
-            restricted: !config.models.is_empty(),
+            restricted: config.restricted(),
             ..Catalogue::default()
         };
         for (alias, r) in config.aliases() {
@@ -81,7 +83,19 @@ impl Catalogue {
             }
         };
         if c.restricted {
-            let mut refs: Vec<String> = config.models.keys().cloned().collect();
+            let mut refs = Vec::new();
+            for r in config.allowed() {
+                match r.strip_suffix("/*").map(ProviderId::new) {
+                    Some(Ok(p)) => {
+                        let models = CATALOGUE.iter().filter(|(cp, _)| *cp == p.as_str());
+                        refs.extend(models.flat_map(|(cp, ms)| ms.iter().map(move |m| format!("{cp}/{m}"))));
+                        c.by_provider.entry(p.to_string()).or_default();
+                        c.wildcards.insert(p.to_string());
+                    }
+                    Some(Err(_)) => {}
+                    None => refs.push(r),
+                }
+            }
             refs.push(config.primary_model(agent));
             refs.extend(config.fallbacks(agent));
             for r in refs {
@@ -137,6 +151,7 @@ impl Catalogue {
     pub fn allows(&self, r: &str) -> bool {
         match split_ref(r) {
             Some((p, _)) if !self.restricted => self.known_providers.contains(p.as_str()),
+            Some((p, _)) if self.wildcards.contains(p.as_str()) => true,
             Some((p, _)) => self
                 .by_provider
                 .get(p.as_str())

@@ -193,6 +193,16 @@ pub enum StoreError {
         /// Where its database would be.
         path: PathBuf,
     },
+    /// A session OpenClaw 2026.9 would refuse to list: its keys are `agent:<agent>:<rest>` in lower case.
+    #[error(
+        "session {key:?} is not a session key OpenClaw 2026.9 accepts (agent:{agent}:<name>, lower case); its row would make `openclaw sessions` fail, so it was not written. Use a key of that form"
+    )]
+    NonCanonicalSession {
+        /// The key.
+        key: String,
+        /// The agent.
+        agent: String,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),

@@ -130,7 +130,7 @@ pub fn acquire(path: &Path, options: LockOptions) -> Result<FileLock, StoreError
         }
         if !reclaimed {
             let left = options.deadline.saturating_sub(started.elapsed());
-            std::thread::sleep(delay.min(left).max(Duration::from_millis(1)));
+            std::thread::sleep(jittered(delay).min(left).max(Duration::from_millis(1)));
             delay = (delay * 2).min(Duration::from_millis(50));
         }
     }
@@ -336,6 +336,15 @@ fn lock_err(lock: &Path, source: io::Error) -> StoreError {
         path: lock.to_owned(),
         source,
     }
+}
+
+/// Half of `delay` plus a random part of the other half: waiters that started together do not poll in
+/// lockstep (under load, lockstep polling let one writer starve past the deadline).
+fn jittered(delay: Duration) -> Duration {
+    let half = delay / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    let random = (uuid::Uuid::new_v4().as_u128() as u64) % nanos;
+    half + Duration::from_nanos(random)
 }
 
 #[cfg(test)]

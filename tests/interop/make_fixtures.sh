@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-creates tests/fixtures/openclaw-2026.9.6: a state directory written by the real OpenClaw 2026.9.6
 # with fake secrets (two shared setup tokens, an order for main, an agent `ops` with its own token and
-# order, one session), checkpointed and vacuumed so the committed databases are small.
+# order, the default model anthropic/claude-opus-4-6, one session), checkpointed and vacuumed so the committed databases are small.
 # Needs the install of tests/interop/install.sh. Usage: tests/interop/make_fixtures.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -16,6 +16,7 @@ fake WORK | openclaw models auth paste-token --provider anthropic --profile-id a
 fake HOME | openclaw models auth paste-token --provider anthropic --profile-id anthropic:home >/dev/null
 openclaw models auth order set --provider anthropic anthropic:home anthropic:work >/dev/null 2>&1
 openclaw config set agents.entries.ops.name ops >/dev/null
+openclaw config set agents.defaults.model.primary anthropic/claude-opus-4-6 >/dev/null
 fake OPS | openclaw models auth paste-token --agent ops --provider anthropic --profile-id anthropic:ops >/dev/null
 openclaw models auth order set --agent ops --provider anthropic anthropic:ops anthropic:work >/dev/null 2>&1
 # A session row: the run fails (no OpenAI credential for the default model) after creating it.

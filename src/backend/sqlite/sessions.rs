@@ -122,49 +122,85 @@ impl SessionStore for SqliteSessions {
             check(conn, view)?;
             let now = wall_ms();
             for (key, record) in records {
-                store_one(conn, view, key, record, now)?;
+                store_one(conn, view, &self.agent, key, record, now)?;
             }
             Ok(())
         })
     }
 }
 
-/// Writes one record's owned fields into its row (a new row when the session is new).
-fn store_one(conn: &Connection, view: &DbView, key: &str, record: &SessionRecord, now: i64) -> Result<(), StoreError> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT current_session_id, entry_json FROM agent.session_nodes WHERE session_key = ?1")
-        .and_then(|mut st| st.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+/// Writes one record's owned fields into its row (a new row when the session is new), keeping the
+/// invariants OpenClaw 2026.9.6 checks on every read (a row breaking them is "invalid persisted session
+/// row requires repair"): `current_session_id` = `entry_json.sessionId`, `updated_at` =
+/// `entry_json.updatedAt`. An existing row keeps OpenClaw's session id: OpenClaw owns the session's
+/// lifecycle (windows, transcripts) there.
+fn store_one(
+    conn: &Connection,
+    view: &DbView,
+    agent: &AgentId,
+    key: &str,
+    record: &SessionRecord,
+    now: i64,
+) -> Result<(), StoreError> {
+    let row: Option<(String, String, i64)> = conn
+        .prepare_cached("SELECT current_session_id, entry_json, entry_valid FROM agent.session_nodes WHERE session_key = ?1")
+        .and_then(|mut st| st.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
         .map_err(err(view, "read"))?;
-    match row {
-        Some((current, text)) => {
-            let mut e = entry(view, key, &text)?;
-            record.write_into(&mut e);
-            // The row's session id is OpenClaw's: a record without one keeps it.
-            if !e.contains_key("sessionId") {
-                e.insert("sessionId".into(), Value::String(current));
-            }
-            let text = serde_json::to_string(&e).unwrap_or_default();
-            conn.prepare_cached("UPDATE agent.session_nodes SET entry_json = ?2, updated_at = ?3 WHERE session_key = ?1")
-                .and_then(|mut st| st.execute(params![key, text, now]))
-                .map_err(err(view, "write"))?;
-        }
+    let exists = row.is_some();
+    let (id, mut e, valid) = match row {
+        Some((current, text, valid)) => (current, entry(view, key, &text)?, valid),
+        None if canonical(key, agent) => (String::new(), Map::new(), 1),
         None => {
-            let mut e = Map::new();
-            record.write_into(&mut e);
-            let id = match e.get("sessionId").and_then(Value::as_str) {
-                Some(id) => id.to_owned(),
-                None => uuid::Uuid::new_v4().to_string(),
-            };
-            e.insert("sessionId".into(), Value::String(id.clone()));
-            e.entry("updatedAt").or_insert(Value::from(now));
-            let text = serde_json::to_string(&e).unwrap_or_default();
-            conn.prepare_cached(
-                "INSERT INTO agent.session_nodes (session_key, current_session_id, entry_json, entry_valid, updated_at) \
-                 VALUES (?1, ?2, ?3, 1, ?4)",
-            )
-            .and_then(|mut st| st.execute(params![key, id, text, now]))
-            .map_err(err(view, "write"))?;
+            return Err(StoreError::NonCanonicalSession { key: key.to_owned(), agent: agent.to_string() });
         }
+    };
+    record.write_into(&mut e);
+    let id = if exists {
+        id
+    } else {
+        match e.get("sessionId").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => uuid::Uuid::new_v4().to_string(),
+        }
+    };
+    e.insert("sessionId".into(), Value::String(id.clone()));
+    let updated = match e.get("updatedAt").and_then(Value::as_i64) {
+        Some(t) => t,
+        None => {
+            e.insert("updatedAt".into(), Value::from(now));
+            now
+        }
+    };
+    let text = serde_json::to_string(&e).unwrap_or_default();
+    let sql = if exists {
+        "UPDATE agent.session_nodes SET entry_json = ?3, updated_at = ?4 WHERE session_key = ?1 AND current_session_id = ?2"
+    } else {
+        "INSERT INTO agent.session_nodes (session_key, current_session_id, entry_json, entry_valid, updated_at) \
+         VALUES (?1, ?2, ?3, 1, ?4)"
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut st| st.execute(params![key, id, text, updated]))
+        .map_err(err(view, "write"))?;
+    // OpenClaw's triggers mark a row changed by anyone as not yet validated (`entry_valid = 0`), and
+    // its readers refuse such a row until its own writer certifies it. modelauth changes only owned
+    // fields and keeps the identity OpenClaw checks, so a row that was valid stays valid: say so, as
+    // OpenClaw's writer does. A row OpenClaw had not certified is left for OpenClaw.
+    if valid == 1 {
+        conn.prepare_cached("UPDATE agent.session_nodes SET entry_valid = 1 WHERE session_key = ?1")
+            .and_then(|mut st| st.execute(params![key]))
+            .map_err(err(view, "write"))?;
     }
     Ok(())
+}
+
+/// Whether OpenClaw 2026.9 accepts `key` for a new row of `agent`: `agent:<agent>:<rest>`, trimmed, lower
+/// case, no empty part.
+fn canonical(key: &str, agent: &AgentId) -> bool {
+    let Some(rest) = key.strip_prefix("agent:").and_then(|r| r.strip_prefix(agent.as_str())).and_then(|r| r.strip_prefix(':')) else {
+        return false;
+    };
+    !rest.is_empty()
+        && key.trim() == key
+        && !key.chars().any(|c| c.is_uppercase() || c.is_whitespace())
+        && !rest.split(':').any(str::is_empty)
 }
