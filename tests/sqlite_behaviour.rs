@@ -185,3 +185,33 @@ fn a_model_policy_allowlist_with_wildcards_limits_the_selection() {
         json!(["anthropic:ops", "anthropic:work"])
     );
 }
+
+#[test]
+fn openclaws_default_source_marker_survives_a_modelauth_write() {
+    let dir = sqlite_state();
+    let d = dir.path();
+    let db = d.join("agents/main/agent/openclaw-agent.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE session_nodes SET entry_json = json_set(entry_json, '$.modelOverrideSource', 'default') WHERE session_key = 'agent:main:fixture'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE session_nodes SET entry_valid = 1 WHERE session_key = 'agent:main:fixture'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    // The configured default with a profile: no model override of modelauth's own to write.
+    let out = chat(d, "agent:main:fixture", "/model anthropic/claude-opus-4-6@anthropic:work\n");
+    assert!(out.contains("Auth profile set to anthropic:work"), "{out}");
+    let entry = crate::sqlite_state::cell(
+        &db,
+        "SELECT entry_json FROM session_nodes WHERE session_key = ?1",
+        "agent:main:fixture",
+    )
+    .unwrap();
+    assert_eq!(entry["modelOverrideSource"], "default", "{entry}");
+    assert_eq!(entry["authProfileOverride"], "anthropic:work");
+}

@@ -101,10 +101,17 @@ impl SessionRecord {
 
     /// Writes the owned fields into `entry` (absent ones are removed), keeping every other field.
     pub fn write_into(&self, entry: &mut Map<String, Value>) {
+        // A source modelauth does not know (OpenClaw 2026.9.6 writes `"default"` for an explicit
+        // `/model default`) is the gateway's: kept unless modelauth sets its own.
+        let foreign_source = entry
+            .get("modelOverrideSource")
+            .and_then(Value::as_str)
+            .is_some_and(|s| OverrideSource::parse(s).is_none());
         let mut set = |k: &str, v: Option<Value>| match v {
             Some(v) => {
                 entry.insert(k.to_owned(), v);
             }
+            None if k == "modelOverrideSource" && foreign_source => {}
             None => {
                 entry.shift_remove(k);
             }
