@@ -6,6 +6,7 @@ mod common;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
 mod fuzz_replay;
+mod interop;
 mod lock_protocol;
 mod parser_cases;
 mod parser_props;

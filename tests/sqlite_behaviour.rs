@@ -204,7 +204,11 @@ fn openclaws_default_source_marker_survives_a_modelauth_write() {
     .unwrap();
     drop(conn);
     // The configured default with a profile: no model override of modelauth's own to write.
-    let out = chat(d, "agent:main:fixture", "/model anthropic/claude-opus-4-6@anthropic:work\n");
+    let out = chat(
+        d,
+        "agent:main:fixture",
+        "/model anthropic/claude-opus-4-6@anthropic:work\n",
+    );
     assert!(out.contains("Auth profile set to anthropic:work"), "{out}");
     let entry = crate::sqlite_state::cell(
         &db,
