@@ -482,3 +482,52 @@ fn concurrent_writers_lose_nothing() {
     assert_eq!(machine(&d, "test.counter").unwrap(), 49);
     assert_no_json_or_locks(&d);
 }
+
+#[test]
+fn doctor_names_the_layout_and_explains_a_directory_holding_both() {
+    let dir = sqlite_state();
+    let d = dir.path();
+    let out = all_output(&mut run(d, "doctor"));
+    assert!(
+        out.contains("layout: sqlite") && out.contains("config_machine_state"),
+        "{out}"
+    );
+    assert!(!out.contains("both generations"), "{out}");
+    let legacy = d.join("agents/main/agent/auth-profiles.json");
+    std::fs::write(&legacy, r#"{"version":1,"profiles":{}}"#).unwrap();
+    let out = all_output(&mut run(d, "doctor"));
+    assert!(
+        out.contains("holds both generations")
+            && out.contains("AUTH_PROFILE_MIGRATION_REQUIRED")
+            && out.contains("openclaw doctor --fix")
+            && out.contains(&legacy.display().to_string()),
+        "{out}"
+    );
+    // modelauth keeps using the database, and never touches the legacy file.
+    let mut paste = run(
+        d,
+        "models auth paste-token --provider anthropic --profile-id anthropic:mixed",
+    );
+    assert!(
+        paste
+            .write_stdin("sk-ant-oat01-MIXEDSECRET0000000\n")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&legacy).unwrap(),
+        r#"{"version":1,"profiles":{}}"#
+    );
+    assert!(machine(d, "authProfiles.store").unwrap()["profiles"]["anthropic:mixed"].is_object());
+    // A JSON-era directory says so.
+    let json_dir = tempfile::tempdir().unwrap();
+    let out = all_output(&mut run(json_dir.path(), "doctor"));
+    assert!(out.contains("layout: json"), "{out}");
+    let out = all_output(&mut run(json_dir.path(), "--layout sqlite models status"));
+    assert!(
+        out.contains("does not exist") && out.contains("--layout sqlite"),
+        "{out}"
+    );
+}

@@ -120,6 +120,9 @@ impl Db {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(state_db, flags).map_err(sqlite_err(state_db, "open"))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err(state_db, "open"))?;
+        durability(&conn, "main").map_err(sqlite_err(state_db, "open"))?;
+        conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS modelauth_checked (name TEXT PRIMARY KEY)")
+            .map_err(sqlite_err(state_db, "open"))?;
         let mut db = Db {
             conn,
             view: DbView {
@@ -162,7 +165,8 @@ impl Db {
                 return Ok(-1);
             }
             self.conn
-                .query_row(&format!("PRAGMA {schema}.data_version"), [], |r| r.get(0))
+                .prepare_cached(&format!("PRAGMA {schema}.data_version"))
+                .and_then(|mut st| st.query_row([], |r| r.get(0)))
                 .map_err(sqlite_err(self.view.path_of(schema), "read"))
         };
         Ok((v("main")?, v("agent")?, v("shared")?))
@@ -206,11 +210,35 @@ fn attach(conn: &Connection, path: &Path, alias: &str) -> Result<(), StoreError>
     })?;
     conn.execute(&format!("ATTACH DATABASE ?1 AS {alias}"), params![name])
         .map_err(sqlite_err(path, "open"))?;
+    durability(conn, alias).map_err(sqlite_err(path, "open"))?;
     Ok(())
 }
 
-/// Checks that `cell`'s table has the columns modelauth uses.
+/// OpenClaw's own connection settings for its WAL databases: `synchronous = NORMAL` (a commit survives
+/// a crash of the process, as OpenClaw's do; the WAL is synced at checkpoints).
+fn durability(conn: &Connection, schema: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("PRAGMA {schema}.synchronous = NORMAL;"))
+}
+
+/// Checks that `cell`'s table has the columns modelauth uses (once per table and connection: the
+/// answer is kept in the connection's own temp schema).
 pub fn check_table(conn: &Connection, path: &Path, cell: &Cell) -> Result<(), StoreError> {
+    let seen = conn
+        .prepare_cached("SELECT 1 FROM temp.modelauth_checked WHERE name = ?1")
+        .and_then(|mut st| st.exists(params![format!("{}.{}", cell.schema, cell.table)]))
+        .unwrap_or(false);
+    if seen {
+        return Ok(());
+    }
+    check_columns(conn, path, cell)?;
+    let _ = conn.execute(
+        "INSERT OR IGNORE INTO temp.modelauth_checked (name) VALUES (?1)",
+        params![format!("{}.{}", cell.schema, cell.table)],
+    );
+    Ok(())
+}
+
+fn check_columns(conn: &Connection, path: &Path, cell: &Cell) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached("SELECT name FROM pragma_table_info(?1, ?2)").map_err(sqlite_err(path, "read"))?;
     let cols: Vec<String> = stmt
