@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use agent::{Agent, AgentError, ModelList, OrderView};
+pub use agent::{Agent, AgentError, ModelList, OrderView, SessionView};
 pub use decision::{Decision, Explanation};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
@@ -315,6 +315,27 @@ impl Gateway {
     /// The agent config names as default (`main` when none).
     pub fn default_agent_id(&self) -> Result<AgentId, GatewayError> {
         Ok(self.config_store()?.current()?.value.default_agent())
+    }
+
+    /// Whether agent `id` exists: the default agent, an agent the config lists, or one with state
+    /// (a directory under `agents/`, or an in-memory store).
+    pub fn knows_agent(&self, id: &str) -> Result<bool, GatewayError> {
+        if self.default_agent_id()?.as_str() == id {
+            return Ok(true);
+        }
+        let config = self.config_store()?.current()?.value;
+        if config.agents.iter().any(|a| a.id == id) {
+            return Ok(true);
+        }
+        Ok(match &self.inner.layout {
+            Layout::Files(state, _) => AgentId::new(id).is_ok_and(|a| state.agent_dir(&a).is_dir()),
+            Layout::Memory { stores, .. } => AgentId::new(id).is_ok_and(|a| {
+                stores
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains_key(&a)
+            }),
+        })
     }
 
     /// The default agent.

@@ -42,13 +42,15 @@ internal!(backend, config, interpreter, resolver, session, store);
 
 pub mod gateway;
 pub mod parser;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use config::{DotenvWarning, Env};
 pub use gateway::doctor::{DoctorReport, Finding, Severity};
 pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
     Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, ModelList,
-    OrderView, StateLayout,
+    OrderView, SessionView, StateLayout,
 };
 pub use interpreter::status::{ProfileStatus, State};
 pub use interpreter::{Change, ChatOutcome, DirectiveStatus};

@@ -13,6 +13,8 @@ mod parser_props;
 mod redesign_defects;
 pub mod resolver_rules;
 mod runtime_agent;
+mod serve;
+mod serve_common;
 mod sqlite_behaviour;
 pub mod sqlite_state;
 mod store_files;

@@ -75,6 +75,19 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         session: Option<String>,
     },
+    /// Serve the credential layer over HTTP for gateways in any language (unix socket and/or loopback TCP).
+    Serve {
+        /// `unix:PATH` or `tcp:IP:PORT`, repeatable (default: unix:<state>/modelauth.sock). TCP needs a
+        /// bearer token: <state>/modelauth.token, created on first start.
+        #[arg(long, value_name = "ADDR")]
+        listen: Vec<String>,
+        /// Allow a TCP address other than loopback.
+        #[arg(long)]
+        allow_remote: bool,
+        /// The bearer token file for TCP.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -11,6 +11,7 @@ pub mod models;
 pub mod output;
 pub mod parse;
 pub mod resolve;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -100,6 +101,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             model,
             session,
         } => resolve::run(&ctx, provider, model.as_deref(), session.as_deref()),
+        Command::Serve {
+            listen,
+            allow_remote,
+            token_file,
+        } => serve::run(&ctx, listen, *allow_remote, token_file.clone()),
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -43,6 +43,26 @@ pub enum AgentError {
     },
 }
 
+/// What a session has chosen, as the agent keeps it ([`Agent::session_view`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// The session key.
+    pub session: String,
+    /// The model override as `provider/model`, if any.
+    pub model_override: Option<String>,
+    /// The pinned profile, if any.
+    pub profile: Option<String>,
+    /// Who pinned it: `user` (typed) or `auto` (the resolver).
+    pub profile_source: Option<&'static str>,
+    /// The runtime override, if any.
+    pub runtime: Option<String>,
+    /// Compactions so far.
+    pub compaction_count: u32,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}
+
 /// The backends of one agent.
 #[derive(Debug)]
 pub(crate) struct Parts {
@@ -147,6 +167,23 @@ impl Agent {
     /// The session registry.
     pub fn sessions(&self) -> &Registry {
         &self.inner.sessions
+    }
+
+    /// Session `key` as the agent keeps it (loaded from the state on first use), or `None` when the
+    /// agent has never seen it.
+    pub fn session_view(&self, key: &str) -> Result<Option<SessionView>, AgentError> {
+        let Some(s) = self.inner.sessions.get(key)? else {
+            return Ok(None);
+        };
+        Ok(Some(SessionView {
+            session: key.to_owned(),
+            model_override: s.model_override.as_deref().map(str::to_owned),
+            profile: s.pin.as_ref().map(|p| p.profile.to_string()),
+            profile_source: s.pin.as_ref().map(|p| p.source.as_str()),
+            runtime: s.runtime_override.as_deref().map(str::to_owned),
+            compaction_count: s.compaction_count,
+            updated_at: s.updated_at,
+        }))
     }
 
     /// Named cross-process locks beside this agent's state.

@@ -1,0 +1,52 @@
+//! `serve`: runs the HTTP service until SIGTERM/SIGINT, printing each bound address on stdout
+//! (`listening on tcp:127.0.0.1:8787`) so a supervisor or test can find a port chosen with `:0`.
+
+use std::path::PathBuf;
+
+use modelauth::server::{Listen, ServeOptions, Server, shutdown_signal};
+
+use super::CliError;
+use super::context::Context;
+
+/// Runs `serve`; returns 0 after a clean shutdown.
+pub fn run(
+    ctx: &Context,
+    listen: &[String],
+    allow_remote: bool,
+    token_file: Option<PathBuf>,
+) -> Result<u8, CliError> {
+    let listen = listen
+        .iter()
+        .map(|l| l.parse::<Listen>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::User(e.to_string()))?;
+    let options = ServeOptions {
+        listen,
+        allow_remote,
+        token_file,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            what: "start the server runtime".into(),
+            source,
+        })?;
+    let gateway = ctx.gateway.clone();
+    runtime.block_on(async move {
+        let server = Server::bind(gateway, options)
+            .await
+            .map_err(|e| CliError::User(e.to_string()))?;
+        for a in server.addresses() {
+            println!("listening on {a}");
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        server
+            .run(shutdown_signal())
+            .await
+            .map_err(|e| CliError::User(e.to_string()))?;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(0)
+}

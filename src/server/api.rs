@@ -1,0 +1,351 @@
+//! API v1: small handlers over the [`Gateway`]/[`Agent`] API. JSON in and out, `camelCase` field
+//! names everywhere, unknown fields refused (400 naming the field). Every agent call runs on the
+//! blocking pool: the stores take file locks and SQLite transactions.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, routing};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::{Agent, Applied, Decision, FailureReason, Gateway, Outcome, classify};
+
+/// What every handler shares: the gateway (one `Agent` and registry per agent id) and the metrics.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// Request counters and latencies.
+    pub metrics: std::sync::Arc<Metrics>,
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(v) = Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
+    }
+}
+
+/// The routes of API v1 (method, path), as the OpenAPI document lists them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/v1/openapi.json"),
+    ("post", "/v1/agents/{agent}/messages"),
+    ("post", "/v1/agents/{agent}/resolve"),
+    ("post", "/v1/agents/{agent}/outcomes"),
+    ("get", "/v1/agents/{agent}/status"),
+    ("get", "/v1/agents/{agent}/order/{provider}"),
+    ("put", "/v1/agents/{agent}/order/{provider}"),
+    ("delete", "/v1/agents/{agent}/order/{provider}"),
+    ("get", "/v1/agents/{agent}/sessions/{session}"),
+];
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// The router (without authentication; see [`super::auth`]).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            routing::get(|| async { Json(json!({"ok": true})) }),
+        )
+        .route("/metrics", routing::get(metrics))
+        .route(
+            "/v1/openapi.json",
+            routing::get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
+        .route("/v1/agents/{agent}/messages", routing::post(messages))
+        .route("/v1/agents/{agent}/resolve", routing::post(resolve))
+        .route("/v1/agents/{agent}/outcomes", routing::post(outcomes))
+        .route("/v1/agents/{agent}/status", routing::get(status))
+        .route(
+            "/v1/agents/{agent}/order/{provider}",
+            routing::get(order_get).put(order_put).delete(order_delete),
+        )
+        .route(
+            "/v1/agents/{agent}/sessions/{session}",
+            routing::get(session),
+        )
+        .fallback(|| async {
+            ApiError::not_found("no_route", "no such route; see GET /v1/openapi.json")
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(super::BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Runs `f` with agent `id` on the blocking pool; 404 for an agent that does not exist.
+async fn with_agent<T: Send + 'static>(
+    state: &AppState,
+    id: String,
+    f: impl FnOnce(Agent) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let gateway = state.gateway.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::AgentId::new(&id)
+            .map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
+        if !gateway.knows_agent(&id)? {
+            return Err(ApiError::not_found(
+                "unknown_agent",
+                format!("no agent {id:?}"),
+            ));
+        }
+        f(gateway.agent(&id)?)
+    })
+    .await
+    .map_err(|_| ApiError::bad_request("cancelled", "the request was cancelled"))?
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MessageIn {
+    session: String,
+    text: String,
+}
+
+async fn messages(
+    State(s): State<AppState>,
+    Path(agent): Path<String>,
+    Body(m): Body<MessageIn>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, move |a| Ok(a.chat(&m.session, &m.text)?)).await?;
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ResolveIn {
+    session: Option<String>,
+    provider: String,
+    model: Option<String>,
+    #[serde(default)]
+    include_secret: bool,
+}
+
+async fn resolve(
+    State(s): State<AppState>,
+    Path(agent): Path<String>,
+    Body(r): Body<ResolveIn>,
+) -> Result<Response, ApiError> {
+    #[allow(clippy::disallowed_methods, reason = "a latency metric measures real elapsed time")]
+    let started = Instant::now();
+    let metrics = std::sync::Arc::clone(&s.metrics);
+    let out = with_agent(&s, agent, move |a| {
+        let d = a.next(r.session.as_deref(), &r.provider, r.model.as_deref())?;
+        Ok(decision_json(
+            &d,
+            &r.provider,
+            r.model.as_deref(),
+            r.include_secret,
+        ))
+    })
+    .await?;
+    metrics.observe_resolve(started.elapsed());
+    Ok(Json(out).into_response())
+}
+
+/// The resolve answer; the credential only when asked for.
+fn decision_json(d: &Decision, provider: &str, model: Option<&str>, include_secret: bool) -> Value {
+    let candidates: Vec<Value> = d
+        .explanation()
+        .map(|e| {
+            e.candidates
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id, "type": c.kind.map(|k| k.as_str()), "usable": c.usable,
+                        "place": c.place.to_string(), "problem": c.problem.as_ref().map(ToString::to_string),
+                        "blockedUntil": (c.blocked_until > 0).then_some(c.blocked_until),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut v = json!({
+        "provider": provider, "model": model, "profile": d.profile(), "candidates": candidates,
+        "orderSource": d.explanation().map(|e| format!("{:?}", e.order_source)),
+    });
+    let (kind, extra) = match d {
+        Decision::Ready {
+            source,
+            kind,
+            secret,
+            ..
+        } => {
+            let mut extra = json!({ "source": source, "type": kind.map(|k| k.as_str()) });
+            if include_secret {
+                extra["secret"] = json!(secret.expose_secret());
+            }
+            ("ready", extra)
+        }
+        Decision::NeedsRefresh { .. } => ("needsRefresh", json!({})),
+        Decision::NoCredentials { hint, .. } => ("noCredentials", json!({ "message": hint })),
+        Decision::AllCooling {
+            until_ms, message, ..
+        } => (
+            "allCooling",
+            json!({ "untilMs": until_ms, "message": message }),
+        ),
+        other => ("unusable", json!({ "message": other.problem() })),
+    };
+    v["decision"] = json!(kind);
+    if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
+        v.extend(extra);
+    }
+    v
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OutcomeIn {
+    profile: String,
+    model: Option<String>,
+    outcome: String,
+    retry_after_s: Option<u64>,
+    status: Option<u16>,
+    body: Option<String>,
+}
+
+/// `success`, a failure reason (`rate_limit`, …), or `failure` (classified from `status` and `body`).
+fn outcome_of(o: &OutcomeIn) -> Result<Outcome, ApiError> {
+    let retry_after_ms = o
+        .retry_after_s
+        .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let reason = match o.outcome.as_str() {
+        "success" => return Ok(Outcome::Success),
+        "failure" => classify(o.status, o.body.as_deref().unwrap_or("")),
+        name => FailureReason::parse(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_field",
+                format!(
+                    "outcome: {name:?} is not success, failure or one of {}",
+                    crate::store::FAILURE_REASONS
+                        .map(FailureReason::as_str)
+                        .join(", ")
+                ),
+            )
+        })?,
+    };
+    Ok(Outcome::Failure {
+        reason,
+        retry_after_ms,
+    })
+}
+
+async fn outcomes(
+    State(s): State<AppState>,
+    Path(agent): Path<String>,
+    Body(o): Body<OutcomeIn>,
+) -> Result<Response, ApiError> {
+    let outcome = outcome_of(&o)?;
+    let out = with_agent(&s, agent, move |a| {
+        let applied = a.report(&o.profile, o.model.as_deref(), outcome)?;
+        let (applied, until) = match applied {
+            Applied::Succeeded => ("succeeded", None),
+            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
+            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
+        };
+        let state = a
+            .profile_states(None)?
+            .into_iter()
+            .find(|p| p.id == o.profile);
+        Ok(json!({ "profile": o.profile, "applied": applied, "untilMs": until, "state": state }))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn status(
+    State(s): State<AppState>,
+    Path(agent): Path<String>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, |a| Ok(a.status()?)).await?;
+    Ok(Json(out).into_response())
+}
+
+fn order_json(provider: &str, v: &crate::OrderView) -> Value {
+    json!({ "provider": provider, "override": v.override_ids, "config": v.config_ids })
+}
+
+async fn order_get(
+    State(s): State<AppState>,
+    Path((agent, provider)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, move |a| {
+        Ok(order_json(&provider, &a.order(&provider)?))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OrderIn {
+    profiles: Vec<String>,
+}
+
+async fn order_put(
+    State(s): State<AppState>,
+    Path((agent, provider)): Path<(String, String)>,
+    Body(o): Body<OrderIn>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, move |a| {
+        a.set_order(&provider, &o.profiles)?;
+        Ok(order_json(&provider, &a.order(&provider)?))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn order_delete(
+    State(s): State<AppState>,
+    Path((agent, provider)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, move |a| {
+        let existed = a.clear_order(&provider)?;
+        Ok(json!({ "provider": provider, "cleared": existed }))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn session(
+    State(s): State<AppState>,
+    Path((agent, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let out = with_agent(&s, agent, move |a| {
+        a.session_view(&key)?
+            .ok_or_else(|| ApiError::not_found("unknown_session", format!("no session {key:?}")))
+    })
+    .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let text = s.metrics.render();
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+        .into_response()
+}

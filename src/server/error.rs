@@ -1,0 +1,131 @@
+//! The one error type of the API: every failure is `{"error": {"code", "message"}}` with a status
+//! that says whose fault it is. User input never yields a 500; no message holds key material.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::{AgentError, GatewayError, ReportError, StoreError};
+
+/// A failed request.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// 400: the request is malformed (`code` names the problem, `message` the field).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404: the thing named does not exist.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401: no or a wrong bearer token.
+    pub fn unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "missing or wrong bearer token (Authorization: Bearer <contents of modelauth.token>)".into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        match r {
+            JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "body_too_large",
+                    message: "the request body is larger than 64 KiB".into(),
+                }
+            }
+            JsonRejection::MissingJsonContentType(_) => ApiError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "content_type",
+                message: "send the body as JSON with Content-Type: application/json".into(),
+            },
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("bad_json", e.body_text()),
+            JsonRejection::JsonDataError(e) => ApiError::bad_request("bad_field", e.body_text()),
+            other => ApiError::bad_request("bad_body", other.body_text()),
+        }
+    }
+}
+
+/// A store error: a state file or database that cannot be read is the server's state, not the
+/// request's: 503 with the file named (the server keeps serving other agents).
+fn store(e: &StoreError) -> ApiError {
+    let (status, code) = match e {
+        StoreError::Id(_) => (StatusCode::BAD_REQUEST, "bad_id"),
+        StoreError::LockTimeout { .. } | StoreError::Conflict { .. } => {
+            (StatusCode::CONFLICT, "busy")
+        }
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "state_unavailable"),
+    };
+    ApiError {
+        status,
+        code,
+        message: e.to_string(),
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> ApiError {
+        match &e {
+            AgentError::Store(s) => store(s),
+            AgentError::Report(ReportError::Store(s)) => store(s),
+            AgentError::Report(ReportError::UnknownProfile { .. }) => {
+                ApiError::not_found("unknown_profile", e.to_string())
+            }
+            AgentError::Report(ReportError::WrongProvider { .. })
+            | AgentError::WrongProvider { .. } => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "wrong_provider",
+                message: e.to_string(),
+            },
+            AgentError::Id(_) => ApiError::bad_request("bad_id", e.to_string()),
+        }
+    }
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(e: GatewayError) -> ApiError {
+        match &e {
+            GatewayError::Store(s) => store(s),
+            GatewayError::Id(_) => ApiError::bad_request("bad_id", e.to_string()),
+            _ => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "state_unavailable",
+                message: e.to_string(),
+            },
+        }
+    }
+}

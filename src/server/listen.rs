@@ -1,0 +1,204 @@
+//! Listeners: a unix socket (created 0600; a stale socket of a dead server replaced, a live one
+//! refused) or a TCP address (loopback only unless allowed), and the bearer token file of TCP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use axum::Router;
+
+/// One `--listen` address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// `unix:PATH`.
+    Unix(PathBuf),
+    /// `tcp:IP:PORT` (port 0: any free port).
+    Tcp(SocketAddr),
+}
+
+/// Why a listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// Not `unix:PATH` or `tcp:IP:PORT`.
+    #[error("--listen {0:?}: expected unix:PATH or tcp:IP:PORT (e.g. tcp:127.0.0.1:8787)")]
+    Syntax(String),
+    /// A non-loopback TCP address without `--allow-remote`.
+    #[error(
+        "--listen tcp:{0} is not a loopback address; other hosts could reach the credentials. Pass --allow-remote to listen there anyway (every request still needs the token)"
+    )]
+    Remote(SocketAddr),
+    /// Another server answers on the socket.
+    #[error("{0} is in use by a running server; stop it first or pass another --listen unix:PATH")]
+    InUse(PathBuf),
+    /// The operating system refused.
+    #[error("cannot {action} {what}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The socket, address or file.
+        what: String,
+        /// The reason.
+        source: std::io::Error,
+    },
+    /// The token file exists but holds no token.
+    #[error("{0} holds no token; delete it to have a new one generated, or write a token into it")]
+    EmptyToken(PathBuf),
+}
+
+impl FromStr for Listen {
+    type Err = ListenError;
+
+    fn from_str(s: &str) -> Result<Listen, ListenError> {
+        if let Some(p) = s.strip_prefix("unix:").filter(|p| !p.is_empty()) {
+            return Ok(Listen::Unix(PathBuf::from(p)));
+        }
+        if let Some(a) = s.strip_prefix("tcp:") {
+            return a
+                .parse()
+                .map(Listen::Tcp)
+                .map_err(|_| ListenError::Syntax(s.to_owned()));
+        }
+        Err(ListenError::Syntax(s.to_owned()))
+    }
+}
+
+fn io(
+    action: &'static str,
+    what: impl std::fmt::Display,
+) -> impl FnOnce(std::io::Error) -> ListenError {
+    let what = what.to_string();
+    move |source| ListenError::Io {
+        action,
+        what,
+        source,
+    }
+}
+
+/// A bound listener.
+#[derive(Debug)]
+pub enum Bound {
+    /// A unix socket we created (removed at shutdown).
+    Unix(tokio::net::UnixListener, PathBuf),
+    /// A TCP listener.
+    Tcp(tokio::net::TcpListener, SocketAddr),
+}
+
+impl Bound {
+    /// `unix:PATH` or `tcp:IP:PORT`.
+    pub fn address(&self) -> String {
+        match self {
+            Bound::Unix(_, p) => format!("unix:{}", p.display()),
+            Bound::Tcp(_, a) => format!("tcp:{a}"),
+        }
+    }
+
+    /// The socket file, for a unix listener.
+    pub fn socket_path(&self) -> Option<&Path> {
+        match self {
+            Bound::Unix(_, p) => Some(p),
+            Bound::Tcp(..) => None,
+        }
+    }
+
+    /// Serves `router` until `stop`, letting requests in flight finish.
+    pub async fn serve(self, router: Router, stop: impl Future<Output = ()> + Send + 'static) {
+        let result = match self {
+            Bound::Unix(l, _) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+            Bound::Tcp(l, _) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "listener stopped");
+        }
+    }
+}
+
+/// Binds `l`.
+pub async fn bind(l: &Listen, allow_remote: bool) -> Result<Bound, ListenError> {
+    match l {
+        Listen::Tcp(addr) => {
+            if !addr.ip().is_loopback() && !allow_remote {
+                return Err(ListenError::Remote(*addr));
+            }
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(io("listen on", format!("tcp:{addr}")))?;
+            let local = listener
+                .local_addr()
+                .map_err(io("listen on", format!("tcp:{addr}")))?;
+            Ok(Bound::Tcp(listener, local))
+        }
+        Listen::Unix(path) => {
+            if path.symlink_metadata().is_ok() {
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    return Err(ListenError::InUse(path.clone()));
+                }
+                // Nobody answers: the socket of a server that died. Anything else is not ours.
+                let meta = path
+                    .symlink_metadata()
+                    .map_err(io("inspect", path.display()))?;
+                if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                    return Err(ListenError::Io {
+                        action: "replace",
+                        what: path.display().to_string(),
+                        source: std::io::Error::other("it exists and is not a socket"),
+                    });
+                }
+                std::fs::remove_file(path)
+                    .map_err(io("remove the stale socket", path.display()))?;
+            }
+            let listener =
+                tokio::net::UnixListener::bind(path).map_err(io("listen on", path.display()))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io("restrict", path.display()))?;
+            Ok(Bound::Unix(listener, path.clone()))
+        }
+    }
+}
+
+/// The token in `path`, created (0600, 256 random bits in hex) when the file does not exist.
+pub fn token(path: &Path) -> Result<String, ListenError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let t = text.trim().to_owned();
+            if t.is_empty() {
+                return Err(ListenError::EmptyToken(path.to_owned()));
+            }
+            Ok(t)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let t = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode_0600()
+                .open(path)
+                .map_err(io("create", path.display()))?;
+            f.write_all(format!("{t}\n").as_bytes())
+                .map_err(io("write", path.display()))?;
+            Ok(t)
+        }
+        Err(e) => Err(ListenError::Io {
+            action: "read",
+            what: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+/// `OpenOptions::mode(0o600)` by name.
+trait Private {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+
+impl Private for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
+    }
+}

@@ -1,0 +1,80 @@
+//! Prometheus text for `/metrics`: requests by route and status code, and the resolve latency. Labels
+//! are route templates and numbers only — never ids, sessions or anything a client sent.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the resolve latency histogram, seconds.
+const BUCKETS: [f64; 10] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25,
+];
+
+/// Counters shared by every connection (short critical sections, never held across `.await`).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    resolve: Mutex<Histogram>,
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    /// Counts one request of `route` (a route template) answered with `status`.
+    pub fn count(&self, route: &str, status: u16) {
+        let mut m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((route.to_owned(), status)).or_default() += 1;
+    }
+
+    /// Records one resolve's duration.
+    pub fn observe_resolve(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let mut h = self.resolve.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# HELP modelauth_requests_total HTTP requests by route and status code.\n# TYPE modelauth_requests_total counter\n",
+        );
+        for ((route, code), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            out.push_str(&format!(
+                "modelauth_requests_total{{route=\"{route}\",code=\"{code}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP modelauth_resolve_seconds Time to answer a resolve request.\n# TYPE modelauth_resolve_seconds histogram\n");
+        let h = self.resolve.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, b) in BUCKETS.iter().enumerate() {
+            out.push_str(&format!(
+                "modelauth_resolve_seconds_bucket{{le=\"{b}\"}} {}\n",
+                h.counts[i]
+            ));
+        }
+        out.push_str(&format!(
+            "modelauth_resolve_seconds_bucket{{le=\"+Inf\"}} {}\n",
+            h.count
+        ));
+        out.push_str(&format!(
+            "modelauth_resolve_seconds_sum {}\nmodelauth_resolve_seconds_count {}\n",
+            h.sum, h.count
+        ));
+        out
+    }
+}

@@ -1,0 +1,450 @@
+//! `modelauth serve` through real sockets: the API flow, auth on TCP, bad input of every kind, socket
+//! life cycle, other writers, shutdown with requests in flight, and the OpenAPI document.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::serve_common::{Conn, json_state, raw, request, serve};
+
+const SECRETS: [&str; 2] = ["sk-ant-api03-SERVEWORK0000", "sk-ant-api03-SERVEHOME0000"];
+
+fn no_secret(v: &Value) {
+    let text = v.to_string();
+    for s in SECRETS {
+        assert!(!text.contains(s), "secret in {text}");
+    }
+}
+
+#[test]
+fn pin_resolve_report_and_resolve_again() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--listen",
+            &format!("unix:{}", dir.path().join("m.sock").display()),
+        ],
+    );
+    let (code, reply) = s.tcp(
+        "POST",
+        "/v1/agents/main/messages",
+        Some(&json!({"session": "agent:main:t1", "text": "/model sonnet@anthropic:home"})),
+    );
+    assert_eq!(code, 200, "{reply}");
+    assert_eq!(
+        reply["reply"],
+        "Model set to sonnet (anthropic/claude-sonnet-4-6). Auth profile set to anthropic:home."
+    );
+    assert_eq!(reply["directive"], "applied");
+    let (code, r) = s.unix(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"session": "agent:main:t1", "provider": "anthropic"})),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(r["decision"], "ready");
+    assert_eq!(r["profile"], "anthropic:home");
+    assert!(r.get("secret").is_none(), "no secret unless asked: {r}");
+    no_secret(&r);
+    let (_, r) = s.unix(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"session": "agent:main:t1", "provider": "anthropic", "includeSecret": true})),
+    );
+    assert_eq!(r["secret"], "sk-ant-api03-SERVEHOME0000");
+    // An unpinned session rotates away from a profile that hit a rate limit.
+    let (_, r) = s.tcp(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"session": "agent:main:t2", "provider": "anthropic"})),
+    );
+    assert_eq!(r["profile"], "anthropic:work");
+    let (code, o) = s.tcp("POST", "/v1/agents/main/outcomes", Some(&json!({"profile": "anthropic:work", "outcome": "failure", "status": 429, "body": "rate limited"})));
+    assert_eq!(code, 200, "{o}");
+    assert_eq!(o["applied"], "windowStarted");
+    assert_eq!(o["state"]["state"], "cooldown");
+    let (_, r) = s.tcp(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"session": "agent:main:t2", "provider": "anthropic"})),
+    );
+    assert_eq!(r["profile"], "anthropic:home", "{r}");
+    let (code, v) = s.unix("GET", "/v1/agents/main/sessions/agent:main:t1", None);
+    assert_eq!(code, 200);
+    assert_eq!(v["profile"], "anthropic:home");
+    assert_eq!(v["profileSource"], "user");
+    let (code, st) = s.unix("GET", "/v1/agents/main/status", None);
+    assert_eq!(code, 200);
+    assert_eq!(st["agent"], "main");
+    no_secret(&st);
+    let (code, o) = s.unix(
+        "PUT",
+        "/v1/agents/main/order/anthropic",
+        Some(&json!({"profiles": ["anthropic:home", "anthropic:work"]})),
+    );
+    assert_eq!(code, 200, "{o}");
+    assert_eq!(o["override"], json!(["anthropic:home", "anthropic:work"]));
+    let (_, o) = s.unix("DELETE", "/v1/agents/main/order/anthropic", None);
+    assert_eq!(o["cleared"], true);
+    let (_, o) = s.unix("GET", "/v1/agents/main/order/anthropic", None);
+    assert_eq!(o["override"], Value::Null);
+    let (_, m) = s.unix("GET", "/metrics", None);
+    let m = m.as_str().unwrap().to_owned();
+    assert!(
+        m.contains("modelauth_requests_total{route=\"/v1/agents/{agent}/resolve\",code=\"200\"}"),
+        "{m}"
+    );
+    assert!(m.contains("modelauth_resolve_seconds_count 4"), "{m}");
+    assert!(
+        !m.contains("agent:main:t1") && !m.contains("anthropic:home"),
+        "no ids in labels: {m}"
+    );
+}
+
+#[test]
+fn tcp_needs_the_token_and_the_unix_socket_is_private() {
+    let dir = json_state();
+    let sock = dir.path().join("m.sock");
+    let mut s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--listen",
+            &format!("unix:{}", sock.display()),
+        ],
+    );
+    let addr = s.tcp.clone().unwrap();
+    let (code, e) = request(Conn::Tcp(&addr), "GET", "/v1/agents/main/status", None, &[]);
+    assert_eq!(code, 401);
+    assert_eq!(e["error"]["code"], "unauthorized");
+    let (code, _) = request(
+        Conn::Tcp(&addr),
+        "GET",
+        "/v1/agents/main/status",
+        None,
+        &[("authorization", "Bearer wrong-token")],
+    );
+    assert_eq!(code, 401);
+    assert_eq!(s.tcp("GET", "/healthz", None).0, 200);
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let token_file = dir.path().join("modelauth.token");
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let token = s.token.clone().unwrap();
+    assert!(token.len() >= 32);
+    s.terminate();
+    let log = s.stderr();
+    assert!(
+        log.contains("bearer token refused")
+            && !log.contains("wrong-token")
+            && !log.contains(&token),
+        "{log}"
+    );
+    // A remote address needs --allow-remote.
+    let out = crate::cli::run(dir.path(), "serve --listen tcp:0.0.0.0:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}
+
+#[test]
+fn bad_input_of_every_kind_gets_a_named_4xx() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            &format!("unix:{}", dir.path().join("m.sock").display()),
+        ],
+    );
+    let sock = s.unix.clone().unwrap();
+    let c = Conn::Unix(&sock);
+    let post = |path: &str, body: &str| request(c, "POST", path, Some(body), &[]);
+    let (code, e) = post("/v1/agents/main/messages", "{not json");
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("bad_json")),
+        "{e}"
+    );
+    let (code, e) = post("/v1/agents/main/messages", r#"{"session": 5, "text": "x"}"#);
+    assert_eq!(code, 400);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("session"),
+        "{e}"
+    );
+    let (code, e) = post(
+        "/v1/agents/main/resolve",
+        r#"{"provider": "anthropic", "secret": true}"#,
+    );
+    assert_eq!(code, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `secret`"),
+        "{e}"
+    );
+    let (code, e) = post(
+        "/v1/agents/main/outcomes",
+        r#"{"profile": "anthropic:work", "outcome": "exploded"}"#,
+    );
+    assert_eq!(code, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rate_limit"),
+        "{e}"
+    );
+    let (code, e) = post(
+        "/v1/agents/main/outcomes",
+        r#"{"profile": "anthropic:nope", "outcome": "success"}"#,
+    );
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (404, Some("unknown_profile")),
+        "{e}"
+    );
+    let big = format!(r#"{{"session": "s", "text": "{}"}}"#, "x".repeat(1 << 20));
+    let (code, e) = post("/v1/agents/main/messages", &big);
+    assert_eq!(code, 413, "{e}");
+    let (code, e) = request(c, "GET", "/v1/agents/..%2F..%2Fetc/status", None, &[]);
+    assert!(code == 400 || code == 404, "{code} {e}");
+    let (code, e) = request(c, "GET", "/v1/agents/../status", None, &[]);
+    assert!(code == 400 || code == 404, "{code} {e}");
+    let (code, e) = request(c, "GET", "/v1/agents/nobody/status", None, &[]);
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (404, Some("unknown_agent"))
+    );
+    let (code, e) = raw(c, b"POST /v1/agents/main/messages HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}");
+    assert_eq!(code, 415, "{e}");
+    let (code, _) = request(c, "GET", "/v1/agents/main/sessions/never-seen", None, &[]);
+    assert_eq!(code, 404);
+    let (code, e) = request(
+        c,
+        "PUT",
+        "/v1/agents/main/order/anthropic",
+        Some(r#"{"profiles": ["openai:x"]}"#),
+        &[],
+    );
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (404, Some("unknown_profile")),
+        "{e}"
+    );
+    // The server is still fine.
+    assert_eq!(s.unix("GET", "/healthz", None).0, 200);
+}
+
+#[test]
+fn a_live_socket_is_refused_and_a_stale_one_replaced() {
+    let dir = json_state();
+    let sock = dir.path().join("m.sock");
+    let listen = format!("unix:{}", sock.display());
+    let first = serve(dir.path(), &["--listen", &listen]);
+    let out = crate::cli::run(dir.path(), &format!("serve --listen {listen}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by a running server"));
+    drop(first);
+    // The killed server left its socket behind: the next one replaces it.
+    assert!(sock.exists());
+    let second = serve(dir.path(), &["--listen", &listen]);
+    assert_eq!(second.unix("GET", "/healthz", None).0, 200);
+}
+
+#[test]
+fn edits_by_the_cli_are_seen_and_a_corrupt_file_is_a_503_for_that_agent_only() {
+    let dir = json_state();
+    let ops = dir.path().join("agents/ops/agent");
+    std::fs::create_dir_all(&ops).unwrap();
+    std::fs::write(
+        ops.join("auth-profiles.json"),
+        r#"{"version":1,"profiles":{}}"#,
+    )
+    .unwrap();
+    let s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            &format!("unix:{}", dir.path().join("m.sock").display()),
+        ],
+    );
+    assert_eq!(s.unix("GET", "/v1/agents/ops/status", None).0, 200);
+    let out = crate::cli::run(
+        dir.path(),
+        "models auth order set --provider anthropic anthropic:home",
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let (_, o) = s.unix("GET", "/v1/agents/main/order/anthropic", None);
+    assert_eq!(o["override"], json!(["anthropic:home"]));
+    std::fs::write(ops.join("auth-profiles.json"), "{ broken").unwrap();
+    let (code, e) = s.unix("GET", "/v1/agents/ops/status", None);
+    assert_eq!(code, 503, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("agents/ops/agent/auth-profiles.json"),
+        "{e}"
+    );
+    assert_eq!(
+        s.unix("GET", "/v1/agents/main/status", None).0,
+        200,
+        "other agents still served"
+    );
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight_and_writes_every_pin() {
+    let dir = json_state();
+    let mut s = serve(dir.path(), &["--listen", "tcp:127.0.0.1:0"]);
+    let addr = s.tcp.clone().unwrap();
+    let token = format!("Bearer {}", s.token.clone().unwrap());
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            let (addr, token) = (addr.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut done = Vec::new();
+                for j in 0..200 {
+                    let body = json!({"session": format!("agent:main:c{i}-{j}"), "text": "/model opus@anthropic:home"}).to_string();
+                    let r = std::panic::catch_unwind(|| request(Conn::Tcp(&addr), "POST", "/v1/agents/main/messages", Some(&body), &[("authorization", &token)]));
+                    match r {
+                        Ok((200, _)) => done.push(format!("agent:main:c{i}-{j}")),
+                        Ok((0, _)) | Err(_) => break,
+                        Ok((code, v)) => panic!("{code} {v}"),
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(400));
+    let (code, took) = s.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(2), "exit took {took:?}");
+    let answered: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(!answered.is_empty());
+    let sessions: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("agents/main/sessions/sessions.json")).unwrap(),
+    )
+    .unwrap();
+    for key in &answered {
+        assert_eq!(
+            sessions[key]["authProfileOverride"], "anthropic:home",
+            "{key} answered but not written"
+        );
+    }
+}
+
+#[test]
+fn concurrent_clients_and_a_slow_one() {
+    let dir = json_state();
+    let s = serve(dir.path(), &["--listen", "tcp:127.0.0.1:0"]);
+    let addr = s.tcp.clone().unwrap();
+    // A client that sends its headers one byte at a time, slowly, while others are served.
+    let slow = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            for b in b"GET /healthz HTTP/1.1\r\nhost: x\r\n" {
+                if c.write_all(&[*b]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        })
+    };
+    let token = format!("Bearer {}", s.token.clone().unwrap());
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let (addr, token) = (addr.clone(), token.clone());
+            std::thread::spawn(move || {
+                for j in 0..25 {
+                    let body =
+                        json!({"session": format!("agent:main:w{i}-{j}"), "provider": "anthropic"})
+                            .to_string();
+                    let (code, r) = request(
+                        Conn::Tcp(&addr),
+                        "POST",
+                        "/v1/agents/main/resolve",
+                        Some(&body),
+                        &[("authorization", &token)],
+                    );
+                    assert_eq!(code, 200, "{r}");
+                    assert_eq!(r["decision"], "ready");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    slow.join().unwrap();
+}
+
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let doc: Value = serde_json::from_str(modelauth::server::api::OPENAPI).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut served: Vec<(String, String)> = modelauth::server::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+    // Every schema reference resolves.
+    let text = modelauth::server::api::OPENAPI;
+    for r in text.split("\"$ref\": \"#/components/").skip(1) {
+        let name = r.split('"').next().unwrap();
+        let mut parts = name.split('/');
+        let (kind, item) = (parts.next().unwrap(), parts.next().unwrap());
+        assert!(
+            doc["components"][kind].get(item).is_some(),
+            "dangling $ref {name}"
+        );
+    }
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            &format!("unix:{}", dir.path().join("m.sock").display()),
+        ],
+    );
+    let (code, served) = s.unix("GET", "/v1/openapi.json", None);
+    assert_eq!(code, 200);
+    assert_eq!(served, doc);
+    // Every documented GET route without parameters answers.
+    for (method, path) in modelauth::server::api::ROUTES {
+        if *method == "get" && !path.contains('{') {
+            assert_eq!(s.unix("GET", path, None).0, 200, "{path}");
+        }
+    }
+}
