@@ -448,3 +448,76 @@ fn the_openapi_document_matches_the_routes() {
         }
     }
 }
+
+/// Runs one of the example clients and returns its JSON lines by step.
+fn client_steps(mut cmd: std::process::Command) -> std::collections::BTreeMap<String, Value> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["step"].as_str().unwrap().to_owned(), v))
+        .collect()
+}
+
+fn assert_demo(steps: &std::collections::BTreeMap<String, Value>) {
+    assert_eq!(
+        steps["pin"]["reply"],
+        "Model reset to default (opus (anthropic/claude-opus-4-6)). Auth profile set to anthropic:work."
+    );
+    assert_eq!(steps["resolve"]["profile"], "anthropic:work");
+    assert_eq!(steps["report"]["applied"], "windowStarted");
+    assert_eq!(
+        steps["resolve-again"]["pinned"], "anthropic:work",
+        "a user pin stays first"
+    );
+    assert_eq!(
+        steps["resolve-again"]["unpinned"], "anthropic:home",
+        "the next profile"
+    );
+    assert_eq!(steps["error"]["status"], 400);
+    assert_eq!(steps["error"]["code"], "bad_field");
+}
+
+#[test]
+fn the_example_clients_pin_resolve_report_and_resolve_again() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for client in ["node", "python"] {
+        let dir = json_state();
+        let sock = dir.path().join("m.sock");
+        let s = serve(
+            dir.path(),
+            &[
+                "--listen",
+                "tcp:127.0.0.1:0",
+                "--listen",
+                &format!("unix:{}", sock.display()),
+            ],
+        );
+        // Node over TCP with the token, Python over the unix socket.
+        let cmd = match client {
+            "node" => {
+                let mut c = std::process::Command::new("node");
+                c.arg(root.join("clients/node/modelauth.mjs"));
+                c.env(
+                    "MODELAUTH_URL",
+                    format!("http://{}", s.tcp.as_deref().unwrap()),
+                );
+                c.env("MODELAUTH_TOKEN", s.token.as_deref().unwrap());
+                c
+            }
+            _ => {
+                let mut c = std::process::Command::new("python3");
+                c.arg(root.join("clients/python/modelauth_client.py"));
+                c.env("MODELAUTH_SOCKET", &sock);
+                c
+            }
+        };
+        assert_demo(&client_steps(cmd));
+    }
+}

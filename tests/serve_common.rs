@@ -110,7 +110,10 @@ pub fn serve(dir: &Path, args: &[&str]) -> Serve {
 impl Serve {
     /// Sends SIGTERM and waits for the exit; returns the exit code and how long it took.
     pub fn terminate(&mut self) -> (Option<i32>, Duration) {
-        #[allow(clippy::disallowed_methods, reason = "the shutdown deadline is real time")]
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the shutdown deadline is real time"
+        )]
         let started = Instant::now();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -22,6 +22,8 @@ pub struct AppState {
     pub gateway: Gateway,
     /// Request counters and latencies.
     pub metrics: std::sync::Arc<Metrics>,
+    /// Agent ids known to exist.
+    pub known: std::sync::Arc<dashmap::DashMap<String, ()>>,
 }
 
 /// `Json<T>` whose rejections are [`ApiError`]s.
@@ -143,7 +145,10 @@ async fn resolve(
     Path(agent): Path<String>,
     Body(r): Body<ResolveIn>,
 ) -> Result<Response, ApiError> {
-    #[allow(clippy::disallowed_methods, reason = "a latency metric measures real elapsed time")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a latency metric measures real elapsed time"
+    )]
     let started = Instant::now();
     let metrics = std::sync::Arc::clone(&s.metrics);
     let out = with_agent(&s, agent, move |a| {

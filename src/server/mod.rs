@@ -112,6 +112,7 @@ impl Server {
         let state = api::AppState {
             gateway: self.gateway.clone(),
             metrics: Arc::default(),
+            known: Arc::default(),
         };
         let app = auth::counted(api::router(state.clone()), Arc::clone(&state.metrics));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

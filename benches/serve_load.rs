@@ -1,0 +1,235 @@
+//! Load on `modelauth serve` from a separate process over loopback TCP (with the bearer token, keep-alive
+//! connections): latency percentiles of `resolve` and `messages` at a fixed open-loop rate (default
+//! 5,000 requests/s; latency counted from each request's scheduled send time, so a stall is not
+//! hidden), then the maximum throughput of a closed loop.
+//!
+//! `cargo bench --bench serve_load` (RATE=n, SECS=n, CONNS=n to change; MODELAUTH_BIN=path for
+//! another build). The state is a temp copy of two API-key profiles (JSON generation).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn state() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        agent.join("auth-profiles.json"),
+        r#"{"version":1,"profiles":{"anthropic:work":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADWORK"},"anthropic:home":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADHOME"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("openclaw.json"),
+        r#"{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}"#,
+    )
+    .unwrap();
+    dir
+}
+
+/// One keep-alive connection.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn new(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    /// Sends `req` and reads one response; returns its status.
+    fn call(&mut self, req: &[u8]) -> u16 {
+        self.stream.write_all(req).unwrap();
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            let Some(end) = find(&self.buf, b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if self.buf.len() >= end + 4 + len {
+                return head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn request(path: &str, body: &str, token: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Open loop: `conns` connections share `rate` requests/s for `secs`; latencies from scheduled times.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a load generator measures real time"
+)]
+fn open_loop(addr: &str, req: &[u8], rate: u64, secs: u64, conns: u64) -> Vec<Duration> {
+    let interval = Duration::from_nanos(1_000_000_000 * conns / rate);
+    let per_conn = rate * secs / conns;
+    let handles: Vec<_> = (0..conns)
+        .map(|i| {
+            let (addr, req) = (addr.to_owned(), req.to_vec());
+            std::thread::spawn(move || {
+                let mut c = Conn::new(&addr);
+                let start = Instant::now() + interval.mul_f64(i as f64 / conns as f64);
+                let mut lat = Vec::with_capacity(per_conn as usize);
+                for n in 0..per_conn {
+                    let due = start + interval * n as u32;
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    assert_eq!(c.call(&req), 200);
+                    lat.push(Instant::now().duration_since(due));
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    all
+}
+
+/// Closed loop: `conns` connections as fast as the server answers for `secs`; requests/s.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a load generator measures real time"
+)]
+fn closed_loop(addr: &str, req: &[u8], secs: u64, conns: u64) -> f64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    let handles: Vec<_> = (0..conns)
+        .map(|_| {
+            let (addr, req) = (addr.to_owned(), req.to_vec());
+            std::thread::spawn(move || {
+                let mut c = Conn::new(&addr);
+                let mut n = 0u64;
+                while Instant::now() < until {
+                    assert_eq!(c.call(&req), 200);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    total as f64 / secs as f64
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let (rate, secs, conns) = (env_or("RATE", 5000), env_or("SECS", 10), env_or("CONNS", 4));
+    let bin =
+        std::env::var("MODELAUTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_modelauth").into());
+    let dir = state();
+    let mut child = Command::new(&bin)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "tcp:127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on tcp:")
+        .expect("serve printed its address")
+        .to_owned();
+    let token = std::fs::read_to_string(dir.path().join("modelauth.token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let cases = [
+        (
+            "resolve",
+            request(
+                "/v1/agents/main/resolve",
+                r#"{"session":"agent:main:load","provider":"anthropic"}"#,
+                &token,
+            ),
+        ),
+        (
+            "messages",
+            request(
+                "/v1/agents/main/messages",
+                r#"{"session":"agent:main:load","text":"hello, how are you today?"}"#,
+                &token,
+            ),
+        ),
+    ];
+    println!(
+        "modelauth serve over loopback TCP, {conns} keep-alive connections, open loop at {rate} requests/s for {secs} s:"
+    );
+    for (name, req) in &cases {
+        open_loop(&addr, req, rate.min(2000), 1, conns); // warm up
+        let lat = open_loop(&addr, req, rate, secs, conns);
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "{name}: n={} p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs (targets p50 ≤ 100 µs, p99 ≤ 1000 µs)",
+            lat.len(),
+            us(percentile(&lat, 0.5)),
+            us(percentile(&lat, 0.9)),
+            us(percentile(&lat, 0.99)),
+            us(percentile(&lat, 0.999)),
+            us(*lat.last().unwrap())
+        );
+    }
+    for (name, req) in &cases {
+        let rps = closed_loop(&addr, req, secs.min(5), conns);
+        println!(
+            "{name}: maximum throughput {rps:.0} requests/s (closed loop, {conns} connections)"
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
