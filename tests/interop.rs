@@ -10,7 +10,9 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::cli::run;
-use crate::sqlite_state::{agent_cell, assert_no_json_or_locks, machine, sqlite_state};
+use crate::sqlite_state::{
+    agent_cell, assert_no_json_or_locks, json_of, machine, profile_ids, sqlite_state,
+};
 
 /// The directory of the installed `openclaw`, or `None` (the test then returns after saying why).
 fn openclaw_bin() -> Option<PathBuf> {
@@ -118,24 +120,10 @@ fn oc_profiles(bin: &Path, dir: &Path) -> Vec<String> {
 }
 
 fn ma_profiles(dir: &Path, agent: &str) -> Vec<String> {
-    let out = run(dir, &format!("--agent {agent} --json models status"))
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut ids: Vec<String> = v["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| {
-            p["profiles"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|q| q["id"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    ids.sort();
-    ids
+    profile_ids(&json_of(
+        dir,
+        &format!("--agent {agent} --json models status"),
+    ))
 }
 
 #[test]

@@ -110,14 +110,27 @@ pub fn assert_no_json_or_locks(dir: &Path) {
     }
 }
 
-fn json_of(dir: &Path, line: &str) -> Value {
+/// Runs `modelauth … line` on `dir` and asserts it succeeded; its stdout.
+pub fn succeed(dir: &Path, line: &str) -> String {
+    let out = run(dir, line).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The JSON `modelauth … line` prints on `dir`.
+pub fn json_of(dir: &Path, line: &str) -> Value {
     let out = run(dir, line).output().unwrap();
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{line}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
-fn profile_ids(status: &Value) -> Vec<String> {
-    status["providers"]
+/// The profile ids of a `models status --json` document, sorted.
+pub fn profile_ids(status: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = status["providers"]
         .as_array()
         .unwrap()
         .iter()
@@ -128,7 +141,9 @@ fn profile_ids(status: &Value) -> Vec<String> {
                 .iter()
                 .map(|q| q["id"].as_str().unwrap().to_owned())
         })
-        .collect()
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[test]
@@ -217,16 +232,9 @@ fn writes_land_where_openclaw_keeps_them() {
             .is_none()
     );
 
-    let out = run(
+    succeed(
         d,
         "models auth order set --provider anthropic anthropic:new anthropic:work",
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let state = agent_cell(d, "main", "auth_profile_state").unwrap();
     assert_eq!(
@@ -235,14 +243,7 @@ fn writes_land_where_openclaw_keeps_them() {
     );
     assert_eq!(state["version"], 1);
 
-    let out = run(d, "models auth report anthropic:work --outcome rate_limit")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(d, "models auth report anthropic:work --outcome rate_limit");
     let shared_state =
         machine(d, "authProfiles.state").expect("usage of a shared profile is shared");
     assert!(
@@ -252,14 +253,7 @@ fn writes_land_where_openclaw_keeps_them() {
         "{shared_state}"
     );
 
-    let out = run(d, "models auth remove anthropic:home")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(d, "models auth remove anthropic:home");
     assert!(
         machine(d, "authProfiles.store").unwrap()["profiles"]
             .get("anthropic:home")
