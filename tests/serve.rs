@@ -100,6 +100,18 @@ fn pin_resolve_report_and_resolve_again() {
     );
     assert!(m.contains("modelauth_resolve_seconds_count 4"), "{m}");
     assert!(
+        m.contains("modelauth_profiles_blocked{agent=\"main\",state=\"cooldown\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("modelauth_session_pins{agent=\"main\",source=\"user\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("modelauth_session_pins{agent=\"main\",source=\"auto\"} 1"),
+        "{m}"
+    );
+    assert!(
         !m.contains("agent:main:t1") && !m.contains("anthropic:home"),
         "no ids in labels: {m}"
     );

@@ -186,6 +186,18 @@ impl Agent {
         }))
     }
 
+    /// How many sessions in memory hold a `user` pin and how many an `auto` pin (for metrics).
+    pub fn pin_counts(&self) -> (usize, usize) {
+        let sessions = self.inner.sessions.snapshot();
+        let count = |src: OverrideSource| {
+            sessions
+                .iter()
+                .filter(|(_, s)| s.pin.as_ref().is_some_and(|p| p.source == src))
+                .count()
+        };
+        (count(OverrideSource::User), count(OverrideSource::Auto))
+    }
+
     /// Named cross-process locks beside this agent's state.
     pub fn locks(&self) -> &dyn StateLock {
         &*self.inner.locks

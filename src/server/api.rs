@@ -92,26 +92,41 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Runs `f` with agent `id` on the blocking pool; 404 for an agent that does not exist.
-async fn with_agent<T: Send + 'static>(
-    state: &AppState,
-    id: String,
-    f: impl FnOnce(Agent) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let gateway = state.gateway.clone();
-    tokio::task::spawn_blocking(move || {
-        crate::AgentId::new(&id)
-            .map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
-        if !gateway.knows_agent(&id)? {
+/// Agent `id`, or 404 when it does not exist (known agents are remembered).
+fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
+    crate::AgentId::new(id).map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
+    if !state.known.contains_key(id) {
+        if !state.gateway.knows_agent(id)? {
             return Err(ApiError::not_found(
                 "unknown_agent",
                 format!("no agent {id:?}"),
             ));
         }
-        f(gateway.agent(&id)?)
-    })
-    .await
-    .map_err(|_| ApiError::bad_request("cancelled", "the request was cancelled"))?
+        state.known.insert(id.to_owned(), ());
+    }
+    Ok(state.gateway.agent(id)?)
+}
+
+/// Runs `f` with agent `id` on the blocking pool: for calls that may wait on a lock or a transaction.
+async fn with_agent<T: Send + 'static>(
+    state: &AppState,
+    id: String,
+    f: impl FnOnce(Agent) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(agent_of(&state, &id)?))
+        .await
+        .map_err(|_| ApiError::bad_request("cancelled", "the request was cancelled"))?
+}
+
+/// Runs `f` with agent `id` right here: for reads, which cost a few `stat`s and never wait on a lock
+/// (a resolution's pin change stays in memory until the registry writes it).
+fn with_agent_now<T>(
+    state: &AppState,
+    id: &str,
+    f: impl FnOnce(Agent) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    f(agent_of(state, id)?)
 }
 
 #[derive(Deserialize)]
@@ -126,7 +141,12 @@ async fn messages(
     Path(agent): Path<String>,
     Body(m): Body<MessageIn>,
 ) -> Result<Response, ApiError> {
-    let out = with_agent(&s, agent, move |a| Ok(a.chat(&m.session, &m.text)?)).await?;
+    // Only a directive (which needs a `/`) can write: plain chat text is answered in place.
+    let out = if m.text.contains('/') {
+        with_agent(&s, agent, move |a| Ok(a.chat(&m.session, &m.text)?)).await?
+    } else {
+        with_agent_now(&s, &agent, |a| Ok(a.chat(&m.session, &m.text)?))?
+    };
     Ok(Json(out).into_response())
 }
 
@@ -151,7 +171,7 @@ async fn resolve(
     )]
     let started = Instant::now();
     let metrics = std::sync::Arc::clone(&s.metrics);
-    let out = with_agent(&s, agent, move |a| {
+    let out = with_agent_now(&s, &agent, |a| {
         let d = a.next(r.session.as_deref(), &r.provider, r.model.as_deref())?;
         Ok(decision_json(
             &d,
@@ -159,8 +179,7 @@ async fn resolve(
             r.model.as_deref(),
             r.include_secret,
         ))
-    })
-    .await?;
+    })?;
     metrics.observe_resolve(started.elapsed());
     Ok(Json(out).into_response())
 }
@@ -280,7 +299,7 @@ async fn status(
     State(s): State<AppState>,
     Path(agent): Path<String>,
 ) -> Result<Response, ApiError> {
-    let out = with_agent(&s, agent, |a| Ok(a.status()?)).await?;
+    let out = with_agent_now(&s, &agent, |a| Ok(a.status()?))?;
     Ok(Json(out).into_response())
 }
 
@@ -343,7 +362,13 @@ async fn session(
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    let text = s.metrics.render();
+    let mut text = s.metrics.render();
+    let agents: Vec<String> = s.known.iter().map(|e| e.key().clone()).collect();
+    let gateway = s.gateway.clone();
+    let gauges = tokio::task::spawn_blocking(move || agent_gauges(&gateway, &agents))
+        .await
+        .unwrap_or_default();
+    text.push_str(&gauges);
     (
         StatusCode::OK,
         [(
@@ -353,4 +378,34 @@ async fn metrics(State(s): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// Per-agent gauges: profiles cooling or disabled, and pins by source. The agent label is the agent id
+/// (an operator's name from config or a directory, never a client's text: unknown agents are 404).
+fn agent_gauges(gateway: &Gateway, agents: &[String]) -> String {
+    let mut out = String::from(
+        "# HELP modelauth_profiles_blocked Profiles in a cooldown or disabled window.\n# TYPE modelauth_profiles_blocked gauge\n",
+    );
+    let mut pins = String::from(
+        "# HELP modelauth_session_pins Sessions in memory with a pin, by source.\n# TYPE modelauth_session_pins gauge\n",
+    );
+    for id in agents {
+        let Ok(agent) = gateway.agent(id) else {
+            continue;
+        };
+        if let Ok(states) = agent.profile_states(None) {
+            for (state, name) in [
+                (crate::State::Cooldown, "cooldown"),
+                (crate::State::Disabled, "disabled"),
+            ] {
+                let n = states.iter().filter(|p| p.state == state).count();
+                out.push_str(&format!(
+                    "modelauth_profiles_blocked{{agent=\"{id}\",state=\"{name}\"}} {n}\n"
+                ));
+            }
+        }
+        let (user, auto) = agent.pin_counts();
+        pins.push_str(&format!("modelauth_session_pins{{agent=\"{id}\",source=\"user\"}} {user}\nmodelauth_session_pins{{agent=\"{id}\",source=\"auto\"}} {auto}\n"));
+    }
+    out + &pins
 }
