@@ -56,7 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
-/// The router (without authentication; see [`super::auth`]).
+/// The router (without authentication: [`super::Server::run`] adds the token check on TCP).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
