@@ -533,3 +533,35 @@ fn the_example_clients_pin_resolve_report_and_resolve_again() {
         assert_demo(&client_steps(cmd));
     }
 }
+
+#[test]
+fn auto_pins_are_written_within_a_second_while_serving() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &[
+            "--listen",
+            &format!("unix:{}", dir.path().join("m.sock").display()),
+        ],
+    );
+    let (code, r) = s.unix(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"session": "agent:main:auto", "provider": "anthropic"})),
+    );
+    assert_eq!(code, 200, "{r}");
+    std::thread::sleep(modelauth::server::AUTOSAVE * 2 + Duration::from_millis(500));
+    drop(s); // SIGKILL: no shutdown flush
+    let sessions: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("agents/main/sessions/sessions.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        sessions["agent:main:auto"]["authProfileOverride"],
+        r["profile"]
+    );
+    assert_eq!(
+        sessions["agent:main:auto"]["authProfileOverrideSource"],
+        "auto"
+    );
+}

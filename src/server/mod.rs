@@ -26,6 +26,9 @@ pub use listen::{Listen, ListenError};
 
 use crate::{Gateway, GatewayError};
 
+/// How often sessions changed by resolutions are written while serving.
+pub const AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The largest request body accepted (413 above it).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -136,12 +139,32 @@ impl Server {
             };
             tasks.push(tokio::spawn(b.serve(router, stop)));
         }
+        // Sessions changed by resolutions (auto pins) are written within a second, so a crash loses at
+        // most that much; directives are written when they are applied.
+        let autosave = {
+            let (gateway, mut stop) = (self.gateway.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(AUTOSAVE);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                    let g = gateway.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || g.flush()).await {
+                        tracing::warn!(error = %e, "saving sessions failed (will retry)");
+                    }
+                }
+            })
+        };
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
         for t in tasks {
             let _ = t.await;
         }
+        let _ = autosave.await;
         let gateway = self.gateway.clone();
         let flushed = tokio::task::spawn_blocking(move || gateway.flush()).await;
         for p in sockets {
