@@ -69,21 +69,31 @@ fn helper_writer() {
     match mode.as_str() {
         "updates" => {
             for i in 0..100 {
-                file.update(|edit| {
-                    let cred = NewCredential {
-                        provider: provider.clone(),
-                        kind: CredentialKind::ApiKey,
-                        secret: Secret::new(format!("sk-ant-{worker}-{i}")),
-                        expires: None,
-                    };
-                    edit.put_profile(&format!("anthropic:w{worker}-{i}"), &cred);
-                    let counter = format!("counter:w{worker}");
-                    let mut stats = edit.view().usage_of(&counter);
-                    stats.error_count += 1;
-                    edit.set_usage(&counter, &stats);
-                    Ok::<_, StoreError>(())
-                })
-                .unwrap();
+                // A lock held past the 10 s deadline is an error that changed nothing; a caller tries
+                // again. (On two loaded cores, eight writers that re-take the lock at once can starve
+                // one for that long.) Lost updates would show as missing profiles or a short count.
+                let mut timeouts = 0;
+                loop {
+                    let result = file.update(|edit| {
+                        let cred = NewCredential {
+                            provider: provider.clone(),
+                            kind: CredentialKind::ApiKey,
+                            secret: Secret::new(format!("sk-ant-{worker}-{i}")),
+                            expires: None,
+                        };
+                        edit.put_profile(&format!("anthropic:w{worker}-{i}"), &cred);
+                        let counter = format!("counter:w{worker}");
+                        let mut stats = edit.view().usage_of(&counter);
+                        stats.error_count += 1;
+                        edit.set_usage(&counter, &stats);
+                        Ok::<_, StoreError>(())
+                    });
+                    match result {
+                        Ok(()) => break,
+                        Err(StoreError::LockTimeout { .. }) if timeouts < 5 => timeouts += 1,
+                        Err(e) => panic!("update {i} of writer {worker}: {e}"),
+                    }
+                }
             }
         }
         "crash" => {

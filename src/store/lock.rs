@@ -131,7 +131,7 @@ pub fn acquire(path: &Path, options: LockOptions) -> Result<FileLock, StoreError
         if !reclaimed {
             let left = options.deadline.saturating_sub(started.elapsed());
             std::thread::sleep(jittered(delay).min(left).max(Duration::from_millis(1)));
-            delay = (delay * 2).min(Duration::from_millis(50));
+            delay = (delay * 2).min(Duration::from_millis(20));
         }
     }
 }
