@@ -285,7 +285,7 @@ impl AuthFile {
 const OBJECT_FIELDS: [&str; 4] = ["profiles", "order", "lastGood", "usageStats"];
 
 /// [`AuthEdit::check_writable`] on a document read from `path`.
-fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreError> {
+pub(crate) fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreError> {
     for field in OBJECT_FIELDS {
         if let Some(v) = doc.root.get(field)
             && !v.is_object()

@@ -109,7 +109,8 @@ pub struct Db {
     view: DbView,
 }
 
-fn sqlite_err<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+/// A SQLite error of the database at `path`, while doing `action`.
+pub fn sqlite_err<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
     move |source| StoreError::Sqlite { path: path.to_owned(), action, source }
 }
 
@@ -220,41 +221,43 @@ fn durability(conn: &Connection, schema: &str) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("PRAGMA {schema}.synchronous = NORMAL;"))
 }
 
-/// Checks that `cell`'s table has the columns modelauth uses (once per table and connection: the
-/// answer is kept in the connection's own temp schema).
+/// Checks that `cell`'s table has the columns modelauth uses.
 pub fn check_table(conn: &Connection, path: &Path, cell: &Cell) -> Result<(), StoreError> {
+    require_columns(conn, path, cell.schema, cell.table, &[cell.key_col, cell.value_col, cell.updated_col])
+}
+
+/// Checks that `schema.table` (a database at `path`) has `columns`, once per table and connection:
+/// the answer is kept in the connection's own temp schema.
+pub fn require_columns(
+    conn: &Connection,
+    path: &Path,
+    schema: &str,
+    table: &str,
+    columns: &[&str],
+) -> Result<(), StoreError> {
+    let name = format!("{schema}.{table}");
     let seen = conn
         .prepare_cached("SELECT 1 FROM temp.modelauth_checked WHERE name = ?1")
-        .and_then(|mut st| st.exists(params![format!("{}.{}", cell.schema, cell.table)]))
+        .and_then(|mut st| st.exists(params![name]))
         .unwrap_or(false);
     if seen {
         return Ok(());
     }
-    check_columns(conn, path, cell)?;
-    let _ = conn.execute(
-        "INSERT OR IGNORE INTO temp.modelauth_checked (name) VALUES (?1)",
-        params![format!("{}.{}", cell.schema, cell.table)],
-    );
-    Ok(())
-}
-
-fn check_columns(conn: &Connection, path: &Path, cell: &Cell) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT name FROM pragma_table_info(?1, ?2)").map_err(sqlite_err(path, "read"))?;
-    let cols: Vec<String> = stmt
-        .query_map(params![cell.table, cell.schema], |r| r.get(0))
-        .and_then(|rows| rows.collect())
+    let cols: Vec<String> = conn
+        .prepare_cached("SELECT name FROM pragma_table_info(?1, ?2)")
+        .and_then(|mut st| st.query_map(params![table, schema], |r| r.get(0))?.collect())
         .map_err(sqlite_err(path, "read"))?;
-    for col in [cell.key_col, cell.value_col, cell.updated_col] {
+    for col in columns {
         if !cols.iter().any(|c| c == col) {
             let what = if cols.is_empty() {
-                format!("table {} is missing", cell.table)
+                format!("table {table} is missing")
             } else {
-                format!("table {} has no column {col}", cell.table)
+                format!("table {table} has no column {col}")
             };
             return Err(StoreError::SqliteSchema { path: path.to_owned(), what });
         }
     }
+    let _ = conn.execute("INSERT OR IGNORE INTO temp.modelauth_checked (name) VALUES (?1)", params![name]);
     Ok(())
 }
 

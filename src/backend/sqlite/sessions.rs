@@ -19,8 +19,9 @@ pub struct SqliteSessions {
     agent: AgentId,
 }
 
+/// A SQLite error of the agent's database.
 fn err<'a>(view: &'a DbView, action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
-    move |source| StoreError::Sqlite { path: view.agent_db().to_owned(), action, source }
+    super::db::sqlite_err(view.agent_db(), action)
 }
 
 /// Parses one row's `entry_json`.
@@ -30,20 +31,10 @@ fn entry(view: &DbView, key: &str, text: &str) -> Result<Map<String, Value>, Sto
     Ok(std::mem::take(&mut doc.root))
 }
 
+/// The columns of `session_nodes` modelauth reads and writes must exist.
 fn check(conn: &Connection, view: &DbView) -> Result<(), StoreError> {
-    let cols: Vec<String> = conn
-        .prepare_cached("SELECT name FROM pragma_table_info('session_nodes', 'agent')")
-        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-        .map_err(err(view, "read"))?;
-    for col in ["session_key", "current_session_id", "entry_json", "updated_at"] {
-        if !cols.iter().any(|c| c == col) {
-            return Err(StoreError::SqliteSchema {
-                path: view.agent_db().to_owned(),
-                what: format!("table session_nodes has no column {col}"),
-            });
-        }
-    }
-    Ok(())
+    let columns = ["session_key", "current_session_id", "entry_json", "updated_at", "entry_valid"];
+    super::db::require_columns(conn, view.agent_db(), "agent", "session_nodes", &columns)
 }
 
 impl SqliteSessions {
