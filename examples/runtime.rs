@@ -21,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             kind: CredentialKind::ApiKey,
             secret: Secret::new(key),
             expires: None,
+            refresh: None,
+            email: None,
         };
         agent.put_credential(id, &cred)?;
     }

@@ -22,20 +22,24 @@ mod agent;
 mod decision;
 pub mod doctor;
 mod generation;
+mod login;
 pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use agent::{Agent, AgentError, ModelList, OrderView, SessionView};
 pub use decision::{Decision, Explanation};
+pub use login::{LoggedIn, Login, LoginError};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
 use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
 use crate::backend::sqlite::{SqliteLayout, state_db_of};
 use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
 use crate::config::{DotenvWarning, Env, StateDir};
+use crate::oauth::Refresher;
 use crate::resolver::{SharedClock, SystemClock};
 use crate::session::RegistryOptions;
 use crate::store::{AgentId, Document, IdError, StoreError};
@@ -91,6 +95,14 @@ impl StateLayout {
     }
 }
 
+/// The OAuth refresh locks of a state directory: OpenClaw's `<state>/locks/oauth-refresh`, shared by
+/// every agent (a credential has one lock wherever it is read from).
+fn refresh_locks(state: &StateDir) -> Arc<dyn StateLock> {
+    Arc::new(FileLocks::new(
+        state.root().join("locks").join("oauth-refresh"),
+    ))
+}
+
 /// `<root>/state/openclaw.sqlite` when it exists (OpenClaw's SQLite generation).
 pub(crate) fn sqlite_db_of(root: &std::path::Path) -> Option<PathBuf> {
     let db = state_db_of(root);
@@ -116,6 +128,8 @@ struct Inner {
     env: Env,
     clock: SharedClock,
     options: RegistryOptions,
+    /// One OAuth refresher for all agents: the in-process gates of the single flight.
+    refresher: Arc<Refresher>,
     agents: Mutex<HashMap<AgentId, Agent>>,
     /// The config store of a file gateway, shared by all agents (opened on first use: a config that
     /// cannot be read is an error of the call that needs it, and is tried again on the next one).
@@ -129,6 +143,10 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
+/// How long an OAuth refresh may take by default (OpenClaw's own token calls allow 30 s; a chat
+/// message should not wait that long).
+pub const DEFAULT_OAUTH_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Settings for [`Gateway`]: where the state lives, the environment, the clock.
 #[derive(Debug, Default)]
 pub struct GatewayBuilder {
@@ -138,6 +156,7 @@ pub struct GatewayBuilder {
     clock: Option<SharedClock>,
     options: RegistryOptions,
     layout: Option<StateLayout>,
+    oauth_timeout: Option<Duration>,
 }
 
 impl GatewayBuilder {
@@ -180,6 +199,13 @@ impl GatewayBuilder {
     /// The clock (default: the system clock). Tests pass a [`crate::ManualClock`].
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// How long an OAuth refresh may take, waiting for another refresher included (default 15 s, or
+    /// `MODELAUTH_OAUTH_TIMEOUT` such as `5s`). A caller never waits longer for a token endpoint.
+    pub fn oauth_timeout(mut self, timeout: Duration) -> Self {
+        self.oauth_timeout = Some(timeout);
         self
     }
 
@@ -228,12 +254,20 @@ impl GatewayBuilder {
                 Layout::Files(state, sqlite)
             }
         };
+        let oauth_timeout = self
+            .oauth_timeout
+            .or_else(|| {
+                let text = env.get_plain("MODELAUTH_OAUTH_TIMEOUT")?;
+                humantime::parse_duration(text.trim()).ok()
+            })
+            .unwrap_or(DEFAULT_OAUTH_TIMEOUT);
         Ok(Gateway {
             inner: Arc::new(Inner {
                 layout,
                 env,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 options: self.options,
+                refresher: Arc::new(Refresher::new(oauth_timeout)),
                 agents: Mutex::new(HashMap::new()),
                 config: once_cell::sync::OnceCell::new(),
                 dotenv_warnings,
@@ -368,6 +402,7 @@ impl Gateway {
                     sessions: Some(Arc::new(sessions) as Arc<dyn SessionStore>),
                     config: self.config_store()?,
                     locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
+                    refresh_locks: refresh_locks(state),
                     state: Some(state.clone()),
                     layout: Some(StateLayout::Sqlite),
                 }
@@ -381,6 +416,7 @@ impl Gateway {
                 ) as Arc<dyn SessionStore>),
                 config: self.config_store()?,
                 locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,
+                refresh_locks: refresh_locks(state),
                 state: Some(state.clone()),
                 layout: Some(StateLayout::Json),
             },
@@ -400,6 +436,7 @@ impl Gateway {
                     sessions: Some(Arc::new(MemorySessions::default())),
                     config: Arc::clone(config) as Arc<dyn ConfigStore>,
                     locks: Arc::clone(locks) as Arc<dyn StateLock>,
+                    refresh_locks: Arc::clone(locks) as Arc<dyn StateLock>,
                     state: None,
                     layout: None,
                 }
@@ -410,6 +447,7 @@ impl Gateway {
             inner.env.clone(),
             Arc::clone(&inner.clock),
             inner.options.clone(),
+            Arc::clone(&inner.refresher),
             parts,
         ))
     }

@@ -41,6 +41,7 @@ macro_rules! internal {
 internal!(backend, config, interpreter, resolver, session, store);
 
 pub mod gateway;
+pub mod oauth;
 pub mod parser;
 #[cfg(feature = "server")]
 pub mod server;
@@ -49,8 +50,8 @@ pub use config::{DotenvWarning, Env};
 pub use gateway::doctor::{DoctorReport, Finding, Severity};
 pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
-    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, ModelList,
-    OrderView, SessionView, StateLayout,
+    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, LoggedIn,
+    Login, LoginError, ModelList, OrderView, SessionView, StateLayout,
 };
 pub use interpreter::status::{ProfileStatus, State};
 pub use interpreter::{Change, ChatOutcome, DirectiveStatus};

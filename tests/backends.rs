@@ -37,6 +37,8 @@ fn api_key(secret: &str) -> NewCredential {
         kind: CredentialKind::ApiKey,
         secret: Secret::new(secret),
         expires: None,
+        refresh: None,
+        email: None,
     }
 }
 

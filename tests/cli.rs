@@ -14,7 +14,8 @@ fn cmd(state: &Path) -> Command {
     let mut c = Command::cargo_bin("modelauth").unwrap();
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .envs(crate::common::no_real_token_endpoints());
     c.arg("--state-dir").arg(state);
     c
 }

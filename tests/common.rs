@@ -39,3 +39,16 @@ pub const RICH_SECRETS: [&str; 7] = [
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// The token-endpoint overrides that keep a child process of the tests off the providers' real
+/// endpoints: a closed loopback port (the fixtures hold fake OAuth logins). Tests that refresh set
+/// their own token server's URL instead.
+pub fn no_real_token_endpoints() -> Vec<(&'static str, &'static str)> {
+    [
+        "MODELAUTH_ANTHROPIC_TOKEN_URL",
+        "MODELAUTH_OPENAI_CODEX_TOKEN_URL",
+        "MODELAUTH_GOOGLE_GEMINI_CLI_TOKEN_URL",
+    ]
+    .map(|k| (k, "http://127.0.0.1:9/tests-use-their-own-token-server"))
+    .to_vec()
+}

@@ -358,9 +358,16 @@ fn decisions_never_hand_out_an_expired_oauth_token() {
     } });
     let dir = state(profiles, json!({}));
     let agent = agent_at(dir.path(), &ManualClock::at(NOW));
-    match agent.next(None, "anthropic", None).unwrap() {
+    // Without network calls the answer is "refresh first".
+    match agent.next_cached(None, "anthropic", None).unwrap() {
         Decision::NeedsRefresh { profile, .. } => assert_eq!(profile, "anthropic:me"),
         other => panic!("expected NeedsRefresh, got {other:?}"),
+    }
+    // With them, the refresh fails (this checkout's token endpoints are a closed loopback port), the
+    // profile cools down, and still no expired token is handed out.
+    match agent.next(None, "anthropic", None).unwrap() {
+        Decision::AllCooling { profile, .. } => assert_eq!(profile, "anthropic:me"),
+        other => panic!("expected AllCooling after the failed refresh, got {other:?}"),
     }
 }
 

@@ -60,6 +60,7 @@ pub fn serve(dir: &Path, args: &[&str]) -> Serve {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
+        .envs(crate::common::no_real_token_endpoints())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -71,6 +71,8 @@ fn changing_one_profile_and_one_order_keeps_everything_else_byte_for_byte() {
             kind: CredentialKind::Token,
             secret: Secret::new("sk-ant-oat01-NEW"),
             expires: Some(1_900_000_000_000),
+            refresh: None,
+            email: None,
         };
         edit.put_profile("anthropic:manual", &cred);
         edit.set_order(

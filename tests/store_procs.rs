@@ -41,6 +41,8 @@ fn crash_version(edit: &mut modelauth::store::AuthEdit, seq: i64) {
             kind: CredentialKind::ApiKey,
             secret: Secret::new(format!("sk-ant-v{seq}-{i}")),
             expires: None,
+            refresh: None,
+            email: None,
         };
         edit.put_profile(&format!("anthropic:p{i}"), &cred);
     }
@@ -80,6 +82,8 @@ fn helper_writer() {
                             kind: CredentialKind::ApiKey,
                             secret: Secret::new(format!("sk-ant-{worker}-{i}")),
                             expires: None,
+                            refresh: None,
+                            email: None,
                         };
                         edit.put_profile(&format!("anthropic:w{worker}-{i}"), &cred);
                         let counter = format!("counter:w{worker}");

@@ -149,6 +149,22 @@ pub enum AuthCommand {
         #[arg(long)]
         profile_id: Option<String>,
     },
+    /// Log in with OAuth (authorization code + PKCE): prints the URL, takes the code from the local
+    /// redirect or from a hidden paste prompt (or stdin), stores `<provider>:<email>`.
+    Login {
+        /// anthropic, openai-codex or google-gemini-cli.
+        #[arg(long)]
+        provider: String,
+        /// Profile id (default: <provider>:<email>, else <provider>:default).
+        #[arg(long)]
+        profile_id: Option<String>,
+        /// Do not try to open a browser (print the URL only).
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the code (default 5m).
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5m")]
+        wait: Duration,
+    },
     /// Store a token (e.g. from `claude setup-token`), read from a hidden prompt or stdin.
     PasteToken {
         /// Provider id.

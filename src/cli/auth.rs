@@ -44,6 +44,12 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
             save(ctx, &id, provider, CredentialKind::Token, secret, expires)
         }
+        AuthCommand::Login {
+            provider,
+            profile_id,
+            no_browser,
+            wait,
+        } => super::login::run(ctx, provider, profile_id.as_deref(), *no_browser, *wait),
         AuthCommand::SetupToken {
             provider,
             profile_id,
@@ -180,6 +186,8 @@ fn save(
         kind,
         secret,
         expires,
+        refresh: None,
+        email: None,
     };
     if agent.add_credential(id.as_str(), &cred)? {
         output::warn(&format!(

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod context;
 pub mod demo;
 pub mod doctor;
+pub mod login;
 pub mod models;
 pub mod output;
 pub mod parse;

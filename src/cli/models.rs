@@ -14,6 +14,7 @@ pub fn state_word(s: State) -> String {
         State::Expired => ("expired", 31),
         State::Missing => ("missing", 31),
         State::Invalid => ("invalid", 31),
+        State::Reauth => ("re-auth needed", 31),
         State::Cooldown => ("cooldown", 33),
         State::Disabled => ("disabled", 31),
     };
@@ -46,6 +47,24 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     }
     if let Some(p) = &s.problem {
         line.push_str(&format!(" ({})", modelauth::display_id(p)));
+    }
+    if let Some(r) = s.refreshable {
+        line.push_str(if r {
+            " refreshable"
+        } else {
+            " not refreshable"
+        });
+    }
+    if let Some(last) = &s.last_refresh {
+        let result = match &last.error {
+            None if last.ok => "ok".to_owned(),
+            None => "failed".to_owned(),
+            Some(e) => format!("failed: {e}"),
+        };
+        line.push_str(&format!(
+            " last refresh {} ({result})",
+            output::relative(last.at, now)
+        ));
     }
     if let Some(h) = s.hint {
         line.push_str(&format!("\n    hint: {h}"));

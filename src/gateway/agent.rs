@@ -18,6 +18,8 @@ use crate::store::{
 };
 
 use super::decision::Decision;
+use crate::oauth::{self, RefreshError, Refresher};
+use crate::store::Secret;
 
 /// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,9 @@ pub enum AgentError {
     /// An invalid provider or profile id was passed.
     #[error(transparent)]
     Id(#[from] IdError),
+    /// An OAuth refresh could not be made (its lock, or the store, failed).
+    #[error(transparent)]
+    Refresh(Box<RefreshError>),
     /// A profile was named for a provider it does not belong to.
     #[error("Auth profile \"{id}\" is for {provider}, not {expected}; nothing was changed")]
     WrongProvider {
@@ -70,6 +75,9 @@ pub(crate) struct Parts {
     pub sessions: Option<Arc<dyn SessionStore>>,
     pub config: Arc<dyn ConfigStore>,
     pub locks: Arc<dyn StateLock>,
+    /// The locks that make one OAuth refresh of a credential at a time across processes (OpenClaw's
+    /// `<state>/locks/oauth-refresh`).
+    pub refresh_locks: Arc<dyn StateLock>,
     pub state: Option<StateDir>,
     pub layout: Option<super::StateLayout>,
 }
@@ -82,6 +90,8 @@ struct Inner {
     profiles: Arc<dyn ProfileStore>,
     config: Arc<dyn ConfigStore>,
     locks: Arc<dyn StateLock>,
+    refresh_locks: Arc<dyn StateLock>,
+    refresher: Arc<Refresher>,
     state: Option<StateDir>,
     layout: Option<super::StateLayout>,
     sessions: Registry,
@@ -120,6 +130,7 @@ impl Agent {
         env: Env,
         clock: SharedClock,
         options: RegistryOptions,
+        refresher: Arc<Refresher>,
         parts: Parts,
     ) -> Agent {
         let sessions = Registry::new(parts.sessions, Arc::clone(&clock), options);
@@ -131,6 +142,8 @@ impl Agent {
                 profiles: parts.profiles,
                 config: parts.config,
                 locks: parts.locks,
+                refresh_locks: parts.refresh_locks,
+                refresher,
                 state: parts.state,
                 layout: parts.layout,
                 sessions,
@@ -226,23 +239,96 @@ impl Agent {
     /// Which credential session `session` should use next for `provider` (and `model`), SPEC §5.
     /// The session's pin follows the resolver (a new auto pin, a cleared pin), changed only if nobody
     /// changed it meanwhile. Without a session the answer ignores pins and changes nothing.
+    ///
+    /// An OAuth login whose access token expires within 5 minutes is refreshed first (one refresh per
+    /// credential at a time, everywhere; see [`crate::oauth`]), which can take up to the gateway's
+    /// OAuth timeout: on an async executor call [`Agent::next_cached`] and, when it answers
+    /// [`Decision::NeedsRefresh`], this on a blocking thread. A refused refresh token disables the
+    /// profile (`auth_permanent`, "re-auth needed") and the next profile is chosen; a failing endpoint
+    /// leaves the still-valid old token in use.
     pub fn next(
         &self,
         session: Option<&str>,
         provider: &str,
         model: Option<&str>,
     ) -> Result<Decision, AgentError> {
+        self.next_with(session, provider, model, true)
+    }
+
+    /// [`Agent::next`] without network calls: a login due for a refresh is answered
+    /// [`Decision::NeedsRefresh`] instead of being refreshed. Never blocks on a token endpoint.
+    pub fn next_cached(
+        &self,
+        session: Option<&str>,
+        provider: &str,
+        model: Option<&str>,
+    ) -> Result<Decision, AgentError> {
+        self.next_with(session, provider, model, false)
+    }
+
+    /// [`Agent::next`], refreshing due logins when `refresh`.
+    fn next_with(
+        &self,
+        session: Option<&str>,
+        provider: &str,
+        model: Option<&str>,
+        refresh: bool,
+    ) -> Result<Decision, AgentError> {
         let provider = ProviderId::new(provider)?;
-        let store = self.inner.profiles.snapshot()?.value;
-        match self.resolve_in(&store, session, &provider, model)? {
-            Ok(resolution) => {
-                let secret = resolution
-                    .chosen_profile()
-                    .and_then(|id| store.profiles.get(id)?.secret.clone());
-                Ok(Decision::from_resolution(resolution, secret))
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let store = self.inner.profiles.snapshot()?.value;
+            let resolution = match self.resolve_in(&store, session, &provider, model)? {
+                Ok(r) => r,
+                Err(e) => return Ok(Decision::from_error(e)),
+            };
+            let chosen = resolution
+                .chosen_profile()
+                .and_then(|id| store.profiles.get(id))
+                .cloned();
+            let Some(p) = chosen else {
+                return Ok(Decision::from_resolution(resolution, None));
+            };
+            let now = self.now_ms();
+            if oauth::due(&p, now) != oauth::Due::Refresh {
+                return Ok(Decision::from_resolution(resolution, p.secret.clone()));
             }
-            Err(e) => Ok(Decision::from_error(e)),
+            if !refresh {
+                return Ok(Decision::needs_refresh(resolution));
+            }
+            match self.refresh(&p.id) {
+                Ok(r) => return Ok(Decision::ready(resolution, r.access().clone())),
+                Err(e @ RefreshError::Store { .. }) if p.is_expired(now) || p.secret.is_none() => {
+                    return Err(AgentError::Refresh(Box::new(e)));
+                }
+                Err(e) if !p.is_expired(now) && p.secret.is_some() => {
+                    tracing::debug!(profile = %p.id, "using the old access token: {e}");
+                    let old = p.secret.clone().unwrap_or_else(|| Secret::new(""));
+                    return Ok(Decision::ready(resolution, old));
+                }
+                // The failure is recorded (a disable or a cooldown): resolve again for the next profile.
+                Err(e) if rounds < 4 => tracing::info!(profile = %p.id, "{e}; choosing again"),
+                Err(_) => return Ok(Decision::from_resolution(resolution, p.secret.clone())),
+            }
         }
+    }
+
+    /// How long one OAuth call (a refresh, a code exchange) may take.
+    pub fn oauth_timeout(&self) -> std::time::Duration {
+        self.inner.refresher.timeout()
+    }
+
+    /// Refreshes OAuth profile `id` now unless someone else just did (single flight, see
+    /// [`crate::oauth::Refresher::refresh`]).
+    pub fn refresh(&self, id: &str) -> Result<oauth::Refreshed, RefreshError> {
+        let target = oauth::Target {
+            store: &*self.inner.profiles,
+            lock: &*self.inner.refresh_locks,
+            env: &self.inner.env,
+            clock: &*self.inner.clock,
+        };
+        self.inner.refresher.refresh(target, id)
     }
 
     /// The resolver's answer for `session` over `store`, with the pin change committed.

@@ -65,8 +65,27 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The answer for a resolution whose chosen OAuth login was just refreshed (or is still valid):
+    /// ready with `secret`, whatever the resolver said of its old expiry.
+    pub(crate) fn ready(r: Resolution<'static>, secret: Secret) -> Decision {
+        Decision::answer(r, Some(secret), false)
+    }
+
+    /// The answer for a resolution whose chosen OAuth login must be refreshed before use.
+    pub(crate) fn needs_refresh(r: Resolution<'static>) -> Decision {
+        Decision::answer(r, None, true)
+    }
+
     /// The answer for a resolution, with the secret of the chosen stored profile.
     pub(crate) fn from_resolution(r: Resolution<'static>, stored: Option<Secret>) -> Decision {
+        let refresh = r.chosen_profile().is_some_and(
+            |_| matches!(r.choice, Choice::Profile(i) if r.candidates[i].needs_refresh),
+        );
+        Decision::answer(r, stored, refresh)
+    }
+
+    /// The answer for a resolution: [`Decision::NeedsRefresh`] when `refresh`, else ready with `stored`.
+    fn answer(r: Resolution<'static>, stored: Option<Secret>, refresh: bool) -> Decision {
         let explanation = |r: Resolution<'static>| Explanation {
             candidates: r.candidates,
             order_source: r.order_source,
@@ -83,7 +102,7 @@ impl Decision {
                 let chosen = &r.candidates[*i];
                 let profile = chosen.id.to_string();
                 let kind = chosen.kind;
-                if chosen.needs_refresh {
+                if refresh {
                     return Decision::NeedsRefresh {
                         profile,
                         explanation: explanation(r),

@@ -149,6 +149,7 @@ impl Gateway {
             Some(state) => agent_ids(state, &selected),
             None => vec![selected.clone()],
         };
+        let mut refresh_copies = Vec::new();
         for id in &agents {
             match self.agent(id.as_str()) {
                 Ok(agent) => match agent.store() {
@@ -158,12 +159,15 @@ impl Gateway {
                                 .push(Finding::warning(format!("{}: {w}", agent.store_location())));
                         }
                         check_store(id, &store, self, agent.now_ms(), &mut findings);
+                        refresh_copies.extend(refresh_fingerprints(id, &store));
                     }
                     Err(e) => findings.push(Finding::error(e.to_string())),
                 },
                 Err(e) => findings.push(Finding::error(e.to_string())),
             }
         }
+        let inherited = self.layout() == Some(super::StateLayout::Sqlite);
+        check_refresh_copies(&refresh_copies, inherited, &mut findings);
         if let Ok(config) = self.config_store().and_then(|c| Ok(c.current()?.value)) {
             check_config_order(self, &selected, &config, &mut findings);
         }
@@ -346,6 +350,52 @@ fn check_config_order(g: &Gateway, selected: &AgentId, config: &Config, out: &mu
     }
 }
 
+/// One OAuth login's refresh token, by fingerprint: (agent, profile id, fingerprint).
+type RefreshCopy = (AgentId, String, String);
+
+/// The refresh-token fingerprints of agent `agent`'s OAuth logins.
+fn refresh_fingerprints(agent: &AgentId, store: &AuthProfiles) -> Vec<RefreshCopy> {
+    store
+        .profiles
+        .values()
+        .filter_map(|p| {
+            let r = p.refresh.as_ref().filter(|r| !r.is_blank())?;
+            Some((agent.clone(), p.id.clone(), r.fingerprint()))
+        })
+        .collect()
+}
+
+/// Finds one refresh token held in several places: each refresh rotates it and invalidates the other
+/// copies (`refresh_token_reused`). With `inherited` (OpenClaw's SQLite generation, where every agent
+/// sees the main agent's credentials), the same profile id seen by several agents is one credential.
+fn check_refresh_copies(copies: &[RefreshCopy], inherited: bool, out: &mut Vec<Finding>) {
+    let mut by_token: std::collections::BTreeMap<&str, Vec<&RefreshCopy>> = Default::default();
+    for c in copies {
+        by_token.entry(c.2.as_str()).or_default().push(c);
+    }
+    for holders in by_token.values() {
+        let mut places: Vec<&RefreshCopy> = Vec::new();
+        for h in holders {
+            if !(inherited && places.iter().any(|p| p.1 == h.1)) {
+                places.push(h);
+            }
+        }
+        if places.len() < 2 {
+            continue;
+        }
+        let names: Vec<String> = places
+            .iter()
+            .map(|(agent, id, _)| format!("{id} (agent {agent})"))
+            .collect();
+        let (keep_agent, keep_id, _) = places[0];
+        out.push(Finding::error(format!(
+            "one OAuth refresh token is stored {} times: {}; a refresh by one rotates it and the others fail              with refresh_token_reused. Keep it in one place ({keep_id} of agent {keep_agent}) and give each              other agent its own login (modelauth models auth login --provider <provider> --agent <agent>) or              remove the copies (modelauth models auth remove <id> --agent <agent>)",
+            places.len(),
+            names.join(", ")
+        )));
+    }
+}
+
 /// Checks one agent's store.
 fn check_store(
     agent: &AgentId,
@@ -423,11 +473,25 @@ fn check_store(
         }
         let st = profile_status(p, &usage, now);
         match st.state {
+            State::Expired if st.refreshable == Some(true) => out.push(Finding::warning(format!(
+                "agent {agent}: {} has an expired access token; modelauth refreshes it on its next use",
+                p.id
+            ))),
             State::Expired => out.push(Finding::error(format!(
                 "agent {agent}: {} ({}) expired at {}; paste a new one with modelauth models auth paste-token --provider {}",
                 p.id,
                 p.kind,
                 format_time(p.expires.unwrap_or(0)),
+                p.provider
+            ))),
+            State::Reauth => out.push(Finding::error(format!(
+                "agent {agent}: {} needs a new login: {} refused its refresh token ({}); run modelauth models auth login --provider {} --agent {agent}",
+                p.id,
+                p.provider,
+                p.refresh_note
+                    .as_ref()
+                    .and_then(|n| n.error.as_deref())
+                    .unwrap_or("rejected"),
                 p.provider
             ))),
             State::Missing => out.push(Finding::error(format!(

@@ -196,10 +196,21 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                         "profile {} is {}",
                         s.id,
                         if s.state == State::Expired {
-                            "expired"
+                            if s.refreshable == Some(true) {
+                                "expired (modelauth will refresh it on its next use)"
+                            } else {
+                                "expired"
+                            }
                         } else {
                             "missing its secret"
                         }
+                    ));
+                    report.check = 1;
+                }
+                State::Reauth => {
+                    report.findings.push(format!(
+                        "profile {} needs a new login ({} refused its refresh token): modelauth models auth login --provider {}",
+                        s.id, s.provider, s.provider
                     ));
                     report.check = 1;
                 }

@@ -28,6 +28,25 @@ pub enum State {
     Disabled,
     /// Stored but unreadable (a field of the wrong type); never used, and `--check` fails.
     Invalid,
+    /// An OAuth login whose refresh token the provider refused: "re-auth needed" until a new login.
+    Reauth,
+}
+
+/// What to do about a [`State::Reauth`] profile.
+pub const REAUTH_HINT: &str =
+    "re-auth needed: the provider refused the refresh token; log in again with modelauth models auth login --provider <provider>";
+
+/// What modelauth noted of an OAuth login's last refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRefresh {
+    /// When it ended, ms.
+    pub at: i64,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Its error code, when it failed (`invalid_grant`, `HTTP 503`, `network`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One profile's status, as views print it.
@@ -56,6 +75,13 @@ pub struct ProfileStatus {
     /// Why an `invalid` profile cannot be read (`field expires: …`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// For an OAuth login: whether modelauth can refresh it (a refresh token, a known token endpoint,
+    /// not refused). An expired access token is still `expired` when it is refreshable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshable: Option<bool>,
+    /// For an OAuth login: its last refresh by modelauth, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refresh: Option<LastRefresh>,
 }
 
 /// The status of an unreadable stored profile `id` of `provider`.
@@ -71,6 +97,8 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
         cooldown_model: None,
         hint: None,
         problem: Some(why.to_owned()),
+        refreshable: None,
+        last_refresh: None,
     }
 }
 
@@ -79,8 +107,11 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
 /// one model is shown with that model.
 pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatus {
     let (until, blocked) = resolver::blocked_until(stats, &p.provider, None, now);
+    let oauth = p.kind == CredentialKind::OAuth;
     let (state, until, reason) = if !p.has_secret() {
         (State::Missing, None, None)
+    } else if oauth && p.needs_reauth() {
+        (State::Reauth, None, None)
     } else if p.is_expired(now) {
         (State::Expired, None, None)
     } else {
@@ -100,8 +131,18 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
             _ => (State::Ok, None, None),
         }
     };
-    let hint =
-        (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT);
+    let refreshable = oauth.then(|| {
+        p.refresh.as_ref().is_some_and(|r| !r.is_blank())
+            && crate::oauth::provider(p.provider.as_str()).is_some()
+            && !p.needs_reauth()
+    });
+    let hint = if state == State::Reauth {
+        Some(REAUTH_HINT)
+    } else if state == State::Expired && refreshable == Some(true) {
+        Some("the access token has expired; modelauth refreshes it on its next use")
+    } else {
+        (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT)
+    };
     ProfileStatus {
         id: p.id.clone(),
         provider: p.provider.to_string(),
@@ -117,6 +158,12 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
         },
         hint,
         problem: None,
+        refreshable,
+        last_refresh: p.refresh_note.as_ref().filter(|_| oauth).map(|n| LastRefresh {
+            at: n.at,
+            ok: n.ok,
+            error: n.error.clone(),
+        }),
     }
 }
 
@@ -212,6 +259,7 @@ fn profile_label(
             short_duration(st.until.unwrap_or(now).saturating_sub(now))
         )),
         State::Expired => flags.push("expired".into()),
+        State::Reauth => flags.push("re-auth needed".into()),
         State::Missing => flags.push("missing".into()),
         State::Invalid => flags.push("invalid".into()),
         State::Ok | State::Expiring => {
@@ -219,6 +267,13 @@ fn profile_label(
                 flags.push(format!("exp {}", short_duration(e.saturating_sub(now))));
             }
         }
+    }
+    if let Some(last) = st.last_refresh.as_ref().filter(|l| !l.ok && st.state != State::Reauth) {
+        flags.push(format!(
+            "refresh failed {} ago: {}",
+            short_duration(now.saturating_sub(last.at)),
+            last.error.as_deref().unwrap_or("unknown")
+        ));
     }
     let id = crate::store::display_id(&p.id);
     if flags.is_empty() {

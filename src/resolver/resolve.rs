@@ -155,7 +155,7 @@ fn evaluate<'a>(
     } else if !p.has_secret() {
         Some(Reason::MissingKey)
     } else if (p.kind == CredentialKind::Token && expired)
-        || (c.needs_refresh && p.refresh.as_ref().is_none_or(|r| r.is_blank()))
+        || (c.needs_refresh && (p.refresh.as_ref().is_none_or(|r| r.is_blank()) || p.needs_reauth()))
     {
         Some(Reason::Expired {
             at: p.expires.unwrap_or(0),

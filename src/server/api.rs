@@ -171,15 +171,22 @@ async fn resolve(
     )]
     let started = Instant::now();
     let metrics = std::sync::Arc::clone(&s.metrics);
-    let out = with_agent_now(&s, &agent, |a| {
-        let d = a.next(r.session.as_deref(), &r.provider, r.model.as_deref())?;
-        Ok(decision_json(
-            &d,
-            &r.provider,
-            r.model.as_deref(),
-            r.include_secret,
-        ))
+    let cached = with_agent_now(&s, &agent, |a| {
+        Ok(a.next_cached(r.session.as_deref(), &r.provider, r.model.as_deref())?)
     })?;
+    // A login due for a refresh is refreshed on the blocking pool: a token endpoint may take seconds.
+    let d = match cached {
+        Decision::NeedsRefresh { .. } => {
+            let (session, provider, model) =
+                (r.session.clone(), r.provider.clone(), r.model.clone());
+            with_agent(&s, agent, move |a| {
+                Ok(a.next(session.as_deref(), &provider, model.as_deref())?)
+            })
+            .await?
+        }
+        ready => ready,
+    };
+    let out = decision_json(&d, &r.provider, r.model.as_deref(), r.include_secret);
     metrics.observe_resolve(started.elapsed());
     Ok(Json(out).into_response())
 }

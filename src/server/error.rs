@@ -112,6 +112,11 @@ impl From<AgentError> for ApiError {
                 message: e.to_string(),
             },
             AgentError::Id(_) => ApiError::bad_request("bad_id", e.to_string()),
+            AgentError::Refresh(_) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "refresh_unavailable",
+                message: e.to_string(),
+            },
         }
     }
 }

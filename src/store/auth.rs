@@ -69,12 +69,79 @@ pub struct Profile {
     pub expires: Option<i64>,
     /// The account e-mail of an OAuth login, when recorded.
     pub email: Option<String>,
+    /// What modelauth recorded of this OAuth login's last refresh (`modelauthRefresh`), if anything.
+    pub refresh_note: Option<RefreshNote>,
     /// This profile's `usageStats` entry, shared with [`AuthProfiles::usage`] (set when the view is
     /// built, so the resolver reads it without a lookup).
     pub usage: Option<Arc<UsageStats>>,
 }
 
+/// What modelauth recorded of the last refresh of an OAuth login: the entry's `modelauthRefresh`
+/// object (`{"at", "ok", "error"?, "permanent"?, "refreshFingerprint"?}`), kept beside the credential
+/// so that every process and every view sees it. Holds no secret: the fingerprint is 16 hex digits of
+/// the SHA-256 of the refresh token that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshNote {
+    /// When the refresh ended, ms.
+    pub at: i64,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Its error code (`invalid_grant`, `HTTP 503`, `network`), when it failed.
+    pub error: Option<String>,
+    /// True when the token endpoint refused the refresh token (only a new login helps).
+    pub permanent: bool,
+    /// [`Secret::fingerprint`] of the refresh token the note is about.
+    pub refresh_fingerprint: Option<String>,
+}
+
+impl RefreshNote {
+    /// Reads a `modelauthRefresh` value; `None` when it is not an object with a numeric `at`.
+    pub fn from_value(v: &Value) -> Option<RefreshNote> {
+        let o = v.as_object()?;
+        Some(RefreshNote {
+            at: o.get("at")?.as_i64()?,
+            ok: o.get("ok").and_then(Value::as_bool).unwrap_or(false),
+            error: o.get("error").and_then(Value::as_str).map(str::to_owned),
+            permanent: o.get("permanent").and_then(Value::as_bool).unwrap_or(false),
+            refresh_fingerprint: o
+                .get("refreshFingerprint")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// The `modelauthRefresh` value of this note.
+    pub fn to_value(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("at".into(), Value::from(self.at));
+        o.insert("ok".into(), Value::from(self.ok));
+        if let Some(e) = &self.error {
+            o.insert("error".into(), Value::from(e.as_str()));
+        }
+        if self.permanent {
+            o.insert("permanent".into(), Value::from(true));
+        }
+        if let Some(f) = &self.refresh_fingerprint {
+            o.insert("refreshFingerprint".into(), Value::from(f.as_str()));
+        }
+        Value::Object(o)
+    }
+}
+
 impl Profile {
+    /// True for an OAuth login whose refresh token the provider refused: only a new login
+    /// (`models auth login`) helps. A refresh token changed since (a login elsewhere) clears it.
+    pub fn needs_reauth(&self) -> bool {
+        let Some(note) = self.refresh_note.as_ref().filter(|n| n.permanent) else {
+            return false;
+        };
+        match (&self.refresh, &note.refresh_fingerprint) {
+            (Some(r), Some(f)) => r.fingerprint() == *f,
+            (None, _) => true,
+            (Some(_), None) => true,
+        }
+    }
+
     /// True when the credential has an expiry at or before `now_ms`.
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expires.is_some_and(|e| e <= now_ms)
@@ -462,6 +529,7 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
         refresh,
         expires,
         email,
+        refresh_note: fields.get("modelauthRefresh").and_then(RefreshNote::from_value),
         usage: None,
     })
 }

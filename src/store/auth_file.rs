@@ -25,6 +25,29 @@ pub struct NewCredential {
     pub secret: Secret,
     /// Expiry in ms since the epoch, if any.
     pub expires: Option<i64>,
+    /// The refresh token of an `oauth` login (ignored for other kinds).
+    pub refresh: Option<Secret>,
+    /// The account e-mail of an `oauth` login, when known.
+    pub email: Option<String>,
+}
+
+impl NewCredential {
+    /// A key or token of `kind` for `provider`, expiring at `expires` (ms) if given.
+    pub fn new(
+        provider: ProviderId,
+        kind: CredentialKind,
+        secret: Secret,
+        expires: Option<i64>,
+    ) -> NewCredential {
+        NewCredential {
+            provider,
+            kind,
+            secret,
+            expires,
+            refresh: None,
+            email: None,
+        }
+    }
 }
 
 /// An open `auth-profiles.json` document being changed under its lock.
@@ -82,7 +105,85 @@ impl AuthEdit {
             Some(ms) => entry.insert("expires".into(), json!(ms)),
             None => entry.remove("expires"),
         };
+        if cred.kind == CredentialKind::OAuth {
+            // A new login: its refresh token replaces the old one, and what was noted of the old
+            // login's refreshes (and the disable its refusal caused) no longer applies.
+            match &cred.refresh {
+                Some(r) => entry.insert("refresh".into(), json!(r.expose_secret())),
+                None => entry.remove("refresh"),
+            };
+            if let Some(email) = &cred.email {
+                entry.insert("email".into(), json!(email));
+            }
+            entry.remove("modelauthRefresh");
+            self.clear_refusal(id);
+        }
         self.changed = true;
+    }
+
+    /// Stores the tokens of a refresh of OAuth profile `id`: the new access token and expiry, the new
+    /// refresh token when the server rotated it; every other field is kept. False (and nothing
+    /// changed) when the profile is gone or is not an OAuth login.
+    pub fn set_oauth_tokens(
+        &mut self,
+        id: &str,
+        access: &Secret,
+        refresh: Option<&Secret>,
+        expires: i64,
+    ) -> bool {
+        let Some(Value::Object(entry)) = self
+            .doc
+            .root
+            .get_mut("profiles")
+            .and_then(|p| p.get_mut(id))
+        else {
+            return false;
+        };
+        if entry.get("type").and_then(Value::as_str) != Some("oauth") {
+            return false;
+        }
+        entry.insert("access".into(), json!(access.expose_secret()));
+        if let Some(r) = refresh {
+            entry.insert("refresh".into(), json!(r.expose_secret()));
+        }
+        entry.insert("expires".into(), json!(expires));
+        self.changed = true;
+        true
+    }
+
+    /// Records what the last refresh of profile `id` did (`modelauthRefresh`); false when it is gone.
+    pub fn set_refresh_note(&mut self, id: &str, note: &super::auth::RefreshNote) -> bool {
+        let Some(Value::Object(entry)) = self
+            .doc
+            .root
+            .get_mut("profiles")
+            .and_then(|p| p.get_mut(id))
+        else {
+            return false;
+        };
+        entry.insert("modelauthRefresh".into(), note.to_value());
+        self.changed = true;
+        true
+    }
+
+    /// Ends a disable window of profile `id` that a refused credential (`auth`, `auth_permanent`)
+    /// started: a new login replaces that credential.
+    fn clear_refusal(&mut self, id: &str) {
+        let Some(Value::Object(stats)) = self.doc.root.get_mut("usageStats") else {
+            return;
+        };
+        let Some(Value::Object(entry)) = stats.get_mut(id) else {
+            return;
+        };
+        let refused = matches!(
+            entry.get("disabledReason").and_then(Value::as_str),
+            Some("auth" | "auth_permanent")
+        );
+        if refused {
+            entry.shift_remove("disabledUntil");
+            entry.shift_remove("disabledReason");
+            entry.insert("errorCount".into(), json!(0));
+        }
     }
 
     /// Removes profile `id` with its usage statistics, its order entries and lastGood mentions.

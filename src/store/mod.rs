@@ -16,7 +16,7 @@ pub mod sessions;
 pub mod stamp;
 
 pub use auth::{
-    AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, UsageStats,
+    AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, RefreshNote, UsageStats,
 };
 pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
 pub use error::StoreError;

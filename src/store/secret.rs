@@ -22,6 +22,14 @@ impl Secret {
         &self.0
     }
 
+    /// A short, non-reversible fingerprint (16 hex digits of the SHA-256): recognises the same secret in
+    /// several places (a refresh token copied into two stores) without keeping or showing it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(self.0.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// True when the secret is empty or only whitespace (an unusable credential).
     #[inline]
     pub fn is_blank(&self) -> bool {

@@ -1,0 +1,294 @@
+//! One call to a provider's token endpoint: the request in the provider's format, with a connect and a
+//! whole-call timeout, and an answer that never carries a token into an error.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::providers::{BodyFormat, OAuthProvider};
+use crate::store::Secret;
+
+/// The largest token response read (1 MiB).
+const BODY_LIMIT: u64 = 1 << 20;
+
+/// What a token endpoint handed out.
+#[derive(Debug)]
+pub struct TokenSet {
+    /// The new access token.
+    pub access: Secret,
+    /// The new refresh token when the server rotated it (else keep the old one).
+    pub refresh: Option<Secret>,
+    /// When the access token expires, ms since the epoch.
+    pub expires_ms: i64,
+    /// The account e-mail, when the answer names one.
+    pub email: Option<String>,
+}
+
+/// Why a token request failed. No variant holds a token or a response body: only the provider, the
+/// endpoint, the status and an error code from a fixed list.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// The endpoint refused the grant (400/401/403, `invalid_grant`, `refresh_token_reused`, …): the
+    /// login is dead and only a new one helps.
+    #[error(
+        "{provider} token endpoint {url} refused the refresh token ({code}, HTTP {status}); log in again with `modelauth models auth login --provider {provider}`"
+    )]
+    Rejected {
+        /// The provider.
+        provider: String,
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth error code (`invalid_grant`, …) or `rejected`.
+        code: String,
+    },
+    /// The endpoint failed (5xx, 429): try again later.
+    #[error("{provider} token endpoint {url} answered HTTP {status}; modelauth retries later")]
+    Server {
+        /// The provider.
+        provider: String,
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The endpoint could not be reached or did not answer in time.
+    #[error(
+        "{provider} token endpoint {url} could not be reached: {detail}; modelauth retries later"
+    )]
+    Network {
+        /// The provider.
+        provider: String,
+        /// The endpoint.
+        url: String,
+        /// What went wrong (a timeout, a refused connection).
+        detail: String,
+    },
+    /// A success answer without what it must hold.
+    #[error("{provider} token endpoint {url} answered without {missing}; modelauth retries later")]
+    BadResponse {
+        /// The provider.
+        provider: String,
+        /// The endpoint.
+        url: String,
+        /// What was missing or malformed.
+        missing: String,
+    },
+}
+
+impl TokenError {
+    /// True when only a new login helps (the refresh token is dead).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, TokenError::Rejected { .. })
+    }
+
+    /// A short code for the status views: `invalid_grant`, `HTTP 503`, `network`, `bad_response`.
+    pub fn code(&self) -> String {
+        match self {
+            TokenError::Rejected { code, .. } => code.clone(),
+            TokenError::Server { status, .. } => format!("HTTP {status}"),
+            TokenError::Network { .. } => "network".to_owned(),
+            TokenError::BadResponse { .. } => "bad_response".to_owned(),
+        }
+    }
+}
+
+/// The OAuth error codes shown as they are; any other refusal is shown as `rejected`.
+const KNOWN_CODES: [&str; 8] = [
+    "invalid_grant",
+    "invalid_request",
+    "invalid_client",
+    "unauthorized_client",
+    "refresh_token_reused",
+    "refresh_token_expired",
+    "refresh_token_invalidated",
+    "invalid_refresh_token",
+];
+
+/// POSTs `fields` to `url` in `provider`'s format and reads the token answer at `now_ms`. The whole
+/// call, connect included, ends after `timeout`.
+pub fn request(
+    provider: &OAuthProvider,
+    url: &str,
+    fields: &[(&str, &str)],
+    timeout: Duration,
+    now_ms: i64,
+) -> Result<TokenSet, TokenError> {
+    let network = |detail: String| TokenError::Network {
+        provider: provider.id.to_owned(),
+        url: url.to_owned(),
+        detail,
+    };
+    let agent = agent_for(url, timeout);
+    let request = agent.post(url).header("Accept", "application/json");
+    let sent = match provider.format {
+        BodyFormat::Json => {
+            let body: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+                .collect();
+            request
+                .header("Content-Type", "application/json")
+                .send(Value::Object(body).to_string())
+        }
+        BodyFormat::Form => request.send_form(fields.iter().copied()),
+    };
+    let mut response = sent.map_err(|e| network(describe(&e)))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_string()
+        .map_err(|e| network(describe(&e)))?;
+    let text = zeroize::Zeroizing::new(text);
+    if !(200..300).contains(&status) {
+        return Err(refusal(provider, url, status, &text));
+    }
+    parse_tokens(provider, url, &text, now_ms)
+}
+
+/// A ureq agent for one call: no proxy for loopback endpoints (tests, local proxies), the
+/// environment's proxy otherwise; HTTP errors are answers, not `Err`.
+fn agent_for(url: &str, timeout: Duration) -> ureq::Agent {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("modelauth/", env!("CARGO_PKG_VERSION")));
+    if loopback {
+        config = config.proxy(None);
+    }
+    config.build().into()
+}
+
+/// A transport error as text (ureq's messages name the host and the cause, never a body).
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The error for a non-2xx answer.
+fn refusal(provider: &OAuthProvider, url: &str, status: u16, body: &str) -> TokenError {
+    let code = error_code(body);
+    let refused = matches!(status, 400 | 401 | 403)
+        || code
+            .as_deref()
+            .is_some_and(|c| c == "invalid_grant" || c.starts_with("refresh_token"));
+    if refused && status != 429 && status < 500 {
+        TokenError::Rejected {
+            provider: provider.id.to_owned(),
+            url: url.to_owned(),
+            status,
+            code: code.unwrap_or_else(|| "rejected".to_owned()),
+        }
+    } else {
+        TokenError::Server {
+            provider: provider.id.to_owned(),
+            url: url.to_owned(),
+            status,
+        }
+    }
+}
+
+/// The OAuth `error` code of an error body (`{"error": "invalid_grant"}` or `{"error": {"code": …}}`),
+/// when it is one of [`KNOWN_CODES`].
+fn error_code(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let code = match v.get("error")? {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("code").or_else(|| o.get("type"))?.as_str()?,
+        _ => return None,
+    };
+    KNOWN_CODES
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(code))
+        .map(|k| (*k).to_owned())
+}
+
+/// Reads a success answer: `access_token`, optional `refresh_token`, `expires_in` seconds.
+fn parse_tokens(
+    provider: &OAuthProvider,
+    url: &str,
+    text: &str,
+    now_ms: i64,
+) -> Result<TokenSet, TokenError> {
+    let bad = |missing: &str| TokenError::BadResponse {
+        provider: provider.id.to_owned(),
+        url: url.to_owned(),
+        missing: missing.to_owned(),
+    };
+    let v: Value = serde_json::from_str(text).map_err(|_| bad("a JSON body"))?;
+    let text_field = |name: &str| {
+        v.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
+    let access = text_field("access_token").ok_or_else(|| bad("access_token"))?;
+    let expires_in = v
+        .get("expires_in")
+        .and_then(|e| e.as_f64().or_else(|| e.as_str()?.parse().ok()))
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| bad("a positive expires_in"))?;
+    let lifetime_ms = (expires_in * 1000.0).min(i64::MAX as f64 / 4.0) as i64;
+    Ok(TokenSet {
+        access: Secret::new(access),
+        refresh: text_field("refresh_token").map(Secret::new),
+        expires_ms: now_ms.saturating_add(lifetime_ms),
+        email: super::login::email_of(&v),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_error_codes_are_repeated() {
+        assert_eq!(
+            error_code(r#"{"error":"invalid_grant","error_description":"sk-ant-secret"}"#),
+            Some("invalid_grant".to_owned())
+        );
+        assert_eq!(
+            error_code(r#"{"error":{"code":"refresh_token_reused","message":"x"}}"#),
+            Some("refresh_token_reused".to_owned())
+        );
+        assert_eq!(error_code(r#"{"error":"sk-ant-oat01-leak"}"#), None);
+        assert_eq!(error_code("<html>"), None);
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        let p = &super::super::providers::PROVIDERS[0];
+        assert!(refusal(p, "u", 400, r#"{"error":"invalid_grant"}"#).is_permanent());
+        assert!(refusal(p, "u", 401, "").is_permanent());
+        assert!(!refusal(p, "u", 500, r#"{"error":"invalid_grant"}"#).is_permanent());
+        assert!(!refusal(p, "u", 429, "").is_permanent());
+        assert!(!refusal(p, "u", 503, "").is_permanent());
+    }
+
+    #[test]
+    fn a_success_answer_needs_an_access_token_and_a_lifetime() {
+        let p = &super::super::providers::PROVIDERS[1];
+        let t = parse_tokens(
+            p,
+            "u",
+            r#"{"access_token":"a1","refresh_token":"r2","expires_in":3600}"#,
+            1_000,
+        )
+        .unwrap();
+        assert_eq!(t.access.expose_secret(), "a1");
+        assert_eq!(t.refresh.unwrap().expose_secret(), "r2");
+        assert_eq!(t.expires_ms, 3_601_000);
+        let e = parse_tokens(p, "u", r#"{"access_token":"a1"}"#, 0).unwrap_err();
+        assert_eq!(e.code(), "bad_response");
+        assert!(!e.to_string().contains("a1"));
+    }
+}
