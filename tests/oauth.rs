@@ -512,3 +512,41 @@ fn login_by_paste_on_a_headless_host_checks_the_state() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no terminal to paste"));
 }
+
+#[test]
+fn serve_refreshes_a_due_login_once_for_concurrent_resolves() {
+    let server = TokenServer::start();
+    server.set_delay(Duration::from_millis(300));
+    let dir = state_with(&[("main", login_expiring(now_ms() - 1_000, "r0"))]);
+    let sock = dir.path().join("m.sock");
+    let s = crate::serve_common::serve_with(
+        dir.path(),
+        &["--listen", &format!("unix:{}", sock.display())],
+        &[(URL_VAR, &server.token_url())],
+    );
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    let body = json!({"provider": "anthropic", "includeSecret": true});
+                    let (code, r) = s.unix("POST", "/v1/agents/main/resolve", Some(&body));
+                    assert_eq!(code, 200, "{r}");
+                    r
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for r in &answers {
+        assert_eq!(r["decision"], "ready", "{r}");
+        assert_eq!(r["secret"], "access-1", "{r}");
+    }
+    assert_eq!(server.refresh_calls(), 1);
+    let (code, status) = s.unix("GET", "/v1/agents/main/status", None);
+    assert_eq!(code, 200);
+    let text = status.to_string();
+    assert!(
+        text.contains("\"refreshable\":true") && !text.contains("access-1"),
+        "{text}"
+    );
+}

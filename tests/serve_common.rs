@@ -51,6 +51,11 @@ pub fn json_state() -> tempfile::TempDir {
 
 /// Starts `modelauth --state-dir DIR serve ARGS` and waits for its `listening on` lines.
 pub fn serve(dir: &Path, args: &[&str]) -> Serve {
+    serve_with(dir, args, &[])
+}
+
+/// [`serve`] with extra environment variables.
+pub fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
     let bin = assert_cmd::cargo::cargo_bin("modelauth");
     let mut child = std::process::Command::new(bin)
         .arg("--state-dir")
@@ -61,6 +66,7 @@ pub fn serve(dir: &Path, args: &[&str]) -> Serve {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
         .envs(crate::common::no_real_token_endpoints())
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
