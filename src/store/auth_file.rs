@@ -131,12 +131,7 @@ impl AuthEdit {
         refresh: Option<&Secret>,
         expires: i64,
     ) -> bool {
-        let Some(Value::Object(entry)) = self
-            .doc
-            .root
-            .get_mut("profiles")
-            .and_then(|p| p.get_mut(id))
-        else {
+        let Some(entry) = self.entry_mut(id) else {
             return false;
         };
         if entry.get("type").and_then(Value::as_str) != Some("oauth") {
@@ -153,17 +148,20 @@ impl AuthEdit {
 
     /// Records what the last refresh of profile `id` did (`modelauthRefresh`); false when it is gone.
     pub fn set_refresh_note(&mut self, id: &str, note: &super::auth::RefreshNote) -> bool {
-        let Some(Value::Object(entry)) = self
-            .doc
-            .root
-            .get_mut("profiles")
-            .and_then(|p| p.get_mut(id))
-        else {
+        let Some(entry) = self.entry_mut(id) else {
             return false;
         };
         entry.insert("modelauthRefresh".into(), note.to_value());
         self.changed = true;
         true
+    }
+
+    /// The entry of profile `id`, when it is an object.
+    fn entry_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
+        match self.doc.root.get_mut("profiles")?.get_mut(id)? {
+            Value::Object(entry) => Some(entry),
+            _ => None,
+        }
     }
 
     /// Ends a disable window of profile `id` that a refused credential (`auth`, `auth_permanent`)
