@@ -415,6 +415,50 @@ fn concurrent_clients_and_a_slow_one() {
 }
 
 #[test]
+fn a_slow_loris_client_is_cut_off_at_the_header_timeout() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &["--listen", "tcp:127.0.0.1:0", "--header-timeout", "1s"],
+    );
+    let addr = s.tcp.clone().unwrap();
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    // One header byte every 200 ms, never finishing the headers.
+    let mut closed = false;
+    for b in
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    {
+        if c.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match c.read(&mut buf) {
+            Ok(_) => {
+                closed = true;
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let took = started.elapsed();
+    assert!(closed, "the slow client was never disconnected");
+    assert!(took < Duration::from_secs(5), "cut off after {took:?}");
+    // Others are still served.
+    let (code, _) = s.tcp("GET", "/healthz", None);
+    assert_eq!(code, 200);
+}
+
+#[test]
 fn the_openapi_document_matches_the_routes() {
     let doc: Value = serde_json::from_str(modelauth::server::api::OPENAPI).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");

@@ -87,6 +87,9 @@ pub enum Command {
         /// The bearer token file for TCP.
         #[arg(long, value_name = "FILE")]
         token_file: Option<PathBuf>,
+        /// How long a client may take to send a request's headers (default 10s).
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        header_timeout: Option<Duration>,
     },
     /// Print shell completions.
     Completions {

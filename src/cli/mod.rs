@@ -106,7 +106,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             listen,
             allow_remote,
             token_file,
-        } => serve::run(&ctx, listen, *allow_remote, token_file.clone()),
+            header_timeout,
+        } => serve::run(
+            &ctx,
+            listen,
+            *allow_remote,
+            token_file.clone(),
+            *header_timeout,
+        ),
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -14,6 +14,7 @@ pub fn run(
     listen: &[String],
     allow_remote: bool,
     token_file: Option<PathBuf>,
+    header_timeout: Option<std::time::Duration>,
 ) -> Result<u8, CliError> {
     let listen = listen
         .iter()
@@ -24,6 +25,7 @@ pub fn run(
         listen,
         allow_remote,
         token_file,
+        header_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

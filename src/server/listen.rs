@@ -7,7 +7,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use std::time::Duration;
+
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+
+use super::stream::Stream;
 
 /// One `--listen` address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,15 +110,55 @@ impl Bound {
         }
     }
 
-    /// Serves `router` until `stop`, letting requests in flight finish.
-    pub async fn serve(self, router: Router, stop: impl Future<Output = ()> + Send + 'static) {
-        let result = match self {
-            Bound::Unix(l, _) => axum::serve(l, router).with_graceful_shutdown(stop).await,
-            Bound::Tcp(l, _) => axum::serve(l, router).with_graceful_shutdown(stop).await,
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "listener stopped");
+    /// Serves `router` until `stop`, letting requests in flight finish. A client gets
+    /// `header_timeout` to send a request's headers (a slow-loris client is dropped).
+    pub async fn serve(
+        self,
+        router: Router,
+        header_timeout: Duration,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let graceful = GracefulShutdown::new();
+        let service = TowerToHyperService::new(router);
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut stop => break,
+                accepted = self.accept() => accepted,
+            };
+            match accepted {
+                Ok(io) => {
+                    let conn = http.serve_connection(io, service.clone());
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of descriptors or a reset before accept: keep serving the others.
+                    tracing::warn!(error = %e, listener = %self.address(), "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
         }
+        graceful.shutdown().await;
+    }
+
+    /// The next connection.
+    async fn accept(&self) -> std::io::Result<TokioIo<Stream>> {
+        Ok(TokioIo::new(match self {
+            Bound::Unix(l, _) => Stream::Unix(l.accept().await?.0),
+            Bound::Tcp(l, _) => {
+                let (s, _) = l.accept().await?;
+                let _ = s.set_nodelay(true);
+                Stream::Tcp(s)
+            }
+        }))
     }
 }
 

@@ -17,6 +17,7 @@ mod auth;
 pub mod error;
 mod listen;
 pub mod metrics;
+mod stream;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -41,7 +42,13 @@ pub struct ServeOptions {
     pub allow_remote: bool,
     /// The bearer token file for TCP (default `<state>/modelauth.token`, generated on first start).
     pub token_file: Option<PathBuf>,
+    /// How long a client has to send a request's headers before its connection is closed (default
+    /// [`HEADER_READ_TIMEOUT`]): a slow-loris client cannot hold a connection open.
+    pub header_timeout: Option<std::time::Duration>,
 }
+
+/// How long a client has to send a request's headers by default (10 s).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +72,7 @@ pub struct Server {
     gateway: Gateway,
     bound: Vec<listen::Bound>,
     token: Option<Arc<str>>,
+    header_timeout: std::time::Duration,
 }
 
 impl Server {
@@ -98,6 +106,7 @@ impl Server {
             gateway,
             bound,
             token,
+            header_timeout: options.header_timeout.unwrap_or(HEADER_READ_TIMEOUT),
         })
     }
 
@@ -137,7 +146,7 @@ impl Server {
                 }
                 _ => app.clone(),
             };
-            tasks.push(tokio::spawn(b.serve(router, stop)));
+            tasks.push(tokio::spawn(b.serve(router, self.header_timeout, stop)));
         }
         // Sessions changed by resolutions (auto pins) are written within a second, so a crash loses at
         // most that much; directives are written when they are applied.
