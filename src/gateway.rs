@@ -23,6 +23,7 @@ mod decision;
 pub mod doctor;
 mod generation;
 mod login;
+mod providers;
 pub mod status;
 
 use std::collections::HashMap;

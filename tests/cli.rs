@@ -692,3 +692,52 @@ fn leak_test_no_secret_or_piece_of_one_in_any_output() {
         "{text}"
     );
 }
+
+#[test]
+fn a_secret_typed_on_the_command_line_is_not_echoed_back() {
+    let (dir, _) = rich_state();
+    let out = run(
+        dir.path(),
+        "models auth add --provider anthropic sk-ant-api03-TYPEDBYMISTAKE123",
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(64), "the usage exit code");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("TYPEDBYMISTAKE"), "{err}");
+    assert!(
+        err.contains("[REDACTED]") && err.contains("never from arguments"),
+        "{err}"
+    );
+    // An ordinary usage error is shown as clap writes it.
+    let out = run(dir.path(), "models auth add --provider anthropic extra")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'extra'"));
+}
+
+#[test]
+fn a_mistyped_provider_gets_a_did_you_mean_before_any_variable_name() {
+    let (dir, _) = rich_state();
+    let before =
+        std::fs::read_to_string(dir.path().join("agents/main/agent/auth-profiles.json")).unwrap();
+    let out = run(dir.path(), "resolve --provider anthropc")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("did you mean `anthropic`"), "{err}");
+    assert!(!err.contains("ANTHROPC_API_KEY"), "{err}");
+    let mut add = run(dir.path(), "models auth paste-token --provider antropic");
+    let out = add.write_stdin("sk-ant-oat01-X\n").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `anthropic`"));
+    let after =
+        std::fs::read_to_string(dir.path().join("agents/main/agent/auth-profiles.json")).unwrap();
+    assert_eq!(before, after, "nothing was stored");
+    // A provider far from every known one is a new provider, not a typo.
+    let out = run(dir.path(), "resolve --provider fireworks")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("did you mean"));
+}

@@ -9,7 +9,7 @@ use modelauth::{
 
 use super::CliError;
 use super::args::{AuthCommand, OrderCommand, OutcomeArg};
-use super::context::{Context, provider_arg};
+use super::context::Context;
 use super::models::profile_line;
 use super::output;
 
@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             provider,
             profile_id,
         } => {
-            let provider = provider_arg(provider)?;
+            let provider = ctx.provider(provider)?;
             let id = profile_id
                 .clone()
                 .unwrap_or_else(|| format!("{provider}:default"));
@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             profile_id,
             expires_in,
         } => {
-            let provider = provider_arg(provider)?;
+            let provider = ctx.provider(provider)?;
             let id = profile_id
                 .clone()
                 .unwrap_or_else(|| format!("{provider}:manual"));
@@ -210,7 +210,7 @@ fn save(
 
 /// `models auth setup-token`.
 fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Result<u8, CliError> {
-    let provider = provider_arg(provider)?;
+    let provider = ctx.provider(provider)?;
     if provider.as_str() != "anthropic" {
         return Err(CliError::User(format!(
             "setup-token is only for anthropic; for {provider} use: modelauth models auth paste-token --provider {provider}"
@@ -268,7 +268,7 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
     let agent = ctx.agent()?;
     match cmd {
         OrderCommand::Get { provider } => {
-            let provider = provider_arg(provider)?;
+            let provider = ctx.provider(provider)?;
             let ids = agent.order(provider.as_str())?.override_ids;
             if ctx.json {
                 output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
@@ -282,7 +282,7 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
             }
         }
         OrderCommand::Set { provider, ids } => {
-            let provider = provider_arg(provider)?;
+            let provider = ctx.provider(provider)?;
             let ids = agent.set_order(provider.as_str(), ids)?;
             if ctx.json {
                 output::json(&serde_json::json!({ "provider": provider.as_str(), "order": ids }));
@@ -291,7 +291,7 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
             }
         }
         OrderCommand::Clear { provider } => {
-            let provider = provider_arg(provider)?;
+            let provider = ctx.provider(provider)?;
             let removed = agent.clear_order(provider.as_str())?;
             if ctx.json {
                 output::json(

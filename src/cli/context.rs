@@ -88,3 +88,18 @@ pub fn gateway_err(e: GatewayError) -> CliError {
 pub fn provider_arg(p: &str) -> Result<ProviderId, CliError> {
     Ok(ProviderId::new(p)?)
 }
+
+impl Context {
+    /// A provider id from the command line, refused with a did-you-mean when it matches nothing known
+    /// but is close to a known one (`anthropc` → `anthropic`); an unknown provider with no near match
+    /// (a new one) is accepted.
+    pub fn provider(&self, p: &str) -> Result<ProviderId, CliError> {
+        let id = provider_arg(p)?;
+        if let Some(near) = self.agent()?.provider_suggestion(id.as_str())? {
+            return Err(CliError::User(format!(
+                "unknown provider `{id}`; did you mean `{near}`? (nothing was changed)"
+            )));
+        }
+        Ok(id)
+    }
+}

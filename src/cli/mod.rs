@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = e.print();
+            print_usage_error(&e);
             return ExitCode::from(code);
         }
     };
@@ -115,5 +115,68 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             *header_timeout,
         ),
         Command::Completions { .. } => Ok(0),
+    }
+}
+
+/// Prints a usage error; an argument that looks like a secret (typed on the command line by mistake) is
+/// never echoed back, and the user is told where secrets go.
+fn print_usage_error(e: &clap::Error) {
+    let secrets: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| looks_like_secret(a))
+        .collect();
+    if secrets.is_empty() || !e.use_stderr() {
+        let _ = e.print();
+        return;
+    }
+    let mut text = e.render().to_string();
+    for s in &secrets {
+        text = text.replace(s.as_str(), "[REDACTED]");
+    }
+    eprint!("{text}");
+    eprintln!(
+        "note: an argument looked like a secret and was not shown. Secrets are read from stdin or the hidden prompt, \
+         never from arguments (they would stay in the shell history and the process list); nothing was stored."
+    );
+}
+
+/// True for a command-line word that looks like a key or token: a known key prefix, or a long run of
+/// key characters with letters and digits (ids, paths, models and flags do not qualify).
+fn looks_like_secret(arg: &str) -> bool {
+    const PREFIXES: [&str; 7] = ["sk-", "sk_", "gsk_", "AIza", "xai-", "ya29.", "ghp_"];
+    if arg.starts_with('-') || arg.contains([':', '/', '@', '=']) {
+        return false;
+    }
+    let keyish = arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    keyish
+        && (PREFIXES
+            .iter()
+            .any(|p| arg.starts_with(p) && arg.len() > p.len() + 8)
+            || (arg.len() >= 24
+                && arg.chars().any(|c| c.is_ascii_digit())
+                && arg.chars().any(|c| c.is_ascii_alphabetic())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_told_from_ids_paths_and_models() {
+        use super::looks_like_secret as s;
+        assert!(s("sk-ant-api03-abcdefghijkl"));
+        assert!(s("AIzaSyA1234567890abcdefghij"));
+        assert!(s("0123456789abcdefABCDEFxyz_12"));
+        for plain in [
+            "anthropic",
+            "anthropic:work",
+            "claude-opus-4-6",
+            "--provider",
+            "/tmp/x",
+            "sk-",
+            "models",
+        ] {
+            assert!(!s(plain), "{plain}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use modelauth::{Decision, format_time};
 
 use super::CliError;
-use super::context::{Context, provider_arg};
+use super::context::Context;
 use super::output;
 
 /// Runs `resolve`. Exit 1 when no credential can be used.
@@ -15,7 +15,7 @@ pub fn run(
     model: Option<&str>,
     session: Option<&str>,
 ) -> Result<u8, CliError> {
-    let provider = provider_arg(provider)?;
+    let provider = ctx.provider(provider)?;
     let agent = ctx.agent()?;
     // Pins the resolver would change stay in memory: this command never flushes the registry.
     let decision = agent.next(session, provider.as_str(), model)?;
