@@ -741,3 +741,16 @@ fn a_mistyped_provider_gets_a_did_you_mean_before_any_variable_name() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("did you mean"));
 }
+
+#[test]
+fn auth_list_has_a_header_row() {
+    let (dir, _) = rich_state();
+    let out = stdout_of(&mut run(dir.path(), "models auth list"));
+    let mut lines = out.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("PROFILE") && header.contains("TYPE") && header.contains("STATE"),
+        "{out}"
+    );
+    assert!(lines.any(|l| l.contains("anthropic:work")), "{out}");
+}

@@ -112,6 +112,10 @@ fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
             "No auth profiles. Add one with: modelauth models auth paste-token --provider <provider>"
         );
     } else {
+        println!(
+            "  {:<32} {:<8} STATE, WINDOW, EXPIRY [PROVIDER]",
+            "PROFILE", "TYPE"
+        );
         for r in &rows {
             println!("{} [{}]", profile_line(r, now), r.provider);
         }
