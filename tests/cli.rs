@@ -754,3 +754,45 @@ fn auth_list_has_a_header_row() {
     );
     assert!(lines.any(|l| l.contains("anthropic:work")), "{out}");
 }
+
+#[test]
+fn status_check_quiet_prints_only_the_problems() {
+    let (dir, _) = rich_state();
+    let out = run(dir.path(), "models status --check --quiet")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains("Agent:") && !text.contains("Default model"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| l.contains("profile") || l.contains("(in use)")),
+        "{text}"
+    );
+    assert!(text.contains("openai-codex:me@example.com"), "{text}");
+    let healthy = tempfile::tempdir().unwrap();
+    let agent = healthy.path().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        agent.join("auth-profiles.json"),
+        r#"{"version":1,"profiles":{"anthropic:work":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-Q"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        healthy.path().join("openclaw.json"),
+        r#"{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}"#,
+    )
+    .unwrap();
+    let out = run(healthy.path(), "models status --check --quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "nothing on success"
+    );
+}

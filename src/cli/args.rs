@@ -115,6 +115,9 @@ pub enum ModelsCommand {
         /// 2 when something expires within 24 h.
         #[arg(long)]
         check: bool,
+        /// With --check: print nothing when all is well, else only the problem lines (for cron mail).
+        #[arg(long, requires = "check")]
+        quiet: bool,
     },
     /// Allowed models with aliases.
     List {

@@ -90,7 +90,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let ctx = Context::from_cli(&cli)?;
     match &cli.command {
         Command::Models(m) => match &m.command {
-            ModelsCommand::Status { check } => models::status(&ctx, *check),
+            ModelsCommand::Status { check, quiet } => models::status(&ctx, *check, *quiet),
             ModelsCommand::List { provider } => models::list(&ctx, provider.as_deref()),
             ModelsCommand::Auth(a) => auth::run(&ctx, &a.command),
         },

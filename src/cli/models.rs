@@ -72,9 +72,15 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     line
 }
 
-/// `models status [--check]`.
-pub fn status(ctx: &Context, check: bool) -> Result<u8, CliError> {
+/// `models status [--check [--quiet]]`.
+pub fn status(ctx: &Context, check: bool, quiet: bool) -> Result<u8, CliError> {
     let report = ctx.agent()?.status()?;
+    if quiet && !ctx.json {
+        for f in &report.findings {
+            println!("{f}");
+        }
+        return Ok(report.check);
+    }
     if ctx.json {
         output::json(&report);
     } else {
