@@ -796,3 +796,22 @@ fn status_check_quiet_prints_only_the_problems() {
         "nothing on success"
     );
 }
+
+#[test]
+fn a_config_value_of_the_wrong_type_is_named_by_status_and_doctor() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("openclaw.json"),
+        r#"{"agents":{"defaults":{"model":{"primary":42}}}}"#,
+    )
+    .unwrap();
+    let file = dir.path().join("openclaw.json").display().to_string();
+    for line in ["models status", "doctor"] {
+        let out = all_output(&mut run(dir.path(), line));
+        assert!(
+            out.contains(&file)
+                && out.contains("`agents.defaults.model.primary` is a number, not a string"),
+            "{line}: {out}"
+        );
+    }
+}

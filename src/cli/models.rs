@@ -88,6 +88,9 @@ pub fn status(ctx: &Context, check: bool, quiet: bool) -> Result<u8, CliError> {
         if let Some(problem) = &report.layout_problem {
             println!("{} {problem}", paint("warning:", 33));
         }
+        for w in &report.config_warnings {
+            println!("{} {w}", paint("warning:", 33));
+        }
         println!("Agent: {}", report.agent);
         println!("State dir: {}", report.state_dir);
         if let Some(layout) = &report.layout {

@@ -73,6 +73,9 @@ pub struct Config {
     pub auth_order: BTreeMap<ProviderId, Vec<String>>,
     /// `models.providers`.
     pub providers: BTreeMap<ProviderId, ProviderConfig>,
+    /// Values of the wrong type at keys modelauth reads (each ignored), e.g. `` `agents.defaults.model.primary`
+    /// is a number, not a string; modelauth ignores it ``. Show them with the file's path.
+    pub problems: Vec<String>,
 }
 
 /// `root.a.b.c` as an object, if every step is one.
@@ -147,6 +150,7 @@ impl Config {
             auth_profiles,
             auth_order,
             providers,
+            problems: super::check::type_problems(root),
         }
     }
 

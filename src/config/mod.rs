@@ -1,5 +1,6 @@
 //! The state directory, `openclaw.json` and the lookup environment (SPEC §2).
 
+pub mod check;
 pub mod env;
 pub mod file;
 pub mod shape;

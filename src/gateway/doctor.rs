@@ -168,7 +168,12 @@ impl Gateway {
         }
         let inherited = self.layout() == Some(super::StateLayout::Sqlite);
         check_refresh_copies(&refresh_copies, inherited, &mut findings);
-        if let Ok(config) = self.config_store().and_then(|c| Ok(c.current()?.value)) {
+        if let Ok(store) = self.config_store()
+            && let Ok(config) = store.current().map(|c| c.value)
+        {
+            for p in &config.problems {
+                findings.push(Finding::warning(format!("{}: {p}", store.location())));
+            }
             check_config_order(self, &selected, &config, &mut findings);
         }
         if fix {

@@ -62,6 +62,9 @@ pub struct Status {
     /// database: what this view shows is then not what OpenClaw uses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_problem: Option<String>,
+    /// Config values of the wrong type that were ignored, each naming the file and key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config_warnings: Vec<String>,
 }
 
 /// Computes the status view of `agent`.
@@ -117,6 +120,11 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         findings: Vec::new(),
         layout: agent.layout().map(|l| l.as_str().to_owned()),
         store: agent.store_location(),
+        config_warnings: config
+            .problems
+            .iter()
+            .map(|p| format!("{}: {p}", agent.config_location()))
+            .collect(),
         layout_problem: agent
             .state_dir()
             .filter(|_| agent.layout() == Some(super::StateLayout::Json))
