@@ -550,3 +550,58 @@ fn serve_refreshes_a_due_login_once_for_concurrent_resolves() {
         "{text}"
     );
 }
+
+#[test]
+fn a_login_in_openclaws_sqlite_state_is_refreshed_in_its_shared_store_once_for_both_agents() {
+    let server = TokenServer::start();
+    server.set_delay(Duration::from_millis(200));
+    let dir = crate::sqlite_state::sqlite_state();
+    let d = dir.path();
+    let g = gateway(d, &server, Duration::from_secs(10));
+    let main = g.agent("main").unwrap();
+    let mut cred = modelauth::NewCredential::new(
+        modelauth::ProviderId::new("anthropic").unwrap(),
+        modelauth::CredentialKind::OAuth,
+        modelauth::Secret::new("old-access"),
+        Some(now_ms() + 30_000),
+    );
+    cred.refresh = Some(modelauth::Secret::new("r0"));
+    main.put_credential("anthropic:sub", &cred).unwrap();
+    main.set_order("anthropic", &["anthropic:sub".to_owned()])
+        .unwrap();
+    g.agent("ops")
+        .unwrap()
+        .set_order("anthropic", &["anthropic:sub".to_owned()])
+        .unwrap();
+    let secrets: Vec<String> = std::thread::scope(|s| {
+        let calls: Vec<_> = ["main", "ops", "main", "ops"]
+            .iter()
+            .map(|a| {
+                let agent = g.agent(a).unwrap();
+                s.spawn(move || match agent.next(None, "anthropic", None).unwrap() {
+                    Decision::Ready { secret, .. } => secret.expose_secret().to_owned(),
+                    other => panic!("{other:?}"),
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(
+        server.refresh_calls(),
+        1,
+        "one credential, one refresh, whichever agent asks"
+    );
+    assert!(secrets.iter().all(|s| s == "access-1"), "{secrets:?}");
+    let shared = crate::sqlite_state::machine(d, "authProfiles.store").unwrap();
+    let p = &shared["profiles"]["anthropic:sub"];
+    assert_eq!(
+        p["access"], "access-1",
+        "written to the shared store the credential lives in"
+    );
+    assert_eq!(p["refresh"], "refresh-1");
+    let ops_own = crate::sqlite_state::agent_cell(d, "ops", "auth_profile_store");
+    assert!(
+        ops_own.is_none_or(|c| c["profiles"].get("anthropic:sub").is_none()),
+        "never copied into another agent's store"
+    );
+}
