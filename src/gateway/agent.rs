@@ -19,7 +19,6 @@ use crate::store::{
 
 use super::decision::Decision;
 use crate::oauth::{self, RefreshError, Refresher};
-use crate::store::Secret;
 
 /// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
 #[derive(Debug, thiserror::Error)]
@@ -297,19 +296,24 @@ impl Agent {
             if !refresh {
                 return Ok(Decision::needs_refresh(resolution));
             }
-            match self.refresh(&p.id) {
-                Ok(r) => return Ok(Decision::ready(resolution, r.access().clone())),
-                Err(e @ RefreshError::Store { .. }) if p.is_expired(now) || p.secret.is_none() => {
-                    return Err(AgentError::Refresh(Box::new(e)));
-                }
-                Err(e) if !p.is_expired(now) && p.secret.is_some() => {
+            // The old access token, while it is still valid.
+            let old = p.secret.clone().filter(|_| !p.is_expired(now));
+            match (self.refresh(&p.id), old) {
+                (Ok(r), _) => return Ok(Decision::ready(resolution, r.access().clone())),
+                (Err(e), Some(old)) => {
                     tracing::debug!(profile = %p.id, "using the old access token: {e}");
-                    let old = p.secret.clone().unwrap_or_else(|| Secret::new(""));
                     return Ok(Decision::ready(resolution, old));
                 }
+                (Err(e @ RefreshError::Store { .. }), None) => {
+                    return Err(AgentError::Refresh(Box::new(e)));
+                }
                 // The failure is recorded (a disable or a cooldown): resolve again for the next profile.
-                Err(e) if rounds < 4 => tracing::info!(profile = %p.id, "{e}; choosing again"),
-                Err(_) => return Ok(Decision::from_resolution(resolution, p.secret.clone())),
+                (Err(e), None) if rounds < 4 => {
+                    tracing::info!(profile = %p.id, "{e}; choosing again");
+                }
+                (Err(_), None) => {
+                    return Ok(Decision::from_resolution(resolution, p.secret.clone()));
+                }
             }
         }
     }

@@ -78,9 +78,7 @@ impl Decision {
 
     /// The answer for a resolution, with the secret of the chosen stored profile.
     pub(crate) fn from_resolution(r: Resolution<'static>, stored: Option<Secret>) -> Decision {
-        let refresh = r.chosen_profile().is_some_and(
-            |_| matches!(r.choice, Choice::Profile(i) if r.candidates[i].needs_refresh),
-        );
+        let refresh = matches!(r.choice, Choice::Profile(i) if r.candidates[i].needs_refresh);
         Decision::answer(r, stored, refresh)
     }
 

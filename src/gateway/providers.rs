@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::agent::{Agent, AgentError};
+use crate::interpreter::models::edit_distance;
 use crate::oauth;
 
 impl Agent {
@@ -45,29 +46,25 @@ impl Agent {
     }
 }
 
-/// Levenshtein distance of two short ids.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn edit_distance_counts_single_edits() {
-        assert_eq!(super::edit_distance("anthropc", "anthropic"), 1);
-        assert_eq!(super::edit_distance("antropic", "anthropic"), 1);
-        assert_eq!(super::edit_distance("openia", "openai"), 2);
-        assert_eq!(super::edit_distance("fireworks", "mistral"), 7);
+        assert_eq!(
+            crate::interpreter::models::edit_distance("anthropc", "anthropic"),
+            1
+        );
+        assert_eq!(
+            crate::interpreter::models::edit_distance("antropic", "anthropic"),
+            1
+        );
+        assert_eq!(
+            crate::interpreter::models::edit_distance("openia", "openai"),
+            2
+        );
+        assert_eq!(
+            crate::interpreter::models::edit_distance("fireworks", "mistral"),
+            7
+        );
     }
 }

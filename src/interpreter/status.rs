@@ -108,9 +108,10 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
 pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatus {
     let (until, blocked) = resolver::blocked_until(stats, &p.provider, None, now);
     let oauth = p.kind == CredentialKind::OAuth;
+    let reauth = oauth && p.needs_reauth();
     let (state, until, reason) = if !p.has_secret() {
         (State::Missing, None, None)
-    } else if oauth && p.needs_reauth() {
+    } else if reauth {
         (State::Reauth, None, None)
     } else if p.is_expired(now) {
         (State::Expired, None, None)
@@ -131,11 +132,7 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
             _ => (State::Ok, None, None),
         }
     };
-    let refreshable = oauth.then(|| {
-        p.refresh.as_ref().is_some_and(|r| !r.is_blank())
-            && crate::oauth::provider(p.provider.as_str()).is_some()
-            && !p.needs_reauth()
-    });
+    let refreshable = oauth.then(|| crate::oauth::can_refresh(p) && !reauth);
     let hint = if state == State::Reauth {
         Some(REAUTH_HINT)
     } else if state == State::Expired && refreshable == Some(true) {

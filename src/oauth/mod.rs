@@ -40,6 +40,12 @@ pub enum Due {
     CannotRefresh,
 }
 
+/// Whether modelauth has what a refresh of `p` needs: a refresh token and a token endpoint for its
+/// provider (a refused refresh token is [`Profile::needs_reauth`], checked apart).
+pub fn can_refresh(p: &Profile) -> bool {
+    p.refresh.as_ref().is_some_and(|r| !r.is_blank()) && provider(p.provider.as_str()).is_some()
+}
+
 /// Whether `p` should be refreshed at `now` (ms).
 pub fn due(p: &Profile, now: i64) -> Due {
     if p.kind != CredentialKind::OAuth {
@@ -53,12 +59,9 @@ pub fn due(p: &Profile, now: i64) -> Due {
     if p.needs_reauth() {
         return Due::Reauth;
     }
-    let Some(refresh) = p.refresh.as_ref().filter(|r| !r.is_blank()) else {
+    let Some(refresh) = p.refresh.as_ref().filter(|_| can_refresh(p)) else {
         return Due::CannotRefresh;
     };
-    if provider(p.provider.as_str()).is_none() {
-        return Due::CannotRefresh;
-    }
     match &p.refresh_note {
         Some(n)
             if !n.ok
