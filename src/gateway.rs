@@ -37,6 +37,10 @@ pub use login::{LoggedIn, Login, LoginError};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
 use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
+use crate::backend::redis::{
+    AgentRouting, Link, RedisLocks, RedisProfiles, RedisSessions, RedisSettings, SharedHealth,
+    Watcher,
+};
 use crate::backend::sqlite::{SqliteLayout, state_db_of};
 use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
 use crate::config::{DotenvWarning, Env, StateDir};
@@ -104,6 +108,54 @@ fn refresh_locks(state: &StateDir) -> Arc<dyn StateLock> {
     ))
 }
 
+/// The shared state named by `MODELAUTH_REDIS_URL` (with `MODELAUTH_REDIS_PREFIX`,
+/// `MODELAUTH_REDIS_TIMEOUT`), if set and not empty.
+fn redis_from_env(env: &Env) -> Option<RedisSettings> {
+    let url = env.get_plain("MODELAUTH_REDIS_URL")?;
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    let mut settings = RedisSettings::new(url);
+    if let Some(p) = env.get_plain("MODELAUTH_REDIS_PREFIX") {
+        settings.prefix = p.trim().to_owned();
+    }
+    if let Some(t) = env
+        .get_plain("MODELAUTH_REDIS_TIMEOUT")
+        .and_then(|t| humantime::parse_duration(t.trim()).ok())
+    {
+        settings.timeout = t;
+    }
+    Some(settings)
+}
+
+/// An agent's stores with its routing state on the shared server: credentials stay in `parts`'
+/// stores, pins go to the server (sessions the server lacks are read from the local store), OAuth
+/// refresh locks are taken there (this host's while it is unreachable).
+fn share(
+    mut parts: agent::Parts,
+    link: &Arc<Link>,
+    id: &AgentId,
+    clock: &SharedClock,
+) -> Result<agent::Parts, GatewayError> {
+    let local = parts.profiles.snapshot()?;
+    let routing = AgentRouting::open(
+        Arc::clone(link),
+        id.as_str(),
+        Arc::clone(clock),
+        &local.value,
+    );
+    parts.profiles = Arc::new(RedisProfiles::new(parts.profiles, routing));
+    parts.sessions = Some(Arc::new(RedisSessions::new(
+        Arc::clone(link),
+        id.as_str(),
+        parts.sessions,
+    )));
+    // `*` is no agent id: one lock per credential for every agent, as with the files.
+    parts.refresh_locks = Arc::new(RedisLocks::new(Arc::clone(link), "*", parts.refresh_locks));
+    Ok(parts)
+}
+
 /// `<root>/state/openclaw.sqlite` when it exists (OpenClaw's SQLite generation).
 pub(crate) fn sqlite_db_of(root: &std::path::Path) -> Option<PathBuf> {
     let db = state_db_of(root);
@@ -136,6 +188,15 @@ struct Inner {
     /// cannot be read is an error of the call that needs it, and is tried again on the next one).
     config: once_cell::sync::OnceCell<Arc<dyn ConfigStore>>,
     dotenv_warnings: Vec<DotenvWarning>,
+    /// The shared routing state, when one is used.
+    shared: Option<Shared>,
+}
+
+/// The link to the shared state's server and the thread that keeps it current (stopped on drop).
+#[derive(Debug)]
+struct Shared {
+    link: Arc<Link>,
+    _watcher: Watcher,
 }
 
 /// The credential layer of one gateway. Clone it freely; clones share agents and caches.
@@ -158,6 +219,7 @@ pub struct GatewayBuilder {
     options: RegistryOptions,
     layout: Option<StateLayout>,
     oauth_timeout: Option<Duration>,
+    redis: Option<Option<RedisSettings>>,
 }
 
 impl GatewayBuilder {
@@ -207,6 +269,15 @@ impl GatewayBuilder {
     /// `MODELAUTH_OAUTH_TIMEOUT` such as `5s`). A caller never waits longer for a token endpoint.
     pub fn oauth_timeout(mut self, timeout: Duration) -> Self {
         self.oauth_timeout = Some(timeout);
+        self
+    }
+
+    /// Keep the routing state (pins, usage and cooldowns, lastGood, orders) in this Redis server,
+    /// shared with every gateway instance that uses it (`None`: only this host's files, even when
+    /// `MODELAUTH_REDIS_URL` is set). Without this call, `MODELAUTH_REDIS_URL` (with
+    /// `MODELAUTH_REDIS_PREFIX` and `MODELAUTH_REDIS_TIMEOUT`) decides. Credentials stay local.
+    pub fn redis(mut self, settings: Option<RedisSettings>) -> Self {
+        self.redis = Some(settings);
         self
     }
 
@@ -262,8 +333,22 @@ impl GatewayBuilder {
                 humantime::parse_duration(text.trim()).ok()
             })
             .unwrap_or(DEFAULT_OAUTH_TIMEOUT);
+        let shared = match self.redis {
+            Some(settings) => settings,
+            None => redis_from_env(&env),
+        }
+        .map(|settings| {
+            let link = Link::new(settings)?;
+            let watcher = Watcher::start(Arc::clone(&link));
+            Ok::<_, GatewayError>(Shared {
+                link,
+                _watcher: watcher,
+            })
+        })
+        .transpose()?;
         Ok(Gateway {
             inner: Arc::new(Inner {
+                shared,
                 layout,
                 env,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -443,6 +528,10 @@ impl Gateway {
                 }
             }
         };
+        let parts = match &inner.shared {
+            Some(shared) => share(parts, &shared.link, id, &inner.clock)?,
+            None => parts,
+        };
         Ok(Agent::from_parts(
             id.clone(),
             inner.env.clone(),
@@ -451,6 +540,11 @@ impl Gateway {
             Arc::clone(&inner.refresher),
             parts,
         ))
+    }
+
+    /// The shared state's server and how it is doing, when one is used.
+    pub fn shared_health(&self) -> Option<SharedHealth> {
+        self.inner.shared.as_ref().map(|s| s.link.health())
     }
 
     /// The config store, one per gateway.

@@ -46,6 +46,7 @@ pub mod parser;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use backend::redis::{RedisSettings, SharedHealth};
 pub use config::{DotenvWarning, Env};
 pub use gateway::doctor::{DoctorReport, Finding, Severity};
 pub use gateway::status::{ProviderStatus, Status};
@@ -62,6 +63,6 @@ pub use resolver::{
 };
 pub use session::RegistryOptions;
 pub use store::{
-    AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId, Secret,
-    StoreError, display_id,
+    AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId,
+    RedisProblem, Secret, StoreError, display_id,
 };

@@ -7,8 +7,10 @@ use modelauth::resolver::{ManualClock, Outcome};
 use modelauth::store::{CredentialKind, NewCredential, ProviderId, Secret};
 use modelauth::{Applied, Decision, FailureReason, Gateway};
 
-const NOW: i64 = 1_800_000_000_000;
-const CONFIG: &str = r#"{ agents: { defaults: { model: { primary: "anthropic/claude-opus-4-6" },
+/// The test clock's start.
+pub const NOW: i64 = 1_800_000_000_000;
+/// The config of the behaviour tests.
+pub const CONFIG: &str = r#"{ agents: { defaults: { model: { primary: "anthropic/claude-opus-4-6" },
     models: { "anthropic/claude-opus-4-6": { alias: "opus" }, "anthropic/claude-sonnet-4-5": { alias: "sonnet" } } } } }"#;
 
 fn file_gateway(dir: &std::path::Path, clock: &ManualClock) -> Gateway {
@@ -31,7 +33,8 @@ fn memory_gateway(clock: &ManualClock) -> Gateway {
         .unwrap()
 }
 
-fn api_key(secret: &str) -> NewCredential {
+/// An Anthropic API key credential.
+pub fn api_key(secret: &str) -> NewCredential {
     NewCredential {
         provider: ProviderId::new("anthropic").unwrap(),
         kind: CredentialKind::ApiKey,
@@ -43,7 +46,7 @@ fn api_key(secret: &str) -> NewCredential {
 }
 
 /// The behaviour every backend must have.
-fn scenario(gateway: &Gateway, clock: &ManualClock) {
+pub fn scenario(gateway: &Gateway, clock: &ManualClock) {
     let agent = gateway.default_agent().unwrap();
     assert!(matches!(
         agent.next(None, "anthropic", None).unwrap(),

@@ -1,6 +1,6 @@
 //! The one integration-test binary: every test module is declared here.
 
-mod backends;
+pub mod backends;
 pub mod cli;
 mod common;
 #[path = "../fuzz/fuzz_input.rs"]
@@ -12,10 +12,12 @@ mod oauth;
 mod parser_cases;
 mod parser_props;
 mod redesign_defects;
+pub mod redis_server;
 pub mod resolver_rules;
 mod runtime_agent;
 mod serve;
 mod serve_common;
+mod shared_state;
 mod sqlite_behaviour;
 pub mod sqlite_state;
 mod store_files;

@@ -16,6 +16,7 @@
 
 pub mod json;
 pub mod memory;
+pub mod redis;
 pub mod sqlite;
 pub mod stamped;
 
@@ -166,15 +167,29 @@ pub fn record_in(
             path: location.to_owned(),
         });
     };
+    Ok(record_usage(edit, &view, &p.provider, profile, model, outcome, now_ms))
+}
+
+/// The routing part of [`record_in`] for a profile of `provider` known to exist: `view` is
+/// `edit`'s view (its usage is read there).
+pub fn record_usage(
+    edit: &mut AuthEdit,
+    view: &AuthProfiles,
+    provider: &ProviderId,
+    profile: &str,
+    model: Option<&str>,
+    outcome: Outcome,
+    now_ms: i64,
+) -> Applied {
     let mut stats = view.usage_of(profile);
     let applied = apply(&mut stats, outcome, model, now_ms);
     if !matches!(applied, Applied::InsideActiveWindow(_)) {
         edit.set_usage(profile, &stats);
     }
     if applied == Applied::Succeeded {
-        edit.set_last_good(&p.provider, profile);
+        edit.set_last_good(provider, profile);
     }
-    Ok(applied)
+    applied
 }
 
 /// A [`ReportError`] from an edit that can only fail in the store.
@@ -209,6 +224,23 @@ pub trait SessionStore: Send + Sync + Debug {
 
     /// Writes the owned fields of `records` (one atomic change; other sessions and fields kept).
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError>;
+
+    /// True when every change should be stored at once rather than batched (a store other
+    /// instances read: a pin must be there for the next message, whichever instance gets it).
+    fn write_through(&self) -> bool {
+        false
+    }
+
+    /// Asks to hear about sessions changed by other instances (stores only this process writes
+    /// ignore it).
+    fn watch(&self, _watch: std::sync::Weak<dyn SessionWatch>) {}
+}
+
+/// Hears that a session was changed by another gateway instance (a shared backend tells the
+/// registry, which drops its copy so the next message reads the new one).
+pub trait SessionWatch: Send + Sync {
+    /// Session `key` was changed elsewhere.
+    fn changed_elsewhere(&self, key: &str);
 }
 
 /// `openclaw.json`, or an in-memory config.

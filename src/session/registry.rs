@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
-use crate::backend::SessionStore;
+use crate::backend::{SessionStore, SessionWatch};
 use crate::resolver::SharedClock;
 use crate::store::{OverrideSource, SessionRecord, StoreError};
 
@@ -59,7 +59,7 @@ impl Registry {
         clock: SharedClock,
         options: RegistryOptions,
     ) -> Registry {
-        Registry {
+        let registry = Registry {
             inner: Arc::new(Inner {
                 map: DashMap::new(),
                 symbols: Symbols::default(),
@@ -71,7 +71,12 @@ impl Registry {
                 writes: AtomicU64::new(0),
                 saving: AtomicBool::new(false),
             }),
+        };
+        if let Some(file) = &registry.inner.file {
+            let weak = Arc::downgrade(&registry.inner);
+            file.watch(weak as std::sync::Weak<dyn SessionWatch>);
         }
+        registry
     }
 
     /// Profile ids interned so far (bounded by the ids the store and `sessions.json` hold).
@@ -191,6 +196,9 @@ impl Registry {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(key.into());
+        }
+        if self.inner.file.as_ref().is_some_and(|f| f.write_through()) {
+            self.flush()?;
         }
         self.evict_if_needed();
         Ok(value)
@@ -475,5 +483,13 @@ impl Registry {
             self.inner.map.remove_if(&key, |_, slot| !slot.is_dirty());
         }
         tracing::debug!(evicted = n, "idle sessions evicted from memory");
+    }
+}
+
+impl SessionWatch for Inner {
+    /// Drops the copy in memory (unless it has changes not yet stored): the next read loads the
+    /// other instance's version.
+    fn changed_elsewhere(&self, key: &str) {
+        self.map.remove_if(key, |_, slot| !slot.is_dirty());
     }
 }

@@ -326,6 +326,33 @@ impl AuthProfiles {
                 }
             }
         }
+        out.read_routing(doc);
+        out.link();
+        out
+    }
+
+    /// This view's credentials with the routing records (`order`, `lastGood`, `usageStats`) of
+    /// `routing` instead of its own: what a shared routing backend (Redis) serves. Warnings about the
+    /// routing records are the routing document's.
+    pub fn with_routing(&self, routing: &Document) -> AuthProfiles {
+        let mut out = AuthProfiles {
+            profiles: self
+                .profiles
+                .iter()
+                .map(|(id, p)| (id.clone(), Arc::new(Profile::clone(p))))
+                .collect(),
+            invalid: self.invalid.clone(),
+            warnings: self.warnings.clone(),
+            ..AuthProfiles::default()
+        };
+        out.read_routing(routing);
+        out.link();
+        out
+    }
+
+    /// Reads `order`, `lastGood` and `usageStats` of `doc`.
+    fn read_routing(&mut self, doc: &Document) {
+        let out = self;
         out.read_order(doc.root.get("order"));
         out.read_last_good(doc.root.get("lastGood"));
         if let Some(stats) = doc.root.get("usageStats") {
@@ -349,6 +376,11 @@ impl AuthProfiles {
                 )),
             }
         }
+    }
+
+    /// Links each profile to its usage and builds the per-provider index.
+    fn link(&mut self) {
+        let out = self;
         for (id, p) in &mut out.profiles {
             // Unique here: the view is being built.
             if let Some(p) = Arc::get_mut(p) {
@@ -360,7 +392,6 @@ impl AuthProfiles {
         for index in out.by_provider.values_mut() {
             index.ids_hash = IdHasher::of_ids(index.profiles.iter().map(|p| p.id.as_str()));
         }
-        out
     }
 
     /// Adds one profile entry, or a warning naming it.
@@ -535,7 +566,7 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
 }
 
 /// Interprets one usageStats entry; fields of the wrong type count as absent.
-fn usage_from(fields: &Map<String, Value>) -> UsageStats {
+pub(crate) fn usage_from(fields: &Map<String, Value>) -> UsageStats {
     let num = |k: &str| {
         fields
             .get(k)

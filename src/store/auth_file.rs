@@ -79,6 +79,32 @@ impl AuthEdit {
         (self.doc, self.changed)
     }
 
+    /// The routing records of the document (`order`, `lastGood`, `usageStats`, absent as `None`),
+    /// replaced by `routing`: a shared routing backend runs an edit over the credentials of this
+    /// document and its own routing records, then puts the file's back.
+    pub fn swap_routing(&mut self, routing: [Option<Value>; 3]) -> [Option<Value>; 3] {
+        let root = &mut self.doc.root;
+        let mut old = [None, None, None];
+        for (slot, (key, value)) in old.iter_mut().zip(ROUTING_FIELDS.iter().zip(routing)) {
+            *slot = match value {
+                Some(v) => root.insert((*key).to_owned(), v),
+                None => root.shift_remove(*key),
+            };
+        }
+        old
+    }
+
+    /// The document as it is now.
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+
+    /// Overrides whether the edit counts as a change (after [`AuthEdit::swap_routing`] put the file's
+    /// own records back, only a credential change is one).
+    pub fn set_changed(&mut self, changed: bool) {
+        self.changed = changed;
+    }
+
     /// The typed view of the document as it is now.
     pub fn view(&self) -> AuthProfiles {
         AuthProfiles::from_document(&self.doc)
@@ -276,7 +302,7 @@ impl AuthEdit {
 
 /// Sets the known usage fields: non-zero numbers and present reasons are written; zero numbers are
 /// written only when the field already exists; absent reasons are removed.
-fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
+pub(crate) fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
     let num = |entry: &mut Map<String, Value>, key: &str, v: i64| {
         if v != 0 || entry.contains_key(key) {
             entry.insert(key.to_owned(), json!(v));
@@ -382,6 +408,9 @@ impl AuthFile {
 
 /// The top-level fields that must be objects when present.
 const OBJECT_FIELDS: [&str; 4] = ["profiles", "order", "lastGood", "usageStats"];
+
+/// The routing records of a credential store, in the order [`AuthEdit::swap_routing`] takes them.
+pub const ROUTING_FIELDS: [&str; 3] = ["order", "lastGood", "usageStats"];
 
 /// [`AuthEdit::check_writable`] on a document read from `path`.
 pub(crate) fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreError> {

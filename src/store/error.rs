@@ -203,6 +203,14 @@ pub enum StoreError {
         /// The agent.
         agent: String,
     },
+    /// The shared routing state in Redis could not be used (the URL is shown without its password).
+    #[error("Redis at {url}: {problem}")]
+    Redis {
+        /// The server's URL, password replaced by `***`.
+        url: String,
+        /// What went wrong, and what to do.
+        problem: RedisProblem,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),
@@ -212,6 +220,46 @@ pub enum StoreError {
         "the session registry holds too many distinct profile ids, models and runtimes; restart the gateway"
     )]
     TooManyNames,
+}
+
+/// Why a Redis server could not be used ([`StoreError::Redis`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedisProblem {
+    /// The URL cannot be parsed.
+    #[error(
+        "not a Redis URL ({0}); use redis://[user:password@]host[:port][/db], rediss://… or unix:///path/redis.sock[?db=N]"
+    )]
+    BadUrl(String),
+    /// A `rediss://` URL, and this build has no TLS client for Redis.
+    #[error(
+        "this build of modelauth has no TLS client for rediss:// URLs; use redis:// on loopback, unix:///path/redis.sock, or a TLS tunnel (stunnel, spiped) to the server"
+    )]
+    NoTls,
+    /// The server refused the password or user.
+    #[error(
+        "authentication failed; check the password in the URL (--redis or MODELAUTH_REDIS_URL)"
+    )]
+    Auth,
+    /// No connection could be made.
+    #[error("cannot connect ({0}); is redis-server running there?")]
+    Unreachable(String),
+    /// The server did not answer within the bound.
+    #[error(
+        "no answer within {0} ms (server paused, overloaded or far away); raise --redis-timeout if it is slow by nature"
+    )]
+    Timeout(u64),
+    /// The server is marked unreachable since an earlier failure; it is retried in the background.
+    #[error("unreachable since an earlier failure; retried in the background")]
+    Down,
+    /// The server answered with an error.
+    #[error("the server refused the command: {0}")]
+    Server(String),
+    /// The server answered something modelauth did not expect.
+    #[error("unexpected reply: {0}")]
+    Protocol(String),
+    /// A change kept conflicting with other instances' changes.
+    #[error("the change conflicted with other instances {0} times in a row; try again")]
+    Contended(u32),
 }
 
 /// The name of a JSON value's type, for error messages.

@@ -18,8 +18,9 @@ pub mod stamp;
 pub use auth::{
     AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, RefreshNote, UsageStats,
 };
-pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential};
-pub use error::StoreError;
+pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential, ROUTING_FIELDS};
+pub(crate) use auth::usage_from;
+pub use error::{RedisProblem, StoreError};
 pub use hash::{IdHashBuilder, IdHasher};
 pub use ids::{AgentId, IdError, ProfileId, ProviderId, display_id, is_format};
 pub use json::Document;
