@@ -38,8 +38,8 @@ pub use login::{LoggedIn, Login, LoginError};
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
 use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
 use crate::backend::redis::{
-    AgentRouting, Link, RedisLocks, RedisProfiles, RedisSessions, RedisSettings, SharedHealth,
-    Watcher,
+    AgentRouting, Link, MigrationParts, RedisLocks, RedisProfiles, RedisSessions, RedisSettings,
+    SharedHealth, Watcher,
 };
 use crate::backend::sqlite::{SqliteLayout, state_db_of};
 use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
@@ -145,14 +145,22 @@ fn share(
         Arc::clone(clock),
         &local.value,
     );
-    parts.profiles = Arc::new(RedisProfiles::new(parts.profiles, routing));
-    parts.sessions = Some(Arc::new(RedisSessions::new(
+    let shared_sessions = Arc::new(RedisSessions::new(
         Arc::clone(link),
         id.as_str(),
-        parts.sessions,
-    )));
+        parts.sessions.clone(),
+    ));
+    parts.migration = Some(MigrationParts {
+        routing: Arc::clone(&routing),
+        shared_sessions: Arc::clone(&shared_sessions),
+        local_profiles: Arc::clone(&parts.profiles),
+        local_sessions: parts.sessions.clone(),
+    });
+    parts.profiles = Arc::new(RedisProfiles::new(parts.profiles, routing));
+    parts.sessions = Some(shared_sessions);
     // `*` is no agent id: one lock per credential for every agent, as with the files.
     parts.refresh_locks = Arc::new(RedisLocks::new(Arc::clone(link), "*", parts.refresh_locks));
+    parts.shared = Some(Arc::clone(link));
     Ok(parts)
 }
 
@@ -220,6 +228,8 @@ pub struct GatewayBuilder {
     layout: Option<StateLayout>,
     oauth_timeout: Option<Duration>,
     redis: Option<Option<RedisSettings>>,
+    redis_prefix: Option<String>,
+    redis_timeout: Option<Duration>,
 }
 
 impl GatewayBuilder {
@@ -281,6 +291,19 @@ impl GatewayBuilder {
         self
     }
 
+    /// The key prefix on the shared server (default `modelauth:`), for settings from
+    /// [`GatewayBuilder::redis`] or the environment alike.
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.redis_prefix = Some(prefix.into());
+        self
+    }
+
+    /// The longest wait for the shared server per call (default 50 ms).
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.redis_timeout = Some(timeout);
+        self
+    }
+
     /// Session registry settings.
     pub fn registry(mut self, options: RegistryOptions) -> Self {
         self.options = options;
@@ -337,7 +360,13 @@ impl GatewayBuilder {
             Some(settings) => settings,
             None => redis_from_env(&env),
         }
-        .map(|settings| {
+        .map(|mut settings| {
+            if let Some(p) = self.redis_prefix {
+                settings.prefix = p;
+            }
+            if let Some(t) = self.redis_timeout {
+                settings.timeout = t;
+            }
             let link = Link::new(settings)?;
             let watcher = Watcher::start(Arc::clone(&link));
             Ok::<_, GatewayError>(Shared {
@@ -491,6 +520,8 @@ impl Gateway {
                     refresh_locks: refresh_locks(state),
                     state: Some(state.clone()),
                     layout: Some(StateLayout::Sqlite),
+                    shared: None,
+                    migration: None,
                 }
             }
             Layout::Files(state, None) => agent::Parts {
@@ -505,6 +536,8 @@ impl Gateway {
                 refresh_locks: refresh_locks(state),
                 state: Some(state.clone()),
                 layout: Some(StateLayout::Json),
+                shared: None,
+                migration: None,
             },
             Layout::Memory {
                 config,
@@ -525,6 +558,8 @@ impl Gateway {
                     refresh_locks: Arc::clone(locks) as Arc<dyn StateLock>,
                     state: None,
                     layout: None,
+                    shared: None,
+                    migration: None,
                 }
             }
         };
@@ -545,6 +580,11 @@ impl Gateway {
     /// The shared state's server and how it is doing, when one is used.
     pub fn shared_health(&self) -> Option<SharedHealth> {
         self.inner.shared.as_ref().map(|s| s.link.health())
+    }
+
+    /// The link to the shared state's server, when one is used.
+    pub(crate) fn shared_link(&self) -> Option<&Arc<Link>> {
+        self.inner.shared.as_ref().map(|s| &s.link)
     }
 
     /// The config store, one per gateway.

@@ -17,6 +17,7 @@ pub mod resolver_rules;
 mod runtime_agent;
 mod serve;
 mod serve_common;
+mod shared_procs;
 mod shared_state;
 mod sqlite_behaviour;
 pub mod sqlite_state;

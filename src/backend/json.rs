@@ -107,6 +107,10 @@ impl SessionStore for JsonSessions {
         self.file.load_all_unless_absent(key)
     }
 
+    fn load_all(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        self.file.load()
+    }
+
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
         refuse_sqlite_generation(self.sqlite.as_deref(), self.file.path())?;
         self.file.store(records.iter().copied())

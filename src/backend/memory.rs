@@ -125,6 +125,11 @@ impl SessionStore for MemorySessions {
         ))
     }
 
+    fn load_all(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(map.iter().map(|(k, r)| (k.clone(), r.clone())).collect())
+    }
+
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         for (key, record) in records {

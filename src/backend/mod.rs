@@ -222,6 +222,9 @@ pub trait SessionStore: Send + Sync + Debug {
         key: &str,
     ) -> Result<Option<Vec<(String, SessionRecord)>>, StoreError>;
 
+    /// Every stored entry (`state import|export`).
+    fn load_all(&self) -> Result<Vec<(String, SessionRecord)>, StoreError>;
+
     /// Writes the owned fields of `records` (one atomic change; other sessions and fields kept).
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError>;
 

@@ -21,6 +21,19 @@ pub struct Cli {
     /// OpenClaw state generation to use (default: detected; `sqlite` when state/openclaw.sqlite exists).
     #[arg(long, global = true, value_name = "LAYOUT")]
     pub layout: Option<LayoutArg>,
+    /// Share pins, cooldowns and orders with other gateway instances through this Redis server
+    /// (redis://[:password@]host[:port][/db] or unix:///path; default: $MODELAUTH_REDIS_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix on the Redis server (default: $MODELAUTH_REDIS_PREFIX, else `modelauth:`).
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// Longest wait for the Redis server per call (default: $MODELAUTH_REDIS_TIMEOUT, else 50ms).
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub redis_timeout: Option<Duration>,
+    /// Keep the routing state in this host's files even when $MODELAUTH_REDIS_URL is set.
+    #[arg(long, global = true, conflicts_with = "redis")]
+    pub no_redis: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +87,13 @@ pub enum Command {
         /// Session key whose pin to take into account.
         #[arg(long, value_name = "KEY")]
         session: Option<String>,
+    },
+    /// Move orders, usage records and session pins between this agent's files and the shared Redis
+    /// server (credentials never move).
+    State {
+        /// What to move.
+        #[command(subcommand)]
+        command: StateCommand,
     },
     /// Serve the credential layer over HTTP for gateways in any language (unix socket and/or loopback TCP).
     Serve {
@@ -212,6 +232,28 @@ pub enum AuthCommand {
         /// The provider's Retry-After, e.g. 30s.
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         retry_after: Option<Duration>,
+    },
+}
+
+/// `state …`
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy this agent's orders, lastGood, usage and session pins from its files to the Redis server
+    /// (records the server already has are kept). Example: modelauth --redis redis://127.0.0.1:6379 state import --dry-run
+    Import {
+        /// Only say what would be copied.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace records the server already has with this agent's.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Copy the shared records back into this agent's files (before turning Redis off).
+    /// Example: modelauth --redis redis://127.0.0.1:6379 state export
+    Export {
+        /// Only say what would be copied.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

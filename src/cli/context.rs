@@ -31,6 +31,17 @@ impl Context {
                 super::args::LayoutArg::Sqlite => modelauth::StateLayout::Sqlite,
             });
         }
+        if cli.no_redis {
+            builder = builder.redis(None);
+        } else if let Some(url) = &cli.redis {
+            builder = builder.redis(Some(modelauth::RedisSettings::new(url.as_str())));
+        }
+        if let Some(p) = &cli.redis_prefix {
+            builder = builder.redis_prefix(p.as_str());
+        }
+        if let Some(t) = cli.redis_timeout {
+            builder = builder.redis_timeout(t);
+        }
         let gateway = builder.open().map_err(gateway_err)?;
         if let Some(root) = gateway.state_dir() {
             for w in gateway.dotenv_warnings() {

@@ -13,6 +13,7 @@ pub mod output;
 pub mod parse;
 pub mod resolve;
 pub mod serve;
+pub mod state;
 
 use std::process::ExitCode;
 
@@ -95,6 +96,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             ModelsCommand::Auth(a) => auth::run(&ctx, &a.command),
         },
         Command::Doctor { fix } => doctor::run(&ctx, *fix),
+        Command::State { command } => state::run(&ctx, command),
         Command::Chat { session, .. } => chat::run(&ctx, session.as_deref()),
         Command::Parse { message, aliases } => parse::run(&ctx, message.as_deref(), aliases),
         Command::Resolve {

@@ -96,6 +96,14 @@ pub fn status(ctx: &Context, check: bool, quiet: bool) -> Result<u8, CliError> {
         if let Some(layout) = &report.layout {
             println!("Layout: {layout} ({})", report.store);
         }
+        println!("Routing state: {}", report.backend);
+        if let Some(h) = report.shared.as_ref().filter(|h| !h.up) {
+            println!(
+                "{} {}",
+                paint("warning:", 33),
+                modelauth::gateway::status::shared_down(h)
+            );
+        }
         println!("Default model: {}", report.default_model);
         if !report.fallbacks.is_empty() {
             println!("Fallbacks: {}", report.fallbacks.join(", "));

@@ -45,6 +45,11 @@ pub enum AgentError {
         /// The provider it was named for.
         expected: String,
     },
+    /// A shared-state operation was asked of a gateway whose routing state is its own files.
+    #[error(
+        "no shared state: give the Redis server with --redis URL or MODELAUTH_REDIS_URL (state import|export move records between it and this agent's files)"
+    )]
+    NotShared,
 }
 
 /// What a session has chosen, as the agent keeps it ([`Agent::session_view`]).
@@ -79,6 +84,10 @@ pub(crate) struct Parts {
     pub refresh_locks: Arc<dyn StateLock>,
     pub state: Option<StateDir>,
     pub layout: Option<super::StateLayout>,
+    /// The shared state's link, when the routing state is shared.
+    pub shared: Option<Arc<crate::backend::redis::Link>>,
+    /// What `state import|export` moves between, when the routing state is shared.
+    pub migration: Option<crate::backend::redis::MigrationParts>,
 }
 
 #[derive(Debug)]
@@ -93,6 +102,8 @@ struct Inner {
     refresher: Arc<Refresher>,
     state: Option<StateDir>,
     layout: Option<super::StateLayout>,
+    shared: Option<Arc<crate::backend::redis::Link>>,
+    migration: Option<crate::backend::redis::MigrationParts>,
     sessions: Registry,
     /// The chat shortcuts of one config version (keyed by the version, which is never reused).
     aliases: Mutex<(u64, Arc<Aliases>)>,
@@ -145,10 +156,50 @@ impl Agent {
                 refresher,
                 state: parts.state,
                 layout: parts.layout,
+                shared: parts.shared,
+                migration: parts.migration,
                 sessions,
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
             }),
         }
+    }
+
+    /// Where the routing state (pins, usage, orders) lives: `files` (this host's state), or the
+    /// shared server's URL (password hidden) and key prefix.
+    pub fn backend(&self) -> String {
+        match &self.inner.shared {
+            Some(l) => format!(
+                "redis {} (prefix {})",
+                l.settings().display_url(),
+                l.settings().prefix
+            ),
+            None if self.inner.state.is_some() => "files".to_owned(),
+            None => "memory".to_owned(),
+        }
+    }
+
+    /// The shared state's server and how it is doing, when the routing state is shared.
+    pub fn shared_health(&self) -> Option<crate::SharedHealth> {
+        self.inner.shared.as_ref().map(|l| l.health())
+    }
+
+    /// Moves this agent's orders, lastGood, usage records and session pins from its files to the
+    /// shared server (`to_shared`; records the server has are kept unless `overwrite`) or back to its
+    /// files. Idempotent; `dry_run` only counts. Credentials never move.
+    pub fn migrate(
+        &self,
+        to_shared: bool,
+        overwrite: bool,
+        dry_run: bool,
+    ) -> Result<crate::backend::redis::Migration, AgentError> {
+        let Some(parts) = &self.inner.migration else {
+            return Err(AgentError::NotShared);
+        };
+        Ok(if to_shared {
+            crate::backend::redis::migrate::import(parts, overwrite, dry_run, self.now_ms())?
+        } else {
+            crate::backend::redis::migrate::export(parts, dry_run)?
+        })
     }
 
     /// The agent id.

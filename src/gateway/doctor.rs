@@ -166,6 +166,7 @@ impl Gateway {
                 Err(e) => findings.push(Finding::error(e.to_string())),
             }
         }
+        findings.push(self.check_shared());
         let inherited = self.layout() == Some(super::StateLayout::Sqlite);
         check_refresh_copies(&refresh_copies, inherited, &mut findings);
         if let Ok(store) = self.config_store()
@@ -191,6 +192,27 @@ impl Gateway {
             findings,
             ok,
         })
+    }
+
+    /// Which backend holds the routing state, and whether the shared server answers now.
+    fn check_shared(&self) -> Finding {
+        let Some(link) = self.shared_link() else {
+            return Finding::info(
+                "routing state (pins, cooldowns, orders): this host's files; to share it with other gateway instances use --redis URL or MODELAUTH_REDIS_URL".to_owned(),
+            );
+        };
+        let s = link.settings();
+        match link.ping() {
+            Ok(()) => Finding::info(format!(
+                "routing state (pins, cooldowns, orders): shared through Redis at {} (prefix {}), reachable; credentials stay in this host's store",
+                s.display_url(),
+                s.prefix
+            )),
+            Err(e) => Finding::error(format!(
+                "{e}; this instance serves from its last known state and writes back what it records when the server returns ({} change(s) kept)",
+                link.health().pending
+            )),
+        }
     }
 
     /// Applies one repair; returns what it did.

@@ -65,6 +65,21 @@ pub struct Status {
     /// Config values of the wrong type that were ignored, each naming the file and key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config_warnings: Vec<String>,
+    /// Where the routing state lives: `files`, `memory`, or `redis <url> (prefix …)`.
+    pub backend: String,
+    /// The shared state's server, when the routing state is shared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<crate::SharedHealth>,
+}
+
+/// The finding of a shared state server out of reach: what `status` prints and `--check` counts.
+pub fn shared_down(h: &crate::SharedHealth) -> String {
+    format!(
+        "shared state at {} is unreachable ({}); this instance serves from its last known state and keeps {} change(s) to write back when it returns",
+        h.url,
+        h.problem.as_deref().unwrap_or("no answer"),
+        h.pending
+    )
 }
 
 /// Computes the status view of `agent`.
@@ -125,6 +140,8 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             .iter()
             .map(|p| format!("{}: {p}", agent.config_location()))
             .collect(),
+        backend: agent.backend(),
+        shared: agent.shared_health(),
         layout_problem: agent
             .state_dir()
             .filter(|_| agent.layout() == Some(super::StateLayout::Json))
@@ -138,6 +155,10 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
     };
     if let Some(problem) = &report.layout_problem {
         report.findings.push(problem.clone());
+        report.check = 1;
+    }
+    if let Some(h) = report.shared.as_ref().filter(|h| !h.up) {
+        report.findings.push(shared_down(h));
         report.check = 1;
     }
     let mut expiring = false;

@@ -117,6 +117,11 @@ impl From<AgentError> for ApiError {
                 code: "refresh_unavailable",
                 message: e.to_string(),
             },
+            AgentError::NotShared => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "not_shared",
+                message: e.to_string(),
+            },
         }
     }
 }

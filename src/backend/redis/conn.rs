@@ -158,7 +158,7 @@ impl Pool {
 
     /// A new connection with the bound set on it.
     pub fn connect(&self) -> Result<Connection, StoreError> {
-        let bound = self.settings.timeout;
+        let bound = self.settings.timeout.max(Duration::from_millis(1));
         let con = self
             .client
             .get_connection_with_timeout(bound)

@@ -43,7 +43,8 @@ pub enum Pending {
 }
 
 /// What the gateway knows about the shared state's server, for `status` and `doctor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedHealth {
     /// The URL, password hidden.
     pub url: String,
@@ -150,6 +151,13 @@ impl Link {
     /// Records why the server is out of reach (`None`: it is back).
     pub fn set_problem(&self, problem: Option<String>) {
         *lock(&self.problem) = problem;
+    }
+
+    /// Asks the server now (even while it is marked down): `doctor`'s connection check.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.pool
+            .call_now(|con| redis::cmd("PING").query::<String>(con))
+            .map(|_| ())
     }
 
     /// What `status` and `doctor` show.

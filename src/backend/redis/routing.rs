@@ -66,6 +66,11 @@ impl AgentRouting {
         &self.keys
     }
 
+    /// The link to the server.
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// The agent.
     pub fn agent(&self) -> &str {
         &self.agent
@@ -281,7 +286,7 @@ fn unchecked(ops: Vec<Op>) -> Vec<Op> {
 }
 
 /// The routing records of a local view, as raw values (the start before the server is read).
-fn raw_of(local: &AuthProfiles) -> Raw {
+pub(super) fn raw_of(local: &AuthProfiles) -> Raw {
     let mut edit = AuthEdit::new(Document::default());
     for (p, ids) in &local.order {
         edit.set_order(p, ids);

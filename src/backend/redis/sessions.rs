@@ -93,6 +93,42 @@ impl SessionStore for RedisSessions {
         Ok(self.load_one(key)?.map(|r| vec![(key.to_owned(), r)]))
     }
 
+    fn load_all(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let prefix = self.keys.session("");
+        let pattern = format!("{prefix}*");
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, batch): (u64, Vec<String>) = self.link.pool.call(|con| {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(con)
+            })?;
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let values: Vec<Option<String>> = self
+                .link
+                .pool
+                .call(|con| redis::cmd("MGET").arg(chunk).query(con))?;
+            for (k, v) in chunk.iter().zip(values) {
+                if let (Some(key), Some(r)) = (k.strip_prefix(&prefix), v.as_deref().and_then(record_of)) {
+                    out.push((key.to_owned(), r));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
         let ops: Vec<Op> = records
             .iter()

@@ -57,6 +57,23 @@ impl SqliteSessions {
     }
 }
 
+/// Every session row of the agent's database.
+fn all_rows(
+    conn: &Connection,
+    view: &DbView,
+) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached("SELECT session_key, entry_json FROM agent.session_nodes")
+        .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(err(view, "read"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, text) in rows {
+        let record = SessionRecord::from_entry(&entry(view, &k, &text)?);
+        out.push((k, record));
+    }
+    Ok(out)
+}
+
 impl SessionStore for SqliteSessions {
     fn location(&self) -> String {
         let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
@@ -83,18 +100,13 @@ impl SessionStore for SqliteSessions {
             if !present {
                 return Ok(None);
             }
-            let rows: Vec<(String, String)> = conn
-                .prepare_cached("SELECT session_key, entry_json FROM agent.session_nodes")
-                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-                .map_err(err(view, "read"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (k, text) in rows {
-                let record = SessionRecord::from_entry(&entry(view, &k, &text)?);
-                out.push((k, record));
-            }
-            Ok(Some(out))
+            all_rows(conn, view).map(Some)
         })?;
         Ok(found.flatten())
+    }
+
+    fn load_all(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        Ok(self.read(all_rows)?.unwrap_or_default())
     }
 
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
