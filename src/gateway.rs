@@ -39,7 +39,7 @@ use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};
 use crate::backend::memory::{MemoryConfig, MemoryLocks, MemoryProfiles, MemorySessions};
 use crate::backend::redis::{
     AgentRouting, Link, MigrationParts, RedisLocks, RedisProfiles, RedisSessions, RedisSettings,
-    SharedHealth, Watcher,
+    SharedHealth, SharedState,
 };
 use crate::backend::sqlite::{SqliteLayout, state_db_of};
 use crate::backend::{ConfigStore, ProfileStore, SessionStore, StateLock};
@@ -134,10 +134,11 @@ fn redis_from_env(env: &Env) -> Option<RedisSettings> {
 /// refresh locks are taken there (this host's while it is unreachable).
 fn share(
     mut parts: agent::Parts,
-    link: &Arc<Link>,
+    shared: &Arc<SharedState>,
     id: &AgentId,
     clock: &SharedClock,
 ) -> Result<agent::Parts, GatewayError> {
+    let link = &shared.link;
     let local = parts.profiles.snapshot()?;
     let routing = AgentRouting::open(
         Arc::clone(link),
@@ -160,7 +161,7 @@ fn share(
     parts.sessions = Some(shared_sessions);
     // `*` is no agent id: one lock per credential for every agent, as with the files.
     parts.refresh_locks = Arc::new(RedisLocks::new(Arc::clone(link), "*", parts.refresh_locks));
-    parts.shared = Some(Arc::clone(link));
+    parts.shared = Some(Arc::clone(shared));
     Ok(parts)
 }
 
@@ -196,15 +197,8 @@ struct Inner {
     /// cannot be read is an error of the call that needs it, and is tried again on the next one).
     config: once_cell::sync::OnceCell<Arc<dyn ConfigStore>>,
     dotenv_warnings: Vec<DotenvWarning>,
-    /// The shared routing state, when one is used.
-    shared: Option<Shared>,
-}
-
-/// The link to the shared state's server and the thread that keeps it current (stopped on drop).
-#[derive(Debug)]
-struct Shared {
-    link: Arc<Link>,
-    _watcher: Watcher,
+    /// The shared routing state, when one is used (every agent holds it too).
+    shared: Option<Arc<SharedState>>,
 }
 
 /// The credential layer of one gateway. Clone it freely; clones share agents and caches.
@@ -367,12 +361,7 @@ impl GatewayBuilder {
             if let Some(t) = self.redis_timeout {
                 settings.timeout = t;
             }
-            let link = Link::new(settings)?;
-            let watcher = Watcher::start(Arc::clone(&link));
-            Ok::<_, GatewayError>(Shared {
-                link,
-                _watcher: watcher,
-            })
+            Ok::<_, GatewayError>(SharedState::start(Link::new(settings)?))
         })
         .transpose()?;
         Ok(Gateway {
@@ -564,7 +553,7 @@ impl Gateway {
             }
         };
         let parts = match &inner.shared {
-            Some(shared) => share(parts, &shared.link, id, &inner.clock)?,
+            Some(shared) => share(parts, shared, id, &inner.clock)?,
             None => parts,
         };
         Ok(Agent::from_parts(

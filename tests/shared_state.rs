@@ -19,7 +19,8 @@ use crate::redis_server::RedisServer;
 
 /// A gateway instance: its own state directory (the same credentials as the others) and `url`.
 pub struct Instance {
-    _dir: tempfile::TempDir,
+    /// The state directory.
+    pub dir: tempfile::TempDir,
     /// The gateway.
     pub gateway: Gateway,
 }
@@ -41,7 +42,7 @@ pub fn instance(url: &str, clock: &ManualClock, ids: &[&str]) -> Instance {
             .put_credential(id, &api_key(&format!("sk-{id}")))
             .unwrap();
     }
-    Instance { _dir: dir, gateway }
+    Instance { dir, gateway }
 }
 
 const IDS: [&str; 3] = ["anthropic:a", "anthropic:b", "anthropic:c"];
@@ -353,4 +354,23 @@ fn wrong_urls_and_passwords_are_named_without_the_password() {
     );
     let right = open(&redis.url()).unwrap();
     eventually("up", || right.shared_health().unwrap().up);
+}
+
+#[test]
+fn an_agent_that_outlives_its_gateway_still_hears_other_instances() {
+    let redis = RedisServer::start();
+    let clock = ManualClock::at(NOW);
+    let a = instance(&redis.url(), &clock, &IDS);
+    let b = instance(&redis.url(), &clock, &IDS);
+    let b_agent = b.gateway.default_agent().unwrap();
+    let Instance {
+        dir: _keep,
+        gateway,
+    } = b;
+    drop(gateway);
+    let a = a.gateway.default_agent().unwrap();
+    a.report("anthropic:a", MODEL, rate_limit()).unwrap();
+    eventually("the agent still hears changes", || {
+        b_agent.next(None, "anthropic", MODEL).unwrap().profile() == Some("anthropic:b")
+    });
 }

@@ -85,7 +85,7 @@ pub(crate) struct Parts {
     pub state: Option<StateDir>,
     pub layout: Option<super::StateLayout>,
     /// The shared state's link, when the routing state is shared.
-    pub shared: Option<Arc<crate::backend::redis::Link>>,
+    pub shared: Option<Arc<crate::backend::redis::SharedState>>,
     /// What `state import|export` moves between, when the routing state is shared.
     pub migration: Option<crate::backend::redis::MigrationParts>,
 }
@@ -102,7 +102,7 @@ struct Inner {
     refresher: Arc<Refresher>,
     state: Option<StateDir>,
     layout: Option<super::StateLayout>,
-    shared: Option<Arc<crate::backend::redis::Link>>,
+    shared: Option<Arc<crate::backend::redis::SharedState>>,
     migration: Option<crate::backend::redis::MigrationParts>,
     sessions: Registry,
     /// The chat shortcuts of one config version (keyed by the version, which is never reused).
@@ -170,8 +170,8 @@ impl Agent {
         match &self.inner.shared {
             Some(l) => format!(
                 "redis {} (prefix {})",
-                l.settings().display_url(),
-                l.settings().prefix
+                l.link.settings().display_url(),
+                l.link.settings().prefix
             ),
             None if self.inner.state.is_some() => "files".to_owned(),
             None => "memory".to_owned(),
@@ -180,7 +180,7 @@ impl Agent {
 
     /// The shared state's server and how it is doing, when the routing state is shared.
     pub fn shared_health(&self) -> Option<crate::SharedHealth> {
-        self.inner.shared.as_ref().map(|l| l.health())
+        self.inner.shared.as_ref().map(|s| s.link.health())
     }
 
     /// Moves this agent's orders, lastGood, usage records and session pins from its files to the

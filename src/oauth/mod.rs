@@ -41,7 +41,7 @@ pub enum Due {
 }
 
 /// Whether modelauth has what a refresh of `p` needs: a refresh token and a token endpoint for its
-/// provider (a refused refresh token is [`Profile::needs_reauth`], checked apart).
+/// provider (a refused refresh token is `Profile::needs_reauth`, checked apart).
 pub fn can_refresh(p: &Profile) -> bool {
     p.refresh.as_ref().is_some_and(|r| !r.is_blank()) && provider(p.provider.as_str()).is_some()
 }

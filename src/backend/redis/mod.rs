@@ -49,4 +49,4 @@ pub use migrate::{Migration, MigrationParts};
 pub use profiles::RedisProfiles;
 pub use routing::AgentRouting;
 pub use sessions::RedisSessions;
-pub use watch::Watcher;
+pub use watch::{SharedState, Watcher};

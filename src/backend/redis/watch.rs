@@ -16,6 +16,25 @@ use super::keys;
 use super::link::{Link, Pending};
 use super::profiles::replay;
 
+/// The link and the thread that keeps it current, shared by a gateway and every agent it opened (the
+/// thread runs while any of them is alive).
+#[derive(Debug)]
+pub struct SharedState {
+    /// The link.
+    pub link: Arc<Link>,
+    _watcher: Watcher,
+}
+
+impl SharedState {
+    /// Starts watching `link`.
+    pub fn start(link: Arc<Link>) -> Arc<SharedState> {
+        Arc::new(SharedState {
+            _watcher: Watcher::start(Arc::clone(&link)),
+            link,
+        })
+    }
+}
+
 /// Stops the thread when dropped (and waits for it: at most one read timeout).
 #[derive(Debug)]
 pub struct Watcher {
