@@ -12,7 +12,7 @@ fn now() -> Instant {
 }
 
 use modelauth::resolver::{ManualClock, Outcome};
-use modelauth::{Applied, FailureReason, Gateway, RedisSettings};
+use modelauth::{Agent, Applied, FailureReason, Gateway, RedisSettings};
 
 use crate::backends::{CONFIG, NOW, api_key, scenario};
 use crate::redis_server::RedisServer;
@@ -43,6 +43,17 @@ pub fn instance(url: &str, clock: &ManualClock, ids: &[&str]) -> Instance {
             .unwrap();
     }
     Instance { dir, gateway }
+}
+
+/// Two instances on `redis` with [`IDS`], and their default agents.
+fn two_instances(redis: &RedisServer, clock: &ManualClock) -> ([Instance; 2], Agent, Agent) {
+    let pair = [
+        instance(&redis.url(), clock, &IDS),
+        instance(&redis.url(), clock, &IDS),
+    ];
+    let a = pair[0].gateway.default_agent().unwrap();
+    let b = pair[1].gateway.default_agent().unwrap();
+    (pair, a, b)
 }
 
 const IDS: [&str; 3] = ["anthropic:a", "anthropic:b", "anthropic:c"];
@@ -106,14 +117,7 @@ fn the_redis_backend_passes_the_behaviour_tests() {
 fn a_cooldown_and_an_order_set_through_one_instance_apply_on_another() {
     let redis = RedisServer::start();
     let clock = ManualClock::at(NOW);
-    let (a, b) = (
-        instance(&redis.url(), &clock, &IDS),
-        instance(&redis.url(), &clock, &IDS),
-    );
-    let (a, b) = (
-        a.gateway.default_agent().unwrap(),
-        b.gateway.default_agent().unwrap(),
-    );
+    let (_instances, a, b) = two_instances(&redis, &clock);
     assert_eq!(
         b.next(None, "anthropic", MODEL).unwrap().profile(),
         Some("anthropic:a")
@@ -143,14 +147,7 @@ fn a_cooldown_and_an_order_set_through_one_instance_apply_on_another() {
 fn a_pin_set_through_one_instance_holds_on_another() {
     let redis = RedisServer::start();
     let clock = ManualClock::at(NOW);
-    let (a, b) = (
-        instance(&redis.url(), &clock, &IDS),
-        instance(&redis.url(), &clock, &IDS),
-    );
-    let (a, b) = (
-        a.gateway.default_agent().unwrap(),
-        b.gateway.default_agent().unwrap(),
-    );
+    let (_instances, a, b) = two_instances(&redis, &clock);
     // b knows the chat already (its copy must not hide a's change).
     assert_eq!(
         b.next(Some("chat"), "anthropic", MODEL).unwrap().profile(),

@@ -115,6 +115,9 @@ pub struct Cache {
     pub raw: Raw,
     /// The profiles whose usage key was read.
     pub fetched: HashSet<String>,
+    /// The counter of the change last applied to each record (so an older notice that arrives late
+    /// never overwrites a newer value this instance already applied: its own writes).
+    key_rev: HashMap<String, u64>,
     /// Announced changes ahead of `rev` (a gap), by counter, and since when there is a gap.
     early: BTreeMap<u64, Vec<Change>>,
     early_since: Option<Instant>,
@@ -134,6 +137,7 @@ impl Cache {
             rev: 0,
             raw,
             fetched: HashSet::new(),
+            key_rev: HashMap::new(),
             early: BTreeMap::new(),
             early_since: None,
             view,
@@ -146,22 +150,34 @@ impl Cache {
         self.fetched = ids.into_iter().collect();
         self.rev = rev;
         self.loaded = true;
+        self.key_rev.retain(|_, r| *r > rev);
         self.early.retain(|r, _| *r > rev);
+        // Changes past the read (this instance's own, applied at once) stay applied.
+        let later: Vec<(u64, Vec<Change>)> =
+            self.early.iter().map(|(r, c)| (*r, c.clone())).collect();
+        for (r, changes) in later {
+            self.apply_all(&changes, r);
+        }
         self.drain_early();
         self.rebuild();
     }
 
-    /// Applies the changes announced at counter `rev`: in order, once; early ones wait for the gap.
-    pub fn announce(&mut self, rev: u64, changes: Vec<Change>) {
+    /// Applies the changes announced at counter `rev`: in order, once; early ones wait for the gap,
+    /// except this instance's `own` changes, which it sees at once (read your writes).
+    pub fn announce(&mut self, rev: u64, changes: Vec<Change>, own: bool) {
         if !self.loaded || rev <= self.rev {
             return;
         }
         if rev > self.rev + 1 {
+            if own {
+                self.apply_all(&changes, rev);
+                self.rebuild();
+            }
             self.early.insert(rev, changes);
             self.early_since.get_or_insert_with(now);
             return;
         }
-        self.apply_all(&changes);
+        self.apply_all(&changes, rev);
         self.rev = rev;
         self.drain_early();
         self.rebuild();
@@ -169,7 +185,9 @@ impl Cache {
 
     /// Applies changes made while the server is out of reach (the counter stays).
     pub fn apply_local(&mut self, changes: &[Change]) {
-        self.apply_all(changes);
+        for c in changes {
+            self.raw.apply(c);
+        }
         self.rebuild();
     }
 
@@ -180,11 +198,22 @@ impl Cache {
             .is_some_and(|t| t.elapsed().as_millis() > ms)
     }
 
-    fn apply_all(&mut self, changes: &[Change]) {
+    /// Applies the changes made at counter `rev`, except to records a later change already set.
+    fn apply_all(&mut self, changes: &[Change], rev: u64) {
         for c in changes {
-            if let Kind::Usage(id) = &c.kind {
-                self.fetched.insert(id.clone());
+            let record = match (&c.kind, &c.field) {
+                (Kind::Usage(id), _) => {
+                    self.fetched.insert(id.clone());
+                    format!("u {id}")
+                }
+                (Kind::Order, Some(f)) => format!("o {f}"),
+                (Kind::LastGood, Some(f)) => format!("g {f}"),
+                _ => continue,
+            };
+            if self.key_rev.get(&record).is_some_and(|r| *r > rev) {
+                continue;
             }
+            self.key_rev.insert(record, rev);
             self.raw.apply(c);
         }
     }
@@ -196,7 +225,7 @@ impl Cache {
             }
             let (rev, changes) = entry.remove_entry();
             if rev == self.rev + 1 {
-                self.apply_all(&changes);
+                self.apply_all(&changes, rev);
                 self.rev = rev;
             }
         }
@@ -302,4 +331,39 @@ pub fn expires_at(record: &Value) -> i64 {
     .into_iter()
     .max()
     .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cache, Change, Kind, Raw};
+
+    fn order(rev_value: &str) -> Vec<Change> {
+        vec![Change {
+            kind: Kind::Order,
+            field: Some("anthropic".into()),
+            value: Some(rev_value.into()),
+        }]
+    }
+
+    #[test]
+    fn own_writes_are_seen_at_once_and_never_undone_by_an_older_late_notice() {
+        let mut c = Cache::new(Raw::default());
+        c.replace(1, Raw::default(), Vec::new());
+        // This instance wrote at 3 while notice 2 (another instance, same record) is still on its way.
+        c.announce(3, order(r#"["mine"]"#), true);
+        assert_eq!(c.raw.order["anthropic"], r#"["mine"]"#);
+        assert_eq!(c.rev, 1);
+        c.announce(2, order(r#"["older"]"#), false);
+        assert_eq!(c.raw.order["anthropic"], r#"["mine"]"#);
+        assert_eq!(c.rev, 3, "the gap closed");
+        // Another instance's notice waits for its gap, then applies.
+        c.announce(5, order(r#"["later"]"#), false);
+        assert_eq!(c.raw.order["anthropic"], r#"["mine"]"#);
+        c.announce(4, Vec::new(), false);
+        assert_eq!((c.rev, c.raw.order["anthropic"].as_str()), (5, r#"["later"]"#));
+        // A full read at 5 keeps an own change made at 7 (its notice is still on its way).
+        c.announce(7, order(r#"["own7"]"#), true);
+        c.replace(5, Raw::default(), Vec::new());
+        assert_eq!(c.raw.order["anthropic"], r#"["own7"]"#);
+    }
 }

@@ -133,9 +133,9 @@ impl AgentRouting {
         Ok(())
     }
 
-    /// Applies the changes another instance (or this one) announced at counter `rev`.
-    pub fn announce(&self, rev: u64, changes: Vec<Change>) {
-        self.write_cache().announce(rev, changes);
+    /// Applies the changes another instance (or this one, `own`) announced at counter `rev`.
+    pub fn announce(&self, rev: u64, changes: Vec<Change>, own: bool) {
+        self.write_cache().announce(rev, changes, own);
     }
 
     /// True when the cache waits for missed notices (it should be read again).
@@ -180,7 +180,7 @@ impl AgentRouting {
         };
         match result {
             Ok(Applied::Done(rev)) => {
-                self.announce(rev, changes);
+                self.announce(rev, changes, true);
                 Ok(Commit::Done)
             }
             Ok(Applied::Conflict(_)) => Ok(Commit::Conflict),

@@ -150,7 +150,13 @@ impl SessionStore for RedisSessions {
             script::apply(con, &k.rev(), &k.channel(), &self.agent, &self.link.origin, &ops)
         });
         match result {
-            Ok(_) => Ok(()),
+            Ok(applied) => {
+                // The counter moved: the routing cache need not wait for this notice.
+                if let (script::Applied::Done(rev), Some(routing)) = (applied, self.link.agent(&self.agent)) {
+                    routing.announce(rev, Vec::new(), true);
+                }
+                Ok(())
+            }
             Err(e) if is_outage(&e) => {
                 self.link.keep(Pending::Ops {
                     agent: self.agent.clone(),

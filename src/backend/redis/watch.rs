@@ -260,5 +260,5 @@ fn dispatch(link: &Link, payload: &[u8]) {
             }
         }
     }
-    routing.announce(notice.r, changes);
+    routing.announce(notice.r, changes, false);
 }
