@@ -257,6 +257,15 @@ fn a_server_restarted_empty_is_repopulated_and_one_with_data_keeps_it() {
         b.next(Some("other"), "anthropic", MODEL).unwrap().profile(),
         Some("anthropic:c")
     );
+    // The pin made before the crash is back too (from the instance's memory).
+    let pin = b
+        .session_view("chat")
+        .unwrap()
+        .expect("the pin was repopulated");
+    assert_eq!(
+        (pin.profile.as_deref(), pin.profile_source),
+        (Some("anthropic:b"), Some("user"))
+    );
     // With data: everything is still there after the restart.
     redis.save();
     redis.restart(true);

@@ -244,6 +244,9 @@ pub trait SessionStore: Send + Sync + Debug {
 pub trait SessionWatch: Send + Sync {
     /// Session `key` was changed elsewhere.
     fn changed_elsewhere(&self, key: &str);
+
+    /// The sessions held in memory, as records (to repopulate a shared server that lost its data).
+    fn held(&self) -> Vec<(String, SessionRecord)>;
 }
 
 /// `openclaw.json`, or an in-memory config.

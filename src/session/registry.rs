@@ -492,4 +492,11 @@ impl SessionWatch for Inner {
     fn changed_elsewhere(&self, key: &str) {
         self.map.remove_if(key, |_, slot| !slot.is_dirty());
     }
+
+    fn held(&self) -> Vec<(String, SessionRecord)> {
+        self.map
+            .iter()
+            .map(|e| (e.key().to_string(), e.value().session(&self.symbols).to_record()))
+            .collect()
+    }
 }

@@ -11,7 +11,7 @@ use crate::store::{AuthProfiles, SessionRecord, StoreError};
 use super::cache::{Raw, diff};
 use super::routing::{AgentRouting, raw_of};
 use super::script::{self, Check, Op};
-use super::sessions::{RedisSessions, record_text};
+use super::sessions::{RedisSessions, absent_op};
 
 /// The stores a migration moves between.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ pub fn import(parts: &MigrationParts, overwrite: bool, dry_run: bool, now_ms: i6
         Some(s) => s.load_all()?,
         None => Vec::new(),
     };
-    ops.extend(sessions.iter().map(|(key, r)| session_op(routing, key, r)));
+    ops.extend(sessions.iter().map(|(key, r)| absent_op(routing.keys(), key, r)));
     let present = exists(routing, &ops)?;
     let mut report = Migration {
         direction: "import",
@@ -135,18 +135,6 @@ pub fn export(parts: &MigrationParts, dry_run: bool) -> Result<Migration, Report
         local.store(&batch)?;
     }
     Ok(report)
-}
-
-fn session_op(routing: &AgentRouting, key: &str, record: &SessionRecord) -> Op {
-    Op {
-        key: routing.keys().session(key),
-        field: None,
-        old: None,
-        new: Some(record_text(record)),
-        check: Check::Absent,
-        write: true,
-        expire_at_ms: 0,
-    }
 }
 
 /// Whether each op's key (or hash field) exists on the server, in one pipeline.

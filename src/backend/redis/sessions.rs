@@ -49,6 +49,19 @@ pub fn record_text(record: &SessionRecord) -> String {
     Value::Object(entry).to_string()
 }
 
+/// The write of session `key` only where the server has none (repopulation, `state import`).
+pub fn absent_op(keys: &Keys, key: &str, record: &SessionRecord) -> Op {
+    Op {
+        key: keys.session(key),
+        field: None,
+        old: None,
+        new: Some(record_text(record)),
+        check: Check::Absent,
+        write: true,
+        expire_at_ms: 0,
+    }
+}
+
 /// A record from its JSON text (`None` when it is not a JSON object).
 pub fn record_of(text: &str) -> Option<SessionRecord> {
     match serde_json::from_str::<Value>(text) {

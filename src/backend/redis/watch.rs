@@ -143,6 +143,14 @@ fn recover(link: &Arc<Link>, first: bool) -> Result<usize, StoreError> {
         );
         for agent in link.agents() {
             agent.repopulate()?;
+            if let Some(watch) = link.sessions_of(agent.agent()) {
+                let ops: Vec<_> = watch
+                    .held()
+                    .iter()
+                    .map(|(key, r)| super::sessions::absent_op(agent.keys(), key, r))
+                    .collect();
+                agent.write_back(&ops)?;
+            }
         }
     }
     *link.epoch.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
