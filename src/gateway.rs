@@ -109,7 +109,7 @@ fn refresh_locks(state: &StateDir) -> Arc<dyn StateLock> {
 }
 
 /// The shared state named by `MODELAUTH_REDIS_URL` (with `MODELAUTH_REDIS_PREFIX`,
-/// `MODELAUTH_REDIS_TIMEOUT`), if set and not empty.
+/// `MODELAUTH_REDIS_TIMEOUT`, `MODELAUTH_REDIS_CA`), if set and not empty.
 fn redis_from_env(env: &Env) -> Option<RedisSettings> {
     let url = env.get_plain("MODELAUTH_REDIS_URL")?;
     let url = url.trim();
@@ -126,6 +126,9 @@ fn redis_from_env(env: &Env) -> Option<RedisSettings> {
     {
         settings.timeout = t;
     }
+    settings.ca_file = env
+        .get_plain("MODELAUTH_REDIS_CA")
+        .map(|p| PathBuf::from(p.trim()));
     Some(settings)
 }
 
@@ -224,6 +227,7 @@ pub struct GatewayBuilder {
     redis: Option<Option<RedisSettings>>,
     redis_prefix: Option<String>,
     redis_timeout: Option<Duration>,
+    redis_ca: Option<PathBuf>,
 }
 
 impl GatewayBuilder {
@@ -289,6 +293,12 @@ impl GatewayBuilder {
     /// [`GatewayBuilder::redis`] or the environment alike.
     pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.redis_prefix = Some(prefix.into());
+        self
+    }
+
+    /// For a `rediss://` server: trust the CA in this PEM file instead of the system's roots.
+    pub fn redis_ca(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.redis_ca = Some(pem_file.into());
         self
     }
 
@@ -360,6 +370,9 @@ impl GatewayBuilder {
             }
             if let Some(t) = self.redis_timeout {
                 settings.timeout = t;
+            }
+            if let Some(ca) = self.redis_ca {
+                settings.ca_file = Some(ca);
             }
             Ok::<_, GatewayError>(SharedState::start(Link::new(settings)?))
         })

@@ -11,6 +11,7 @@ pub struct RedisServer {
     /// Its loopback port.
     pub port: u16,
     password: Option<String>,
+    tls: bool,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -41,6 +42,7 @@ impl RedisServer {
         let mut s = RedisServer {
             port: free_port(),
             password: password.map(str::to_owned),
+            tls: false,
             dir: tempfile::tempdir().unwrap(),
             child: None,
         };
@@ -48,8 +50,98 @@ impl RedisServer {
         s
     }
 
+    /// Starts a server that speaks only TLS, with a certificate for 127.0.0.1 signed by a CA of the
+    /// test's own ([`RedisServer::ca`]), made with `openssl`.
+    pub fn start_tls() -> RedisServer {
+        let mut s = RedisServer {
+            port: free_port(),
+            password: None,
+            tls: true,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        let d = s.dir.path();
+        let openssl = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(ok.success(), "openssl {args:?}");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=modelauth test CA",
+            "-days",
+            "2",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        s.spawn();
+        s
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn client(&self) -> redis::Client {
+        if self.tls {
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(self.ca()).unwrap()),
+            };
+            redis::Client::build_with_tls(self.url(), certs).unwrap()
+        } else {
+            redis::Client::open(self.url()).unwrap()
+        }
+    }
+
     /// `redis://127.0.0.1:<port>` (with the password when there is one).
     pub fn url(&self) -> String {
+        if self.tls {
+            return format!("rediss://127.0.0.1:{}", self.port);
+        }
         match &self.password {
             Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
             None => format!("redis://127.0.0.1:{}", self.port),
@@ -58,7 +150,20 @@ impl RedisServer {
 
     fn spawn(&mut self) {
         let mut cmd = Command::new(binary());
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        if self.tls {
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args([
+                    "--tls-cert-file",
+                    "server.crt",
+                    "--tls-key-file",
+                    "server.key",
+                ])
+                .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
+                .current_dir(self.dir.path());
+        } else {
+            cmd.args(["--port", &self.port.to_string()]);
+        }
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .args(["--dbfilename", "dump.rdb", "--loglevel", "warning"])
             .arg("--dir")
@@ -83,9 +188,7 @@ impl RedisServer {
 
     /// True when the server answers PING.
     pub fn ping(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.url()) else {
-            return false;
-        };
+        let client = self.client();
         let Ok(mut con) = client.get_connection_with_timeout(Duration::from_millis(200)) else {
             return false;
         };
@@ -95,7 +198,7 @@ impl RedisServer {
 
     /// A connection for the test's own checks.
     pub fn con(&self) -> redis::Connection {
-        let client = redis::Client::open(self.url()).unwrap();
+        let client = self.client();
         let con = client
             .get_connection_with_timeout(Duration::from_secs(2))
             .unwrap();

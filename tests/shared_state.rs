@@ -337,14 +337,29 @@ fn wrong_urls_and_passwords_are_named_without_the_password() {
     };
     let bad = open("redis//nowhere").unwrap_err().to_string();
     assert!(bad.contains("not a Redis URL"), "{bad}");
-    let tls = open(&format!("rediss://:right-horse@127.0.0.1:{}", redis.port))
+    // TLS to a server that does not speak it.
+    let tls = open(&format!("rediss://:right-horse@127.0.0.1:{}", redis.port)).unwrap();
+    eventually("the TLS problem is known", || {
+        tls.shared_health().unwrap().problem.is_some()
+    });
+    let h = tls.shared_health().unwrap();
+    let problem = h.problem.unwrap();
+    assert!(
+        problem.contains("TLS failed") && !problem.contains("right-horse"),
+        "{problem}"
+    );
+    assert!(h.url.contains(":***@127.0.0.1"), "{}", h.url);
+    // An unreadable CA file is refused at once, naming it.
+    let ca = Gateway::builder()
+        .in_memory(CONFIG, &[])
+        .unwrap()
+        .env(modelauth::config::Env::default())
+        .redis(Some(RedisSettings::new("rediss://127.0.0.1:1")))
+        .redis_ca("/nonexistent/ca.pem")
+        .open()
         .unwrap_err()
         .to_string();
-    assert!(
-        tls.contains("no TLS client") && !tls.contains("right-horse"),
-        "{tls}"
-    );
-    assert!(tls.contains(":***@127.0.0.1"), "{tls}");
+    assert!(ca.contains("/nonexistent/ca.pem"), "{ca}");
     // A wrong password opens (the server may come back right), and says what is wrong.
     let wrong = open(&format!("redis://:wrong-horse@127.0.0.1:{}", redis.port)).unwrap();
     eventually("the problem is known", || {
@@ -379,4 +394,51 @@ fn an_agent_that_outlives_its_gateway_still_hears_other_instances() {
     eventually("the agent still hears changes", || {
         b_agent.next(None, "anthropic", MODEL).unwrap().profile() == Some("anthropic:b")
     });
+}
+
+#[test]
+fn a_tls_server_is_used_with_its_ca_and_refused_without() {
+    let redis = RedisServer::start_tls();
+    let clock = ManualClock::at(NOW);
+    let open = |ca: Option<&std::path::Path>| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("openclaw.json"), CONFIG).unwrap();
+        let mut b = Gateway::builder()
+            .state_dir(dir.path())
+            .env(modelauth::config::Env::default())
+            .clock(Arc::new(clock.clone()))
+            .redis(Some(RedisSettings::new(redis.url())))
+            // A TLS handshake in a debug build takes 50-100 ms here (a release build: a few).
+            .redis_timeout(std::time::Duration::from_millis(500));
+        if let Some(ca) = ca {
+            b = b.redis_ca(ca);
+        }
+        let g = b.open().unwrap();
+        let agent = g.default_agent().unwrap();
+        for id in IDS {
+            agent.put_credential(id, &api_key(id)).unwrap();
+        }
+        (dir, g, agent)
+    };
+    let (_d1, g1, a) = open(Some(&redis.ca()));
+    let (_d2, _g2, b) = open(Some(&redis.ca()));
+    assert!(g1.shared_health().unwrap().up, "{:?}", g1.shared_health());
+    a.report("anthropic:a", MODEL, rate_limit()).unwrap();
+    eventually("b sees a's cooldown over TLS", || {
+        b.next(None, "anthropic", MODEL).unwrap().profile() == Some("anthropic:b")
+    });
+    // Without the CA the certificate is not trusted: said, and served from local records meanwhile.
+    let (_d3, g3, c) = open(None);
+    eventually("the certificate problem is known", || {
+        g3.shared_health().unwrap().problem.is_some()
+    });
+    let problem = g3.shared_health().unwrap().problem.unwrap();
+    assert!(
+        problem.contains("TLS failed") && problem.contains("--redis-ca"),
+        "{problem}"
+    );
+    assert_eq!(
+        c.next(None, "anthropic", MODEL).unwrap().profile(),
+        Some("anthropic:a")
+    );
 }

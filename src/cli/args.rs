@@ -31,6 +31,10 @@ pub struct Cli {
     /// Longest wait for the Redis server per call (default: $MODELAUTH_REDIS_TIMEOUT, else 50ms).
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
     pub redis_timeout: Option<Duration>,
+    /// For rediss://: the PEM file of the CA that signed the server's certificate (default:
+    /// $MODELAUTH_REDIS_CA, else the system's trusted roots).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub redis_ca: Option<PathBuf>,
     /// Keep the routing state in this host's files even when $MODELAUTH_REDIS_URL is set.
     #[arg(long, global = true, conflicts_with = "redis")]
     pub no_redis: bool,

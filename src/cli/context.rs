@@ -42,6 +42,9 @@ impl Context {
         if let Some(t) = cli.redis_timeout {
             builder = builder.redis_timeout(t);
         }
+        if let Some(ca) = &cli.redis_ca {
+            builder = builder.redis_ca(ca);
+        }
         let gateway = builder.open().map_err(gateway_err)?;
         if let Some(root) = gateway.state_dir() {
             for w in gateway.dotenv_warnings() {

@@ -230,11 +230,14 @@ pub enum RedisProblem {
         "not a Redis URL ({0}); use redis://[user:password@]host[:port][/db], rediss://… or unix:///path/redis.sock[?db=N]"
     )]
     BadUrl(String),
-    /// A `rediss://` URL, and this build has no TLS client for Redis.
+    /// The CA file for `rediss://` cannot be read.
+    #[error("cannot read the CA file {0} ({1}); give a PEM file with --redis-ca or MODELAUTH_REDIS_CA")]
+    CaFile(String, String),
+    /// The TLS handshake or the server's certificate failed.
     #[error(
-        "this build of modelauth has no TLS client for rediss:// URLs; use redis:// on loopback, unix:///path/redis.sock, or a TLS tunnel (stunnel, spiped) to the server"
+        "TLS failed ({0}); is the server speaking TLS on this port (rediss:// needs its tls-port)? For a private CA give its PEM file with --redis-ca"
     )]
-    NoTls,
+    Tls(String),
     /// The server refused the password or user.
     #[error(
         "authentication failed; check the password in the URL (--redis or MODELAUTH_REDIS_URL)"

@@ -23,6 +23,9 @@ pub struct RedisSettings {
     pub prefix: String,
     /// No call waits longer than this for the server (connect, send, answer).
     pub timeout: Duration,
+    /// For `rediss://`: the PEM file of the CA that signed the server's certificate, instead of the
+    /// system's trusted roots (a private CA, or a self-signed server).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for RedisSettings {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for RedisSettings {
             .field("url", &self.display_url())
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -43,6 +47,7 @@ impl RedisSettings {
             url: url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
+            ca_file: None,
         }
     }
 
@@ -59,14 +64,24 @@ impl RedisSettings {
         }
     }
 
-    /// The client for the URL; a bad or TLS URL is refused here.
+    /// The client for the URL (TLS for `rediss://`, trusting [`RedisSettings::ca_file`] when given);
+    /// a bad URL or an unreadable CA file is refused here.
     pub(super) fn client(&self) -> Result<Client, StoreError> {
-        let lower = self.url.to_ascii_lowercase();
-        if lower.starts_with("rediss://") || lower.starts_with("valkeys://") {
-            return Err(self.error(RedisProblem::NoTls));
+        let bad = |e: RedisError| self.error(RedisProblem::BadUrl(without_secrets(&e, &self.url)));
+        let tls = self.url.to_ascii_lowercase().starts_with("rediss://");
+        match (&self.ca_file, tls) {
+            (Some(path), true) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    self.error(RedisProblem::CaFile(path.display().to_string(), e.to_string()))
+                })?;
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Client::build_with_tls(self.url.as_str(), certs).map_err(bad)
+            }
+            _ => Client::open(self.url.as_str()).map_err(bad),
         }
-        Client::open(self.url.as_str())
-            .map_err(|e| self.error(RedisProblem::BadUrl(without_secrets(&e, &self.url))))
     }
 }
 
@@ -162,7 +177,17 @@ impl Pool {
         let con = self
             .client
             .get_connection_with_timeout(bound)
-            .map_err(|e| self.classify(&e))?;
+            .map_err(|e| match self.classify(&e) {
+                // A plain server waits for the rest of what it takes for a command: no answer.
+                StoreError::Redis {
+                    problem: RedisProblem::Timeout(ms),
+                    url,
+                } if self.is_tls() => StoreError::Redis {
+                    url,
+                    problem: RedisProblem::Tls(format!("no TLS handshake within {ms} ms")),
+                },
+                other => other,
+            })?;
         con.set_read_timeout(Some(bound))
             .and_then(|()| con.set_write_timeout(Some(bound)))
             .map_err(|e| self.classify(&e))?;
@@ -209,6 +234,10 @@ impl Pool {
         }
     }
 
+    fn is_tls(&self) -> bool {
+        self.settings.url.to_ascii_lowercase().starts_with("rediss://")
+    }
+
     /// A Redis error as a [`StoreError`] naming the server.
     pub fn classify(&self, e: &RedisError) -> StoreError {
         let ms = self.settings.timeout.as_millis() as u64;
@@ -219,6 +248,8 @@ impl Pool {
                 .is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH" || c == "NOPERM")
         {
             RedisProblem::Auth
+        } else if is_tls(e) {
+            RedisProblem::Tls(without_secrets(e, &self.settings.url))
         } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
             RedisProblem::Unreachable(without_secrets(e, &self.settings.url))
         } else if matches!(e.kind(), ErrorKind::Server(_)) {
@@ -230,12 +261,26 @@ impl Pool {
     }
 }
 
-/// True for the errors that mean the server is (for now) out of reach, not that a command was wrong.
+/// True for a failed TLS handshake or certificate check (rustls' words).
+fn is_tls(e: &RedisError) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    ["certificate", "handshake", "corrupt message", "tls", "peer sent"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
+/// True for the errors that mean the server is (for now) out of reach, not that a command was wrong:
+/// the instance serves from what it knows (a wrong password or certificate included: it is shown in
+/// `status` and `doctor`, and the watcher keeps trying).
 pub fn is_outage(e: &StoreError) -> bool {
     matches!(
         e,
         StoreError::Redis {
-            problem: RedisProblem::Unreachable(_) | RedisProblem::Timeout(_) | RedisProblem::Down,
+            problem: RedisProblem::Unreachable(_)
+                | RedisProblem::Timeout(_)
+                | RedisProblem::Down
+                | RedisProblem::Auth
+                | RedisProblem::Tls(_),
             ..
         }
     )
