@@ -9,6 +9,7 @@ mod fuzz_replay;
 mod interop;
 mod lock_protocol;
 mod oauth;
+mod operator_ux;
 mod parser_cases;
 mod parser_props;
 mod redesign_defects;

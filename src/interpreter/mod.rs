@@ -286,8 +286,26 @@ fn select(
     };
     let default_provider =
         split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
-    let (model_ref, alias) = match match_model(raw, catalogue, i.config, &default_provider) {
-        ModelMatch::Found { model_ref, alias } => (model_ref, alias),
+    let (model_ref, alias, unlisted) = match match_model(raw, catalogue, i.config, &default_provider) {
+        ModelMatch::Found {
+            model_ref,
+            alias,
+            unlisted,
+        } => (model_ref, alias, unlisted),
+        ModelMatch::Unknown {
+            model_ref,
+            suggestion,
+        } => {
+            let provider = split_ref(&model_ref).map_or(String::new(), |(p, _)| p.to_string());
+            let mut t = format!("Model \"{model_ref}\" is not a model modelauth knows for {provider}.");
+            if let Some(s) = suggestion {
+                t.push_str(&format!(" Did you mean {s}?"));
+            }
+            t.push_str(&format!(
+                " Use /model list to see models; to use an id modelauth does not list, type it in full: /model {model_ref}"
+            ));
+            return Err(t);
+        }
         ModelMatch::Ambiguous(list) => {
             return Err(format!(
                 "Model \"{raw}\" is ambiguous: {}.",
@@ -390,6 +408,11 @@ fn select(
             runtime: rt.clone(),
         });
         reply.push_str(&format!(" Runtime set to {rt}."));
+    }
+    if unlisted {
+        reply.push_str(&format!(
+            " Note: modelauth does not list {model_ref}; it is used as typed (check the id with /model list)."
+        ));
     }
     commit.reply = reply;
     Ok(commit)

@@ -19,18 +19,62 @@ pub const WELL_KNOWN: [&str; 10] = [
     "lmstudio",
 ];
 
-/// A small built-in catalogue used by `/model list` and substring matching when config lists no models.
+/// A small built-in catalogue used by `/model list` and substring matching when config lists no models
+/// (with the targets of the built-in aliases).
 const CATALOGUE: [(&str, &[&str]); 6] = [
     (
         "anthropic",
-        &["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"],
+        &[
+            "claude-opus-5",
+            "claude-sonnet-5",
+            "claude-opus-4-6",
+            "claude-sonnet-4-5",
+            "claude-haiku-4-5",
+        ],
     ),
-    ("openai", &["gpt-5", "gpt-5-mini", "gpt-4.1"]),
-    ("google", &["gemini-2.5-pro", "gemini-2.5-flash"]),
+    (
+        "openai",
+        &["gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5", "gpt-5-mini", "gpt-4.1"],
+    ),
+    (
+        "google",
+        &[
+            "gemini-3.1-pro-preview",
+            "gemini-3-flash-preview",
+            "gemini-3.1-flash-lite",
+            "gemini-2.5-pro",
+            "gemini-2.5-flash",
+        ],
+    ),
     ("xai", &["grok-4"]),
     ("mistral", &["mistral-large-latest"]),
     ("deepseek", &["deepseek-chat"]),
 ];
+
+/// The aliases OpenClaw 2026.9.6 provides by itself (`DEFAULT_MODEL_ALIASES`): used when config has no
+/// alias of that name, and, under an allowlist, only for an allowed target (docs/DECISIONS.md).
+pub const BUILTIN_ALIASES: [(&str, &str); 8] = [
+    ("opus", "anthropic/claude-opus-5"),
+    ("sonnet", "anthropic/claude-sonnet-5"),
+    ("gpt", "openai/gpt-5.4"),
+    ("gpt-mini", "openai/gpt-5.4-mini"),
+    ("gpt-nano", "openai/gpt-5.4-nano"),
+    ("gemini", "google/gemini-3.1-pro-preview"),
+    ("gemini-flash", "google/gemini-3-flash-preview"),
+    ("gemini-flash-lite", "google/gemini-3.1-flash-lite"),
+];
+
+/// The built-in alias `raw` names (case-insensitively), unless config has an alias of that name or an
+/// allowlist excludes its target: `(alias, ref)`.
+pub fn builtin_alias(raw: &str, config: &Config, catalogue: &Catalogue) -> Option<(&'static str, &'static str)> {
+    let (alias, target) = BUILTIN_ALIASES
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(raw))?;
+    if config.aliases().any(|(a, _)| a.eq_ignore_ascii_case(alias)) {
+        return None;
+    }
+    (!catalogue.restricted || catalogue.allows(target)).then_some((*alias, *target))
+}
 
 /// The models a chat user may select, grouped by provider, with their aliases.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +118,12 @@ impl Catalogue {
                 .or_default()
                 .push(alias.to_owned());
         }
+        let configured: Vec<String> = config.aliases().map(|(a, _)| a.to_ascii_lowercase()).collect();
+        let builtin: Vec<(&str, &str)> = BUILTIN_ALIASES
+            .iter()
+            .filter(|(a, _)| !configured.iter().any(|c| c == a))
+            .copied()
+            .collect();
         let add = |c: &mut Catalogue, r: &str| {
             if let Some((p, _)) = split_ref(r) {
                 c.by_provider
@@ -101,6 +151,7 @@ impl Catalogue {
             for r in refs {
                 add(&mut c, &r);
             }
+            c.add_builtin(&builtin);
             return c;
         }
         let mut known: BTreeSet<String> = WELL_KNOWN.iter().map(|s| s.to_string()).collect();
@@ -139,12 +190,37 @@ impl Catalogue {
             add(&mut c, &r);
         }
         c.known_providers = known;
+        c.add_builtin(&builtin);
         c
+    }
+
+    /// Lists the built-in `aliases` whose targets are listed or allowed.
+    fn add_builtin(&mut self, aliases: &[(&str, &str)]) {
+        for (alias, target) in aliases {
+            let listed = self.refs().any(|r| r == target);
+            if listed || (!self.restricted && self.allows(target)) {
+                if !listed && let Some((p, _)) = split_ref(target) && self.by_provider.contains_key(p.as_str()) {
+                    self.by_provider.entry(p.to_string()).or_default().insert((*target).to_owned());
+                }
+                self.aliases.entry((*target).to_owned()).or_default().push((*alias).to_owned());
+            }
+        }
     }
 
     /// Every listed ref.
     pub fn refs(&self) -> impl Iterator<Item = &String> {
         self.by_provider.values().flatten()
+    }
+
+    /// True when `r` is a model modelauth knows (listed, or of a provider it has no list of), so a
+    /// bare id that is neither is refused with a did-you-mean instead of being taken as typed.
+    pub fn knows(&self, r: &str) -> bool {
+        let listed = self.refs().any(|x| x == r);
+        let provider_listed = split_ref(r).is_some_and(|(p, _)| {
+            CATALOGUE.iter().any(|(cp, _)| *cp == p.as_str())
+                || self.by_provider.get(p.as_str()).is_some_and(|s| !s.is_empty())
+        });
+        listed || !provider_listed
     }
 
     /// True when `r` (normalised) may be selected.
@@ -170,6 +246,16 @@ pub enum ModelMatch {
         model_ref: String,
         /// The alias that named it.
         alias: Option<String>,
+        /// Typed in full, and not a model modelauth knows for its provider (taken as typed; the
+        /// reply says so).
+        unlisted: bool,
+    },
+    /// A bare model id that is no model modelauth knows for the default provider.
+    Unknown {
+        /// `provider/model` as understood.
+        model_ref: String,
+        /// A close known ref, if there is one.
+        suggestion: Option<String>,
     },
     /// Several allowed models contain the text.
     Ambiguous(Vec<String>),
@@ -194,15 +280,26 @@ pub fn match_model(
         return ModelMatch::Found {
             model_ref: normalise_ref(r),
             alias: Some(alias.to_owned()),
+            unlisted: false,
         };
     }
-    let model_ref = if raw.contains('/') {
+    if let Some((alias, r)) = builtin_alias(raw, config, catalogue) {
+        return ModelMatch::Found {
+            model_ref: r.to_owned(),
+            alias: Some(alias.to_owned()),
+            unlisted: false,
+        };
+    }
+    let explicit = raw.contains('/');
+    let model_ref = if explicit {
         normalise_ref(raw)
     } else {
         format!("{default_provider}/{raw}")
     };
-    if catalogue.allows(&model_ref) {
+    let allowed = catalogue.allows(&model_ref);
+    if allowed && (explicit || catalogue.knows(&model_ref)) {
         return ModelMatch::Found {
+            unlisted: !catalogue.knows(&model_ref),
             model_ref,
             alias: None,
         };
@@ -216,6 +313,7 @@ pub fn match_model(
             return ModelMatch::Found {
                 model_ref: hits[0].clone(),
                 alias: None,
+                unlisted: false,
             };
         }
         n if n > 1 => return ModelMatch::Ambiguous(hits.into_iter().cloned().collect()),
@@ -235,6 +333,12 @@ pub fn match_model(
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, r)| r.clone());
+    if allowed {
+        return ModelMatch::Unknown {
+            model_ref,
+            suggestion,
+        };
+    }
     ModelMatch::NotAllowed {
         model_ref,
         suggestion,

@@ -1,0 +1,89 @@
+//! What a new operator meets on a fresh state directory (issue 18), through the real binary.
+
+use assert_cmd::Command;
+use serde_json::json;
+
+/// A state directory with no config at all and two anthropic API keys.
+fn fresh_state() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    let profiles = json!({"version": 1, "profiles": {
+        "anthropic:work": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-UXWORK0000"},
+        "anthropic:home": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-UXHOME0000"}}});
+    std::fs::write(agent.join("auth-profiles.json"), profiles.to_string()).unwrap();
+    dir
+}
+
+/// `modelauth --state-dir DIR chat` with `lines` on stdin: its stdout.
+fn chat(dir: &std::path::Path, lines: &str) -> String {
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .envs(crate::common::no_real_token_endpoints())
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("chat")
+        .write_stdin(lines.to_owned())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_headline_example_works_on_a_fresh_state_directory() {
+    let dir = fresh_state();
+    let out = chat(dir.path(), "/model opus@anthropic:work\n");
+    assert!(
+        out.contains(
+            "Model set to opus (anthropic/claude-opus-5). Auth profile set to anthropic:work."
+        ),
+        "{out}"
+    );
+    let out = chat(dir.path(), "/model sonnet\n");
+    assert!(
+        out.contains("Model set to sonnet (anthropic/claude-sonnet-5)."),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_model_id_nothing_knows_gets_a_did_you_mean_and_a_full_ref_is_taken_with_a_note() {
+    let dir = fresh_state();
+    let out = chat(dir.path(), "/model claude-opus-4.6\n");
+    assert!(
+        out.contains("Model \"anthropic/claude-opus-4.6\" is not a model modelauth knows for anthropic. Did you mean anthropic/claude-opus-4-6?"),
+        "{out}"
+    );
+    assert!(!out.contains("Model set to"), "{out}");
+    let out = chat(dir.path(), "/model anthropic/claude-opus-9\n");
+    assert!(
+        out.contains("Model set to anthropic/claude-opus-9."),
+        "{out}"
+    );
+    assert!(
+        out.contains("modelauth does not list anthropic/claude-opus-9"),
+        "{out}"
+    );
+}
+
+#[test]
+fn configured_aliases_win_over_the_built_in_ones() {
+    let dir = fresh_state();
+    std::fs::write(
+        dir.path().join("openclaw.json"),
+        json!({"agents": {"defaults": {"models": {"anthropic/claude-opus-4-6": {"alias": "opus"}}}}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = chat(dir.path(), "/model opus\n/model gpt\n");
+    // (claude-opus-4-6 is also the default model here, so this is a reset to it.)
+    assert!(out.contains("(opus (anthropic/claude-opus-4-6))"), "{out}");
+    // Under an allowlist a built-in alias whose target is not allowed is not offered.
+    assert!(
+        out.contains("Model \"anthropic/gpt\" is not allowed"),
+        "{out}"
+    );
+}
