@@ -87,3 +87,33 @@ fn configured_aliases_win_over_the_built_in_ones() {
         "{out}"
     );
 }
+
+#[test]
+fn malformed_directives_get_a_reply_that_names_the_mistake() {
+    let dir = fresh_state();
+    let out = chat(
+        dir.path(),
+        "/model list anthropic\n/model status extra\n/model opus@anthropic:wörk\n/model sonnet please\n",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        out.contains("/model list takes nothing after it (\"anthropic\")"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/model status takes nothing after it (\"extra\")"),
+        "{out}"
+    );
+    assert!(out.contains("\"anthropic:wö…\" has 'ö'"), "{out}");
+    // The refused ones are not sent on; the ordinary mixed message is (its directive stripped).
+    let sent = lines.iter().filter(|l| l.starts_with('→')).count();
+    assert_eq!(sent, 1, "{out}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("mixed message")).count(),
+        1,
+        "{out}"
+    );
+    // Nothing was pinned by the refused directive.
+    let status = chat(dir.path(), "/model status\n");
+    assert!(!status.contains("(user)"), "{status}");
+}

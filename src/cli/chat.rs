@@ -73,7 +73,8 @@ fn next_use(
     key: &str,
     outcome: &ChatOutcome,
 ) -> Result<Option<serde_json::Value>, CliError> {
-    if outcome.cleaned.trim().is_empty() {
+    // A refused directive is answered, not sent on (its text was a mistake, not a message).
+    if outcome.cleaned.trim().is_empty() || outcome.directive == DirectiveStatus::Rejected {
         return Ok(None);
     }
     let model = agent.model_for(Some(key))?;

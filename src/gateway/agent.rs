@@ -515,7 +515,13 @@ impl Agent {
             return Ok(outcome);
         }
         if !parsed.is_directive_only() {
-            outcome.directive = DirectiveStatus::Ignored;
+            outcome.directive = match interpreter::malformed::reply(&parsed, message) {
+                Some(text) => {
+                    outcome.reply = Some(text);
+                    DirectiveStatus::Rejected
+                }
+                None => DirectiveStatus::Ignored,
+            };
             return Ok(outcome);
         }
         let store = self.store()?;

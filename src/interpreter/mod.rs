@@ -1,6 +1,7 @@
 //! What a chat message does (SPEC §4): parse it, and when it is directive-only, apply the directive to
 //! the session (and config, for `-a`/`-g`) all-or-nothing, producing the reply text.
 
+pub mod malformed;
 pub mod models;
 pub mod replies;
 pub mod status;
