@@ -489,6 +489,34 @@ impl Gateway {
         })
     }
 
+    /// Every agent that exists ([`Gateway::knows_agent`]), sorted: for "no agent `x` (known: …)".
+    pub fn known_agents(&self) -> Result<Vec<String>, GatewayError> {
+        let mut ids = std::collections::BTreeSet::new();
+        ids.insert(self.default_agent_id()?.to_string());
+        let config = self.config_store()?.current()?.value;
+        ids.extend(config.agents.iter().map(|a| a.id.to_string()));
+        match &self.inner.layout {
+            Layout::Files(state, _) => {
+                if let Ok(entries) = std::fs::read_dir(state.root().join("agents")) {
+                    for e in entries.flatten() {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if e.path().is_dir() && AgentId::new(&name).is_ok() {
+                            ids.insert(name);
+                        }
+                    }
+                }
+            }
+            Layout::Memory { stores, .. } => ids.extend(
+                stores
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .keys()
+                    .map(ToString::to_string),
+            ),
+        }
+        Ok(ids.into_iter().collect())
+    }
+
     /// The default agent.
     pub fn default_agent(&self) -> Result<Agent, GatewayError> {
         let id = self.default_agent_id()?;

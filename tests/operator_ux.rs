@@ -117,3 +117,86 @@ fn malformed_directives_get_a_reply_that_names_the_mistake() {
     let status = chat(dir.path(), "/model status\n");
     assert!(!status.contains("(user)"), "{status}");
 }
+
+/// `modelauth --state-dir DIR ARGS…` (stdin `input`): exit code, stdout, stderr.
+fn run(dir: &std::path::Path, args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .envs(crate::common::no_real_token_endpoints())
+        .arg("--state-dir")
+        .arg(dir)
+        .args(args)
+        .write_stdin(input.to_owned())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_agent_that_does_not_exist_is_named_and_only_created_on_request() {
+    let dir = fresh_state();
+    std::fs::create_dir_all(dir.path().join("agents/ops/agent")).unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &["--agent", "work", "models", "auth", "list"],
+        "",
+    );
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        err.contains("no agent \"work\" (known: main, ops); check the name"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "--agent",
+            "work",
+            "models",
+            "auth",
+            "order",
+            "set",
+            "--provider",
+            "anthropic",
+            "anthropic:x",
+        ],
+        "",
+    );
+    assert_ne!(code, Some(0));
+    assert!(err.contains("add --create to create it"), "{err}");
+    assert!(
+        !dir.path().join("agents/work").exists(),
+        "a refused write created the agent"
+    );
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "--agent",
+            "work",
+            "--create",
+            "models",
+            "auth",
+            "paste-token",
+            "--provider",
+            "anthropic",
+        ],
+        "sk-ant-api03-NEWAGENT0000\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(
+        dir.path(),
+        &["--agent", "work", "models", "auth", "list"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("anthropic:"), "{out}");
+    // Existing agents need nothing.
+    let (code, _, err) = run(dir.path(), &["--agent", "ops", "models", "status"], "");
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -377,7 +377,7 @@ fn an_agent_without_a_database_is_told_who_creates_it() {
     let d = dir.path();
     let out = run(
         d,
-        "--agent fresh models auth order set --provider anthropic anthropic:work",
+        "--agent fresh --create models auth order set --provider anthropic anthropic:work",
     )
     .output()
     .unwrap();
@@ -391,7 +391,12 @@ fn an_agent_without_a_database_is_told_who_creates_it() {
         !agent_db(d, "fresh").exists(),
         "modelauth never creates OpenClaw's databases"
     );
-    // Reads work: the agent sees the shared profiles.
+    // A read names the agents that exist instead of showing an empty one.
+    let out = run(d, "--agent fresh models status").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no agent \"fresh\" (known: main"));
+    // An agent OpenClaw created (its directory exists) sees the shared profiles without its database.
+    std::fs::create_dir_all(d.join("agents/fresh/agent")).unwrap();
     let status = json_of(d, "--agent fresh --json models status");
     assert_eq!(profile_ids(&status).len(), 2);
 }

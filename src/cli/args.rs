@@ -15,6 +15,9 @@ pub struct Cli {
     /// Agent id (default: the config's default agent, else `main`).
     #[arg(long, global = true, value_name = "ID")]
     pub agent: Option<String>,
+    /// Let a command that changes state create the agent named by --agent when it does not exist.
+    #[arg(long, global = true)]
+    pub create: bool,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,

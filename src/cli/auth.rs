@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             model,
             retry_after,
         } => {
-            let agent = ctx.agent()?;
+            let agent = ctx.agent_to_change()?;
             let outcome = match outcome {
                 OutcomeArg::Success => Outcome::Success,
                 other => Outcome::Failure {
@@ -177,7 +177,7 @@ fn save(
             "profile id {id} names provider {owner}, not {provider}; pass --profile-id {provider}:<name>"
         )));
     }
-    let agent = ctx.agent()?;
+    let agent = ctx.agent_to_change()?;
     if let Some(prefix) = expected_prefix(&provider, kind)
         && !secret.expose_secret().starts_with(prefix)
     {
@@ -254,7 +254,7 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
 /// `models auth remove ID`.
 fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
     let id = ProfileId::new(id)?;
-    if !ctx.agent()?.remove_credential(id.as_str())? {
+    if !ctx.agent_to_change()?.remove_credential(id.as_str())? {
         return Err(CliError::User(format!(
             "Auth profile \"{id}\" not found; see modelauth models auth list"
         )));
@@ -269,7 +269,10 @@ fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
 
 /// `models auth order get|set|clear`.
 fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
-    let agent = ctx.agent()?;
+    let agent = match cmd {
+        OrderCommand::Get { .. } => ctx.agent()?,
+        _ => ctx.agent_to_change()?,
+    };
     match cmd {
         OrderCommand::Get { provider } => {
             let provider = ctx.provider(provider)?;

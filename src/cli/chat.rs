@@ -27,7 +27,7 @@ pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
 
 /// The chat loop.
 pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
-    let agent = ctx.agent()?;
+    let agent = ctx.agent_to_change()?;
     let key = session.map_or_else(|| format!("agent:{}:main", ctx.agent_id), str::to_owned);
     let interactive = std::io::stdin().is_terminal();
     let stdin = std::io::stdin();

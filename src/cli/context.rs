@@ -15,6 +15,10 @@ pub struct Context {
     pub json: bool,
     /// The gateway over the state directory.
     pub gateway: Gateway,
+    /// `--agent` was given (the default agent always exists).
+    pub explicit_agent: bool,
+    /// `--create`.
+    pub create: bool,
 }
 
 impl Context {
@@ -69,6 +73,8 @@ impl Context {
             agent_id,
             json: cli.json,
             gateway,
+            explicit_agent: cli.agent.is_some(),
+            create: cli.create,
         })
     }
 
@@ -79,6 +85,32 @@ impl Context {
 
     /// Opens the agent (reads config and credential store; corrupt files are errors).
     pub fn agent(&self) -> Result<Agent, CliError> {
+        self.existing_agent(false)
+    }
+
+    /// The agent for a command that changes it: an `--agent` that does not exist yet needs
+    /// `--create` (a typo must not create an empty agent).
+    pub fn agent_to_change(&self) -> Result<Agent, CliError> {
+        self.existing_agent(true)
+    }
+
+    fn existing_agent(&self, change: bool) -> Result<Agent, CliError> {
+        let known = |g: &Gateway| g.knows_agent(self.agent_id.as_str());
+        if self.explicit_agent
+            && !(change && self.create)
+            && !known(&self.gateway).map_err(gateway_err)?
+        {
+            let list = self.gateway.known_agents().map_err(gateway_err)?.join(", ");
+            let what = if change {
+                "add --create to create it"
+            } else {
+                "check the name"
+            };
+            return Err(CliError::User(format!(
+                "no agent \"{}\" (known: {list}); {what}",
+                self.agent_id
+            )));
+        }
         self.gateway
             .agent(self.agent_id.as_str())
             .map_err(gateway_err)
@@ -109,7 +141,12 @@ impl Context {
     /// (a new one) is accepted.
     pub fn provider(&self, p: &str) -> Result<ProviderId, CliError> {
         let id = provider_arg(p)?;
-        if let Some(near) = self.agent()?.provider_suggestion(id.as_str())? {
+        // Only the provider is checked here: whether the agent exists is the command's question.
+        let agent = self
+            .gateway
+            .agent(self.agent_id.as_str())
+            .map_err(gateway_err)?;
+        if let Some(near) = agent.provider_suggestion(id.as_str())? {
             return Err(CliError::User(format!(
                 "unknown provider `{id}`; did you mean `{near}`? (nothing was changed)"
             )));

@@ -21,7 +21,7 @@ pub fn run(
     no_browser: bool,
     wait: Duration,
 ) -> Result<u8, CliError> {
-    let agent = ctx.agent()?;
+    let agent = ctx.agent_to_change()?;
     let login = agent.begin_login(provider).map_err(login_err)?;
     let url = login.url();
     eprintln!(

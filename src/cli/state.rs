@@ -7,7 +7,7 @@ use super::{CliError, output};
 
 /// Runs one `state` command; exit 0 when it moved (or would move) what it said.
 pub fn run(ctx: &Context, command: &StateCommand) -> Result<u8, CliError> {
-    let agent = ctx.agent()?;
+    let agent = ctx.agent_to_change()?;
     let (to_shared, overwrite, dry_run) = match command {
         StateCommand::Import { dry_run, overwrite } => (true, *overwrite, *dry_run),
         StateCommand::Export { dry_run } => (false, false, *dry_run),
