@@ -92,7 +92,17 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
                 }
             };
             if ctx.json {
-                output::json(&serde_json::json!({ "profile": id, "result": text }));
+                let (name, until) = match applied {
+                    Applied::Succeeded => ("succeeded", None),
+                    Applied::WindowStarted(t) => ("windowStarted", Some(t)),
+                    Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
+                };
+                output::json(&serde_json::json!({
+                    "profile": id,
+                    "applied": name,
+                    "untilMs": until,
+                    "until": until.map(format_time),
+                }));
             } else {
                 println!("{text}");
             }
@@ -255,9 +265,10 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
 fn remove(ctx: &Context, id: &str) -> Result<u8, CliError> {
     let id = ProfileId::new(id)?;
     if !ctx.agent_to_change()?.remove_credential(id.as_str())? {
-        return Err(CliError::User(format!(
-            "Auth profile \"{id}\" not found; see modelauth models auth list"
-        )));
+        return Err(CliError::Coded {
+            code: "unknown_profile",
+            message: format!("Auth profile \"{id}\" not found; see modelauth models auth list"),
+        });
     }
     if ctx.json {
         output::json(&serde_json::json!({ "removed": id.as_str() }));

@@ -106,10 +106,10 @@ impl Context {
             } else {
                 "check the name"
             };
-            return Err(CliError::User(format!(
-                "no agent \"{}\" (known: {list}); {what}",
-                self.agent_id
-            )));
+            return Err(CliError::Coded {
+                code: "unknown_agent",
+                message: format!("no agent \"{}\" (known: {list}); {what}", self.agent_id),
+            });
         }
         self.gateway
             .agent(self.agent_id.as_str())
@@ -147,9 +147,12 @@ impl Context {
             .agent(self.agent_id.as_str())
             .map_err(gateway_err)?;
         if let Some(near) = agent.provider_suggestion(id.as_str())? {
-            return Err(CliError::User(format!(
-                "unknown provider `{id}`; did you mean `{near}`? (nothing was changed)"
-            )));
+            return Err(CliError::Coded {
+                code: "unknown_provider",
+                message: format!(
+                    "unknown provider `{id}`; did you mean `{near}`? (nothing was changed)"
+                ),
+            });
         }
         Ok(id)
     }

@@ -48,6 +48,28 @@ pub enum CliError {
     /// Anything else the user did wrong, with the advice in the text.
     #[error("{0}")]
     User(String),
+    /// A refusal with its own code in JSON documents (`unknown_agent`, `unknown_profile`, …).
+    #[error("{message}")]
+    Coded {
+        /// The machine-readable name.
+        code: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+impl CliError {
+    /// The machine-readable name of the error in `--json` error documents.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Store(e) => e.code(),
+            CliError::Agent(e) => e.code(),
+            CliError::Id(_) => "bad_id",
+            CliError::Io { .. } => "io",
+            CliError::User(_) => "invalid_request",
+            CliError::Coded { code, .. } => code,
+        }
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -56,14 +78,23 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            print_usage_error(&e);
+            let text = print_usage_error(&e);
+            if code != 0 && std::env::args().any(|a| a == "--json") {
+                let first = text.lines().next().unwrap_or("usage error");
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                output::json_error("usage", message);
+            }
             return ExitCode::from(code);
         }
     };
     output::init_tracing();
+    let json = cli.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if json {
+                output::json_error(e.code(), &e.to_string());
+            }
             output::error(&e.to_string());
             ExitCode::from(1)
         }
@@ -122,14 +153,15 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 
 /// Prints a usage error; an argument that looks like a secret (typed on the command line by mistake) is
 /// never echoed back, and the user is told where secrets go.
-fn print_usage_error(e: &clap::Error) {
+/// Returns the text printed (secrets redacted).
+fn print_usage_error(e: &clap::Error) -> String {
     let secrets: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| looks_like_secret(a))
         .collect();
     if secrets.is_empty() || !e.use_stderr() {
         let _ = e.print();
-        return;
+        return e.render().to_string();
     }
     let mut text = e.render().to_string();
     for s in &secrets {
@@ -140,6 +172,7 @@ fn print_usage_error(e: &clap::Error) {
         "note: an argument looked like a secret and was not shown. Secrets are read from stdin or the hidden prompt, \
          never from arguments (they would stay in the shell history and the process list); nothing was stored."
     );
+    text
 }
 
 /// True for a command-line word that looks like a key or token: a known key prefix, or a long run of

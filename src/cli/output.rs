@@ -52,6 +52,11 @@ pub fn json<T: Serialize>(value: &T) {
     println!("{text}");
 }
 
+/// Prints the one error document of a `--json` command on stdout: `{"error": {"code", "message"}}`.
+pub fn json_error(code: &str, message: &str) {
+    json(&serde_json::json!({ "error": { "code": code, "message": message } }));
+}
+
 /// Prints one JSON value on one line.
 pub fn json_line<T: Serialize>(value: &T) {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use modelauth::{Decision, format_time};
+use modelauth::{Agent, Decision, State, format_time};
 
 use super::CliError;
 use super::context::Context;
@@ -20,7 +20,7 @@ pub fn run(
     // Pins the resolver would change stay in memory: this command never flushes the registry.
     let decision = agent.next(session, provider.as_str(), model)?;
     let Some(r) = decision.explanation() else {
-        return report_error(ctx, decision.problem().unwrap_or("no credential"));
+        return report_error(ctx, &agent, provider.as_str(), &decision);
     };
     let source = match &decision {
         Decision::Ready { source, .. } => source.clone(),
@@ -46,7 +46,7 @@ pub fn run(
             "model": model,
             "source": source,
             "profile": decision.profile(),
-            "orderSource": format!("{:?}", r.order_source),
+            "orderSource": r.order_source.as_str(),
             "candidates": candidates,
         }));
         return Ok(0);
@@ -69,11 +69,63 @@ pub fn run(
     Ok(0)
 }
 
-/// Prints a resolution error and returns exit code 1.
-fn report_error(ctx: &Context, e: &str) -> Result<u8, CliError> {
+/// Prints a resolution error with every profile it considered and why it was refused; exit 1.
+fn report_error(
+    ctx: &Context,
+    agent: &Agent,
+    provider: &str,
+    decision: &Decision,
+) -> Result<u8, CliError> {
+    let message = decision.problem().unwrap_or("no credential");
+    let code = match decision {
+        Decision::NoCredentials { .. } => "no_credentials",
+        Decision::AllCooling { .. } => "all_cooling",
+        _ => "none_usable",
+    };
+    let refused = refusals(agent, provider)?;
     if ctx.json {
-        output::json(&json!({ "error": e }));
+        let candidates: Vec<_> = refused
+            .iter()
+            .map(|(id, state, why)| json!({ "id": id, "state": state, "why": why }))
+            .collect();
+        output::json(
+            &json!({ "error": { "code": code, "message": message, "candidates": candidates } }),
+        );
     }
-    output::error(e);
+    output::error(message);
+    for (id, _, why) in &refused {
+        eprintln!("  {} — {why}", modelauth::display_id(id));
+    }
     Ok(1)
+}
+
+/// Each profile of `provider` with its state and why the resolver did not take it.
+fn refusals(agent: &Agent, provider: &str) -> Result<Vec<(String, State, String)>, CliError> {
+    let order = agent.order(provider)?.override_ids;
+    let mut out = Vec::new();
+    for p in agent.profile_states(Some(provider))? {
+        let until = p.until.map(format_time).unwrap_or_default();
+        let reason = p.reason.unwrap_or("");
+        let outside = order.as_ref().is_some_and(|o| !o.contains(&p.id));
+        let why = match p.state {
+            State::Ok | State::Expiring if outside => format!(
+                "healthy but not in the order override (modelauth models auth order clear --provider {provider})"
+            ),
+            State::Ok | State::Expiring => "usable".to_owned(),
+            State::Cooldown => match &p.cooldown_model {
+                Some(m) => format!("cooling down until {until} ({reason}, model {m})"),
+                None => format!("cooling down until {until} ({reason})"),
+            },
+            State::Disabled => format!("disabled until {until} ({reason})"),
+            State::Expired => "expired".to_owned(),
+            State::Missing => "no key or token stored".to_owned(),
+            State::Invalid => format!(
+                "unreadable: {}",
+                p.problem.as_deref().unwrap_or("invalid entry")
+            ),
+            State::Reauth => "re-auth needed (the provider refused the refresh token)".to_owned(),
+        };
+        out.push((p.id, p.state, why));
+    }
+    Ok(out)
 }

@@ -52,6 +52,22 @@ pub enum AgentError {
     NotShared,
 }
 
+impl AgentError {
+    /// A stable machine-readable name of the error: [`StoreError::code`]'s, or `unknown_profile`,
+    /// `wrong_provider`, `bad_id`, `refresh_failed`, `not_shared`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AgentError::Store(s) | AgentError::Report(ReportError::Store(s)) => s.code(),
+            AgentError::Report(ReportError::UnknownProfile { .. }) => "unknown_profile",
+            AgentError::Report(ReportError::WrongProvider { .. })
+            | AgentError::WrongProvider { .. } => "wrong_provider",
+            AgentError::Id(_) => "bad_id",
+            AgentError::Refresh(_) => "refresh_failed",
+            AgentError::NotShared => "not_shared",
+        }
+    }
+}
+
 /// What a session has chosen, as the agent keeps it ([`Agent::session_view`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -19,6 +19,16 @@ pub enum OrderSource {
 }
 
 impl OrderSource {
+    /// The name in JSON documents: `orderOverride`, `configOrder`, `configProfiles`, `stored`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSource::OrderOverride => "orderOverride",
+            OrderSource::ConfigOrder => "configOrder",
+            OrderSource::ConfigProfiles => "configProfiles",
+            OrderSource::Stored => "stored",
+        }
+    }
+
     /// True for the two explicit orders (kept as given rather than sorted).
     pub fn is_explicit(self) -> bool {
         matches!(self, OrderSource::OrderOverride | OrderSource::ConfigOrder)

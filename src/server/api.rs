@@ -210,7 +210,7 @@ fn decision_json(d: &Decision, provider: &str, model: Option<&str>, include_secr
         .unwrap_or_default();
     let mut v = json!({
         "provider": provider, "model": model, "profile": d.profile(), "candidates": candidates,
-        "orderSource": d.explanation().map(|e| format!("{:?}", e.order_source)),
+        "orderSource": d.explanation().map(|e| e.order_source.as_str()),
     });
     let (kind, extra) = match d {
         Decision::Ready {

@@ -222,6 +222,28 @@ pub enum StoreError {
     TooManyNames,
 }
 
+impl StoreError {
+    /// A stable machine-readable name of the error (`--json` error documents, the service's error
+    /// bodies): `io`, `busy`, `bad_state_file`, `wrong_generation`, `database`, `database_schema`,
+    /// `agent_database_missing`, `bad_session_key`, `shared_state_unavailable`, `bad_id`,
+    /// `too_many_names`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Read { .. } | StoreError::Write { .. } | StoreError::Lock { .. } => "io",
+            StoreError::LockTimeout { .. } | StoreError::Conflict { .. } => "busy",
+            StoreError::SqliteGeneration { .. } => "wrong_generation",
+            StoreError::Sqlite { .. } => "database",
+            StoreError::SqliteSchema { .. } => "database_schema",
+            StoreError::AgentDatabaseMissing { .. } => "agent_database_missing",
+            StoreError::NonCanonicalSession { .. } => "bad_session_key",
+            StoreError::Redis { .. } => "shared_state_unavailable",
+            StoreError::Id(_) => "bad_id",
+            StoreError::TooManyNames => "too_many_names",
+            _ => "bad_state_file",
+        }
+    }
+}
+
 /// Why a Redis server could not be used ([`StoreError::Redis`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RedisProblem {
