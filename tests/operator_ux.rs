@@ -200,3 +200,71 @@ fn an_agent_that_does_not_exist_is_named_and_only_created_on_request() {
     let (code, _, err) = run(dir.path(), &["--agent", "ops", "models", "status"], "");
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// [`fresh_state`] with `extra` profiles merged in and the order override `order`.
+fn state_with(extra: serde_json::Value, order: &[&str]) -> tempfile::TempDir {
+    let dir = fresh_state();
+    let file = dir.path().join("agents/main/agent/auth-profiles.json");
+    let mut doc: serde_json::Value = crate::common::read_json(&file);
+    for (k, v) in extra.as_object().unwrap() {
+        doc["profiles"][k] = v.clone();
+    }
+    if !order.is_empty() {
+        doc["order"] = json!({ "anthropic": order });
+    }
+    std::fs::write(&file, doc.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn status_shows_the_order_that_applies_and_a_healthy_profile_it_leaves_out() {
+    let x = json!({"anthropic:x": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-UXX000000"}});
+    let dir = state_with(x, &["anthropic:work", "anthropic:home"]);
+    for id in ["anthropic:work", "anthropic:home"] {
+        let (code, _, err) = run(
+            dir.path(),
+            &["models", "auth", "report", id, "--outcome", "rate_limit"],
+            "",
+        );
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let (_, out, _) = run(dir.path(), &["models", "status"], "");
+    assert!(
+        out.contains("order: override (models auth order set): anthropic:work, anthropic:home; not in it: anthropic:x"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no profile in the order override can be used now; anthropic:x is healthy but not in the order (modelauth models auth order clear --provider anthropic)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("All credentials for anthropic are cooling down"),
+        "{out}"
+    );
+    let (_, out, _) = run(dir.path(), &["doctor"], "");
+    assert!(
+        out.contains("anthropic:x is healthy but not in the order"),
+        "{out}"
+    );
+    let (_, out, _) = run(dir.path(), &["--json", "models", "status"], "");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["providers"][0]["orderSource"], "orderOverride", "{v}");
+    assert_eq!(
+        v["providers"][0]["outsideOrder"],
+        json!(["anthropic:x"]),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_expired_profile_the_order_leaves_out_does_not_fail_the_check() {
+    let old = json!({"anthropic:old": {"type": "token", "provider": "anthropic", "token": "sk-ant-oat01-UXOLD0000", "expires": 1_000}});
+    let dir = state_with(old.clone(), &["anthropic:work"]);
+    let (code, out, _) = run(dir.path(), &["models", "status", "--check", "--quiet"], "");
+    assert_eq!((code, out.as_str()), (Some(0), ""), "{out}");
+    // Without an order it could be chosen, so it counts.
+    let dir = state_with(old, &[]);
+    let (code, out, _) = run(dir.path(), &["models", "status", "--check", "--quiet"], "");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("profile anthropic:old is expired"), "{out}");
+}

@@ -124,6 +124,23 @@ pub fn status(ctx: &Context, check: bool, quiet: bool) -> Result<u8, CliError> {
                 (None, None) => String::new(),
             };
             println!("\n[{}]{used} {source}", p.provider);
+            let outside = if p.outside_order.is_empty() {
+                String::new()
+            } else {
+                format!("; not in it: {}", p.outside_order.join(", "))
+            };
+            match (p.order_source, &p.order) {
+                ("orderOverride", Some(ids)) => {
+                    println!(
+                        "  order: override (models auth order set): {}{outside}",
+                        ids.join(", ")
+                    )
+                }
+                (_, Some(ids)) => {
+                    println!("  order: auth.order in config: {}{outside}", ids.join(", "))
+                }
+                _ => println!("  order: automatic (every stored profile)"),
+            }
             for s in &p.profiles {
                 println!("{}", profile_line(s, now));
             }

@@ -159,6 +159,7 @@ impl Gateway {
                                 .push(Finding::warning(format!("{}: {w}", agent.store_location())));
                         }
                         check_store(id, &store, self, agent.now_ms(), &mut findings);
+                        check_outside_order(id, &agent, &mut findings);
                         refresh_copies.extend(refresh_fingerprints(id, &store));
                     }
                     Err(e) => findings.push(Finding::error(e.to_string())),
@@ -549,6 +550,26 @@ fn check_store(
             out.push(Finding::warning(format!(
                 "agent {agent}: {} is set while {provider} has token/OAuth profiles; tools that read the environment would bill that key instead",
                 k.label.trim_start_matches("env: ")
+            )));
+        }
+    }
+}
+
+/// A provider whose explicit order leaves out the only healthy profiles (`models status` says the
+/// same, with the command that fixes it).
+fn check_outside_order(id: &AgentId, agent: &super::Agent, out: &mut Vec<Finding>) {
+    let Ok(status) = agent.status() else {
+        return;
+    };
+    for p in &status.providers {
+        if let Some(problem) = p
+            .problem
+            .as_deref()
+            .filter(|t| t.contains("healthy but not in the order"))
+        {
+            out.push(Finding::warning(format!(
+                "agent {id}, {}: {problem}",
+                p.provider
             )));
         }
     }

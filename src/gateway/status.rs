@@ -31,6 +31,16 @@ pub struct ProviderStatus {
     pub env_keys: Vec<String>,
     /// Set when an environment key would shadow stored token/oauth profiles.
     pub env_shadow_warning: Option<String>,
+    /// The order that applies: `orderOverride` (`models auth order set`), `configOrder`
+    /// (`auth.order` in config) or `automatic` (every stored profile, round robin).
+    pub order_source: &'static str,
+    /// The explicit order's ids (absent for `automatic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
+    /// Stored profiles the explicit order leaves out: never chosen for an unpinned session, and not
+    /// counted by `--check` (docs/DECISIONS.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_order: Vec<String>,
 }
 
 /// The whole status view.
@@ -80,6 +90,40 @@ pub fn shared_down(h: &crate::SharedHealth) -> String {
         h.problem.as_deref().unwrap_or("no answer"),
         h.pending
     )
+}
+
+/// When nothing in the explicit order can be used but a profile outside it could: the reason, and
+/// the command that makes the healthy profile usable again.
+fn healthy_outside(
+    profiles: &[ProfileStatus],
+    outside: &[String],
+    source: &str,
+    provider: &str,
+) -> Option<String> {
+    let healthy: Vec<&str> = profiles
+        .iter()
+        .filter(|p| outside.contains(&p.id) && matches!(p.state, State::Ok | State::Expiring))
+        .map(|p| p.id.as_str())
+        .collect();
+    if healthy.is_empty() {
+        return None;
+    }
+    let (what, fix) = if source == "orderOverride" {
+        (
+            "order override",
+            format!("modelauth models auth order clear --provider {provider}"),
+        )
+    } else {
+        (
+            "configured order (auth.order)",
+            "add it to auth.order in openclaw.json".to_owned(),
+        )
+    };
+    Some(format!(
+        "no profile in the {what} can be used now; {} {} healthy but not in the order ({fix})",
+        healthy.join(", "),
+        if healthy.len() == 1 { "is" } else { "are" }
+    ))
 }
 
 /// Computes the status view of `agent`.
@@ -183,6 +227,19 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                 ),
                 Err(e) => (None, Some(e.to_string()), Vec::new()),
             };
+        let (order_source, explicit) = match (store.order.get(&pid), config.auth_order.get(&pid)) {
+            (Some(ids), _) => ("orderOverride", Some(ids.clone())),
+            (None, Some(ids)) => ("configOrder", Some(ids.clone())),
+            (None, None) => ("automatic", None),
+        };
+        let outside_order: Vec<String> = match &explicit {
+            Some(ids) => store
+                .of_provider(&pid)
+                .filter(|p| !ids.contains(&p.id))
+                .map(|p| p.id.clone())
+                .collect(),
+            None => Vec::new(),
+        };
         let mut profiles: Vec<ProfileStatus> =
             store
                 .of_provider(&pid)
@@ -218,7 +275,9 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let expiry_counts = |id: &str| {
             agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
         };
-        for s in &profiles {
+        let problem = problem
+            .map(|p| healthy_outside(&profiles, &outside_order, order_source, name).unwrap_or(p));
+        for s in profiles.iter().filter(|s| !outside_order.contains(&s.id)) {
             match s.state {
                 State::Expired | State::Missing => {
                     report.findings.push(format!(
@@ -267,6 +326,9 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             profiles,
             env_keys,
             env_shadow_warning,
+            order_source,
+            order: explicit,
+            outside_order,
         });
     }
     if report.check == 0 && expiring {
