@@ -268,3 +268,52 @@ fn an_expired_profile_the_order_leaves_out_does_not_fail_the_check() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("profile anthropic:old is expired"), "{out}");
 }
+
+#[test]
+fn a_disabled_profile_is_disabled_and_the_api_key_hint_is_only_for_claude_code_tokens() {
+    let extra = json!({
+        "anthropic:cc": {"type": "token", "provider": "anthropic", "token": "sk-ant-oat01-UXCC00000"},
+        "openai:k": {"type": "api_key", "provider": "openai", "key": "sk-UXOPENAI0000000"}});
+    let dir = state_with(extra, &[]);
+    let report = |id: &str, outcome: &str| {
+        run(
+            dir.path(),
+            &["models", "auth", "report", id, "--outcome", outcome],
+            "",
+        )
+    };
+    let (_, out, _) = report("anthropic:work", "billing");
+    assert!(out.contains("anthropic:work is disabled until"), "{out}");
+    let (_, out, _) = report("anthropic:work", "billing");
+    assert!(out.contains("is already disabled until"), "{out}");
+    report("anthropic:cc", "auth_permanent");
+    report("openai:k", "auth_permanent");
+    let (_, out, _) = run(dir.path(), &["--json", "models", "auth", "list"], "");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("anthropic:work")["state"], "disabled");
+    assert!(
+        row("anthropic:cc")["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Anthropic API key"),
+        "{rows}"
+    );
+    assert!(row("openai:k")["hint"].is_null(), "{rows}");
+    // Every anthropic profile disabled or cooling: the resolve error says which.
+    report("anthropic:home", "billing");
+    report("anthropic:cc", "billing");
+    let (code, _, err) = run(dir.path(), &["resolve", "--provider", "anthropic"], "");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("All credentials for anthropic are disabled"),
+        "{err}"
+    );
+}

@@ -82,11 +82,17 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             let text = match applied {
                 Applied::Succeeded => format!("Recorded success for {id}."),
                 Applied::WindowStarted(until) => {
-                    format!("{id} cools down until {}.", format_time(until))
+                    let verb = if window_word(outcome, false) == "disabled" {
+                        "is disabled"
+                    } else {
+                        "cools down"
+                    };
+                    format!("{id} {verb} until {}.", format_time(until))
                 }
                 Applied::InsideActiveWindow(until) => {
                     format!(
-                        "{id} is already cooling down until {}; the window was not extended.",
+                        "{id} is already {} until {}; the window was not extended.",
+                        window_word(outcome, true),
                         format_time(until)
                     )
                 }
@@ -323,4 +329,20 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
         }
     }
     Ok(0)
+}
+
+/// "cools down" / "is disabled" for the window `outcome` opens (billing and auth_permanent disable).
+fn window_word(outcome: Outcome, ongoing: bool) -> &'static str {
+    let disables = matches!(
+        outcome,
+        Outcome::Failure {
+            reason: FailureReason::Billing | FailureReason::AuthPermanent,
+            ..
+        }
+    );
+    match (disables, ongoing) {
+        (true, _) => "disabled",
+        (false, true) => "cooling down",
+        (false, false) => "cools down",
+    }
 }

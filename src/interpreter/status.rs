@@ -138,7 +138,12 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
     } else if state == State::Expired && refreshable == Some(true) {
         Some("the access token has expired; modelauth refreshes it on its next use")
     } else {
-        (reason == Some(FailureReason::AuthPermanent)).then_some(resolver::AUTH_PERMANENT_HINT)
+        // Only the Claude-Code-only error (an Anthropic setup token or login used for the API)
+        // is fixed by an API key; other permanent refusals are not.
+        let claude_code_token =
+            p.provider.as_str() == "anthropic" && p.kind != CredentialKind::ApiKey;
+        (reason == Some(FailureReason::AuthPermanent) && claude_code_token)
+            .then_some(resolver::AUTH_PERMANENT_HINT)
     };
     ProfileStatus {
         id: p.id.clone(),

@@ -365,8 +365,18 @@ fn no_usable(provider: &ProviderId, candidates: &[Candidate<'_>]) -> ResolveErro
         .filter(|c| c.eligible)
         .min_by_key(|c| c.blocked_until)
     {
+        let eligible = || candidates.iter().filter(|c| c.eligible);
+        let disabled = |c: &Candidate<'_>| matches!(c.problem, Some(super::Reason::Disabled { .. }));
+        let state = if eligible().all(disabled) {
+            "disabled"
+        } else if eligible().any(disabled) {
+            "cooling down or disabled"
+        } else {
+            "cooling down"
+        };
         return ResolveError::AllCooling {
             provider: provider.to_string(),
+            state,
             at: super::format_time(c.blocked_until),
             until_ms: c.blocked_until,
             id: c.id.to_string(),

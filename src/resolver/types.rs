@@ -235,11 +235,13 @@ pub enum ResolveError {
     },
     /// Every usable profile is cooling down or disabled.
     #[error(
-        "All credentials for {provider} are cooling down; the first becomes usable at {at} ({id})."
+        "All credentials for {provider} are {state}; the first becomes usable at {at} ({id})."
     )]
     AllCooling {
         /// The provider.
         provider: String,
+        /// `cooling down`, `disabled`, or `cooling down or disabled`.
+        state: &'static str,
         /// The soonest end of a window, formatted as RFC 3339.
         at: String,
         /// The soonest end, ms.
