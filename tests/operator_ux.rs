@@ -317,3 +317,46 @@ fn a_disabled_profile_is_disabled_and_the_api_key_hint_is_only_for_claude_code_t
         "{err}"
     );
 }
+
+#[test]
+fn model_status_after_new_agrees_with_what_the_next_message_uses() {
+    let dir = fresh_state();
+    let out = chat(
+        dir.path(),
+        "hello\n/new\n/model status\nhi again\n/model status\n",
+    );
+    let next_flag = |text: &str| -> String {
+        let auth = text
+            .lines()
+            .find(|l| l.contains("auth: "))
+            .expect("auth line")
+            .to_owned();
+        let part = auth.split("auth: ").nth(1).unwrap().to_owned();
+        part.split(", ")
+            .find(|p| p.contains("(next"))
+            .and_then(|p| p.split('=').next())
+            .expect("a next profile")
+            .to_owned()
+    };
+    let status_after_new = out.split("New session started").nth(1).unwrap();
+    let marked = next_flag(status_after_new);
+    assert!(
+        status_after_new.contains("(auto; the next message moves it to the next profile)"),
+        "{out}"
+    );
+    let used = out
+        .lines()
+        .filter(|l| l.starts_with("→ agent would use"))
+        .nth(1)
+        .expect("second message");
+    assert!(
+        used.contains(&format!("profile {marked} ")),
+        "marked {marked}, used: {used}\n{out}"
+    );
+    // And afterwards the pin is that profile.
+    let last = out.rsplit("Current:").next().unwrap();
+    assert!(
+        last.contains(&format!("Session pin: {marked} (auto)")),
+        "{out}"
+    );
+}

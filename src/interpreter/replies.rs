@@ -97,7 +97,12 @@ pub struct StatusInput<'a> {
 pub fn status(i: &StatusInput<'_>) -> String {
     let pin = i.session.and_then(|s| s.pin.as_ref());
     let pin_text = pin.map_or("none".to_owned(), |p| {
-        format!("{} ({})", p.profile, p.source.as_str())
+        if p.rotate {
+            // After /new: the next message moves the pin on (SPEC §4), to the profile marked next.
+            format!("{} (auto; the next message moves it to the next profile)", p.profile)
+        } else {
+            format!("{} ({})", p.profile, p.source.as_str())
+        }
     });
     let mut out = format!(
         "Current: {}\nDefault: {}\nAgent: {}\nAuth file: {}\nSession pin: {pin_text}\n",
