@@ -360,3 +360,87 @@ fn model_status_after_new_agrees_with_what_the_next_message_uses() {
         "{out}"
     );
 }
+
+/// Runs `modelauth chat --demo` on a pseudo-terminal (util-linux `script`), typing `keys` slowly;
+/// returns the exit code and what the terminal showed.
+fn chat_on_a_terminal(keys: &[&str]) -> (Option<i32>, String) {
+    use std::io::Write;
+    let bin = assert_cmd::cargo::cargo_bin("modelauth");
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} chat --demo", bin.display()),
+            "/dev/null",
+        ])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let mut stdin = child.stdin.take().unwrap();
+    for k in keys {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        stdin.write_all(k.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_chat_prompt_has_help_a_banner_that_says_how_to_leave_and_exits_cleanly() {
+    let (code, screen) = chat_on_a_terminal(&["/help\r", "/model opus@anthropic:work\r", "exit\r"]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("exit, quit, Ctrl-D or Ctrl-C to leave"),
+        "{screen}"
+    );
+    assert!(screen.contains("/model <model>@<profile>"), "{screen}");
+    assert!(
+        screen.contains("Auth profile set to anthropic:work."),
+        "{screen}"
+    );
+    // Ctrl-C at the prompt leaves too, with exit 0.
+    let (code, screen) = chat_on_a_terminal(&["/model status\r", "\x03"]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Session pin:"), "{screen}");
+}
+
+#[test]
+fn one_bad_line_on_a_pipe_does_not_end_the_chat_and_is_not_echoed() {
+    let dir = fresh_state();
+    let mut input = b"/model opus@anthropic:work\n\xff\xfe\n".to_vec();
+    input.extend(std::iter::repeat_n(b'Q', 2 * 1024 * 1024));
+    input.extend_from_slice(b"\n/model status\n");
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--state-dir")
+        .arg(dir.path())
+        .arg("chat")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("line 2 is not valid UTF-8; skipped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("longer than 64 KiB; skipped"), "{stderr}");
+    assert!(
+        stdout.contains("Session pin: anthropic:work (user)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.len() + stderr.len() < 20_000,
+        "the long line was echoed"
+    );
+}

@@ -1,7 +1,7 @@
 //! `chat [--session KEY] [--demo]`: read messages, run the interpreter, print the reply or, for ordinary
 //! messages, which model and profile the agent would use next and why. Works line by line on a pipe.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
 use serde_json::json;
 
@@ -9,45 +9,70 @@ use modelauth::{Agent, ChatOutcome, Decision, DirectiveStatus};
 
 use super::CliError;
 use super::args::Cli;
+use super::chat_input::{Input, Read};
 use super::context::Context;
 use super::output;
+
+/// What `/help` prints.
+const HELP: &str = "\
+/model                     what is selected now, and how to change it
+/model list                every provider's models (with aliases)
+/model status              current model, the session's pin, each provider's profiles in order
+/model <model>             switch model for this session (alias, provider/model, or a unique part)
+/model <model>@<profile>   switch model and pin a credential profile, e.g. /model opus@anthropic:work
+/model default             back to the configured default model (and no pin)
+/new, /reset               a new conversation (an auto pin moves on with the next message)
+/help                      this list
+exit, quit, Ctrl-D, Ctrl-C leave
+Anything else is a message: the reply says which model and credential the agent would use.
+";
 
 /// `chat --demo`: chats with the in-memory demo state (nothing is written to disk).
 pub fn run_demo(cli: &Cli, session: Option<&str>) -> Result<u8, CliError> {
     let now = modelauth::Clock::now_ms(&modelauth::SystemClock);
     let ctx = Context::with_gateway(cli, super::demo::gateway(now)?)?;
-    let banner = "modelauth demo — state in memory (nothing is saved)\nTry: /model list · /model status · /model opus@anthropic:work · /model gpt · /model default · /new · hello\n";
-    if std::io::stdin().is_terminal() {
-        print!("{banner}");
-    } else {
-        eprint!("{banner}");
-    }
-    run(&ctx, session)
+    let note = "demo state in memory (nothing is saved)\nTry: /model list · /model status · /model opus@anthropic:work · /model gpt · /model default · /new · hello";
+    run_with(&ctx, session, Some(note))
 }
 
 /// The chat loop.
 pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
+    run_with(ctx, session, None)
+}
+
+fn run_with(ctx: &Context, session: Option<&str>, note: Option<&str>) -> Result<u8, CliError> {
     let agent = ctx.agent_to_change()?;
     let key = session.map_or_else(|| format!("agent:{}:main", ctx.agent_id), str::to_owned);
-    let interactive = std::io::stdin().is_terminal();
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+    let mut input = Input::open();
+    let banner = format!(
+        "modelauth chat — agent {}, session {key}{}\n/help for commands; exit, quit, Ctrl-D or Ctrl-C to leave\n",
+        ctx.agent_id,
+        note.map_or_else(String::new, |n| format!("\n{n}")),
+    );
+    // On a pipe the banner goes to stderr: stdout is the replies (or JSON lines).
+    if input.interactive() {
+        print!("{banner}");
+    } else {
+        eprint!("{banner}");
+    }
     let mut failures = 0u8;
     loop {
-        if interactive {
-            print!("> ");
-            let _ = std::io::stdout().flush();
-        }
-        let Some(line) = lines.next() else { break };
-        let line = line.map_err(|source| CliError::Io {
-            what: "reading a chat message".into(),
-            source,
-        })?;
-        if interactive && matches!(line.trim(), "/quit" | "/exit") {
-            break;
-        }
-        if line.trim().is_empty() && interactive {
-            continue;
+        let line = match input.read() {
+            Read::End => break,
+            Read::Skipped(why) => {
+                output::warn(&why);
+                continue;
+            }
+            Read::Line(line) => line,
+        };
+        match line.trim() {
+            "exit" | "quit" | "/exit" | "/quit" => break,
+            "/help" => {
+                print!("{HELP}");
+                continue;
+            }
+            "" if input.interactive() => continue,
+            _ => {}
         }
         match agent.chat(&key, &line) {
             Ok(outcome) => {
@@ -57,11 +82,14 @@ pub fn run(ctx: &Context, session: Option<&str>) -> Result<u8, CliError> {
             Err(e) => {
                 failures = 1;
                 if ctx.json {
-                    output::json_line(&json!({ "error": e.to_string() }));
+                    output::json_line(
+                        &json!({ "error": { "code": e.code(), "message": e.to_string() } }),
+                    );
                 }
                 output::error(&e.to_string());
             }
         }
+        let _ = std::io::stdout().flush();
     }
     agent.flush()?;
     Ok(failures)

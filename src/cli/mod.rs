@@ -4,6 +4,7 @@
 pub mod args;
 pub mod auth;
 pub mod chat;
+pub mod chat_input;
 pub mod context;
 pub mod demo;
 pub mod doctor;
