@@ -414,7 +414,15 @@ fn files_are_0600_and_dirs_0700_under_umask_000_and_doctor_fixes_wider_ones() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("has mode 644"));
     let fixed = cmd(&s).args(["doctor", "--fix"]).output().unwrap();
     assert_eq!(fixed.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&fixed.stdout).contains("(mode was 644, now 600)"));
+    assert!(
+        String::from_utf8_lossy(&fixed.stdout).contains("openclaw.json: mode was 644, now 600")
+    );
+    assert!(
+        String::from_utf8_lossy(&fixed.stdout).lines().any(
+            |l| l.starts_with("fixed: ") && l.ends_with("openclaw.json: mode was 644, now 600")
+        ),
+        "one line per repair, saying what changed"
+    );
     assert_eq!(mode(&s.join("openclaw.json")), 0o600);
     // A link planted in the state directory is reported, never followed by --fix.
     let target = dir.path().join("outside");
@@ -466,8 +474,7 @@ fn doctor_reports_dangling_orders_shadowing_keys_and_auth_permanent() {
     let fixed = run(s, "doctor --fix").output().unwrap();
     let fixed = String::from_utf8_lossy(&fixed.stdout);
     assert!(
-        fixed.contains("fixed: agent main: order for anthropic")
-            && fixed.contains("(removed anthropic:gone from the order of anthropic)"),
+        fixed.contains("fixed: agent main: removed anthropic:gone from the order of anthropic"),
         "{fixed}"
     );
     let after: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

@@ -444,3 +444,40 @@ fn one_bad_line_on_a_pipe_does_not_end_the_chat_and_is_not_echoed() {
         "the long line was echoed"
     );
 }
+
+#[test]
+fn the_library_and_the_cli_see_the_same_credentials_from_the_state_dot_env() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "ANTHROPIC_API_KEY=sk-ant-api03-DOTENV00000\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(dir.path().join(".env"))
+        .unwrap()
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
+    std::fs::set_permissions(dir.path().join(".env"), perm).unwrap();
+    // The documented entry point of the library.
+    let gateway = modelauth::Gateway::open(dir.path()).unwrap();
+    let decision = gateway
+        .default_agent()
+        .unwrap()
+        .next(None, "anthropic", None)
+        .unwrap();
+    let library_source = match &decision {
+        modelauth::Decision::Ready { source, secret, .. } => {
+            assert_eq!(secret.expose_secret(), "sk-ant-api03-DOTENV00000");
+            source.clone()
+        }
+        other => panic!("the library did not see <state>/.env: {other:?}"),
+    };
+    let (code, out, err) = run(
+        dir.path(),
+        &["--json", "resolve", "--provider", "anthropic"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], library_source.as_str(), "{v}");
+}

@@ -823,7 +823,7 @@ fn doctor_reports_lock_files_and_removes_stale_ones() {
     let out = crate::cli::run(dir.path(), "doctor --fix")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(removed the stale lock)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": removed the stale lock"));
     assert!(!lock.exists());
     assert!(live.exists(), "a live holder's lock is never removed");
 }

@@ -25,7 +25,8 @@ pub fn run(ctx: &Context, fix: bool) -> Result<u8, CliError> {
     }
     for f in &report.findings {
         match &f.fixed {
-            Some(what) => println!("{} {} ({what})", paint("fixed:", 32), f.message),
+            // What was done says it all ("<file>: mode was 755, now 700"); the finding is history.
+            Some(what) => println!("{} {what}", paint("fixed:", 32)),
             None => {
                 let mark = match f.severity {
                     Severity::Error => paint("✗", 31),

@@ -237,14 +237,17 @@ impl Gateway {
                         source,
                     },
                 )?;
-                Ok(format!("mode was {was:o}, now {want:o}"))
+                Ok(format!(
+                    "{}: mode was {was:o}, now {want:o}",
+                    path.display()
+                ))
             }
             Fix::RemoveStaleLock(path) => {
                 let stale_after = crate::store::lock::LockOptions::default().stale_after;
                 Ok(if crate::store::lock::remove_stale(path, stale_after)? {
-                    "removed the stale lock".to_owned()
+                    format!("{}: removed the stale lock", path.display())
                 } else {
-                    "not removed: the lock is held again".to_owned()
+                    format!("{}: not removed, the lock is held again", path.display())
                 })
             }
             Fix::DropOrderEntries(agent, provider, ids) => {
@@ -268,7 +271,8 @@ impl Gateway {
                     agent.profiles().set_order(provider, Some(&kept))?;
                 }
                 Ok(format!(
-                    "removed {} from the order of {provider}",
+                    "agent {}: removed {} from the order of {provider}",
+                    agent.id(),
                     ids.join(", ")
                 ))
             }
