@@ -13,6 +13,7 @@ mod oauth;
 mod operator_ux;
 mod parser_cases;
 mod parser_props;
+mod readme_tour;
 mod redesign_defects;
 pub mod redis_server;
 pub mod resolver_rules;

@@ -481,3 +481,48 @@ fn the_library_and_the_cli_see_the_same_credentials_from_the_state_dot_env() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["source"], library_source.as_str(), "{v}");
 }
+
+#[test]
+fn help_has_examples_completions_take_no_stray_options_and_a_man_page_is_generated() {
+    let dir = fresh_state();
+    for args in [
+        &["models", "status", "--help"][..],
+        &["models", "auth", "report", "--help"],
+        &["doctor", "--help"],
+        &["chat", "--help"],
+    ] {
+        let (code, out, _) = run(dir.path(), args, "");
+        assert_eq!(code, Some(0));
+        assert!(out.contains("Examples:\n  modelauth"), "{args:?}: {out}");
+        assert_eq!(out.matches("Global options:").count(), 1, "{args:?}: {out}");
+        assert_eq!(out.matches("--state-dir").count(), 1, "{args:?}: {out}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::cargo_bin("modelauth")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .args(["--agent", "ops", "completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--agent does nothing for `completions`")
+    );
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && man.contains(".TH modelauth 1"),
+        "{man}"
+    );
+    assert!(man.contains("models") && man.contains("doctor"), "{man}");
+}

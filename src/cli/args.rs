@@ -10,36 +10,71 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "modelauth", version, about, propagate_version = true)]
 pub struct Cli {
     /// State directory (default: $OPENCLAW_STATE_DIR, else ~/.openclaw).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "DIR"
+    )]
     pub state_dir: Option<PathBuf>,
     /// Agent id (default: the config's default agent, else `main`).
-    #[arg(long, global = true, value_name = "ID")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID"
+    )]
     pub agent: Option<String>,
     /// Let a command that changes state create the agent named by --agent when it does not exist.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub create: bool,
     /// Print JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// OpenClaw state generation to use (default: detected; `sqlite` when state/openclaw.sqlite exists).
-    #[arg(long, global = true, value_name = "LAYOUT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "LAYOUT"
+    )]
     pub layout: Option<LayoutArg>,
     /// Share pins, cooldowns and orders with other gateway instances through this Redis server
     /// (redis://[:password@]host[:port][/db] or unix:///path; default: $MODELAUTH_REDIS_URL).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
     pub redis: Option<String>,
     /// Key prefix on the Redis server (default: $MODELAUTH_REDIS_PREFIX, else `modelauth:`).
-    #[arg(long, global = true, value_name = "PREFIX")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PREFIX"
+    )]
     pub redis_prefix: Option<String>,
     /// Longest wait for the Redis server per call (default: $MODELAUTH_REDIS_TIMEOUT, else 50ms).
-    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, global = true, help_heading = "Global options", value_parser = parse_duration, value_name = "DURATION")]
     pub redis_timeout: Option<Duration>,
     /// For rediss://: the PEM file of the CA that signed the server's certificate (default:
     /// $MODELAUTH_REDIS_CA, else the system's trusted roots).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub redis_ca: Option<PathBuf>,
     /// Keep the routing state in this host's files even when $MODELAUTH_REDIS_URL is set.
-    #[arg(long, global = true, conflicts_with = "redis")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "redis"
+    )]
     pub no_redis: bool,
     /// The command.
     #[command(subcommand)]
@@ -61,12 +96,18 @@ pub enum Command {
     /// Models and credentials.
     Models(ModelsArgs),
     /// Check files, permissions, orders, expiry and shadowing environment keys.
+    #[command(
+        after_help = "Examples:\n  modelauth doctor\n  modelauth doctor --fix\n  modelauth --json doctor"
+    )]
     Doctor {
         /// Repair what can be repaired (permissions, dangling order entries), after saying what changes.
         #[arg(long)]
         fix: bool,
     },
     /// Interactive session: type messages and /model commands (line by line when stdin is not a terminal).
+    #[command(
+        after_help = "Examples:\n  modelauth chat --demo\n  printf '/model opus@anthropic:work\\nhello\\n' | modelauth chat"
+    )]
     Chat {
         /// Session key (default: agent:<agent>:main).
         #[arg(long, value_name = "KEY")]
@@ -76,6 +117,7 @@ pub enum Command {
         demo: bool,
     },
     /// Show how a message parses (JSON lines on stdin when no MESSAGE is given).
+    #[command(after_help = "Examples:\n  modelauth parse '/model opus@anthropic:work thanks'")]
     Parse {
         /// The message.
         message: Option<String>,
@@ -84,6 +126,9 @@ pub enum Command {
         aliases: Vec<String>,
     },
     /// Which profile is next for a provider, and why (read-only: pins are not changed).
+    #[command(
+        after_help = "Examples:\n  modelauth resolve --provider anthropic\n  modelauth resolve --provider anthropic --session agent:main:main --json"
+    )]
     Resolve {
         /// Provider id.
         #[arg(long)]
@@ -97,12 +142,18 @@ pub enum Command {
     },
     /// Move orders, usage records and session pins between this agent's files and the shared Redis
     /// server (credentials never move).
+    #[command(
+        after_help = "Examples:\n  modelauth --redis redis://127.0.0.1:6379 state import --dry-run\n  modelauth --redis redis://127.0.0.1:6379 state export"
+    )]
     State {
         /// What to move.
         #[command(subcommand)]
         command: StateCommand,
     },
     /// Serve the credential layer over HTTP for gateways in any language (unix socket and/or loopback TCP).
+    #[command(
+        after_help = "Examples:\n  modelauth serve\n  modelauth serve --listen tcp:127.0.0.1:8787"
+    )]
     Serve {
         /// `unix:PATH` or `tcp:IP:PORT`, repeatable (default: unix:<state>/modelauth.sock). TCP needs a
         /// bearer token: <state>/modelauth.token, created on first start.
@@ -119,10 +170,18 @@ pub enum Command {
         header_timeout: Option<Duration>,
     },
     /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  modelauth completions bash > ~/.local/share/bash-completion/completions/modelauth\n  modelauth completions zsh > ~/.zfunc/_modelauth\n  modelauth completions fish > ~/.config/fish/completions/modelauth.fish"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Examples:\n  modelauth man > ~/.local/share/man/man1/modelauth.1 && man modelauth"
+    )]
+    Man,
 }
 
 /// `models …`
@@ -137,6 +196,9 @@ pub struct ModelsArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// Overview: default model, aliases, providers, profiles, environment keys.
+    #[command(
+        after_help = "Examples:\n  modelauth models status\n  modelauth models status --check --quiet || echo 'credentials need attention'"
+    )]
     Status {
         /// Exit 1 when a provider in use has no usable credential or a profile is expired/missing,
         /// 2 when something expires within 24 h.
@@ -174,6 +236,9 @@ pub enum AuthCommand {
         provider: Option<String>,
     },
     /// Store an API key, read from a hidden prompt or stdin (never from the command line).
+    #[command(
+        after_help = "Examples:\n  printf %s \"$ANTHROPIC_KEY\" | modelauth models auth add --provider anthropic --profile-id anthropic:work"
+    )]
     Add {
         /// Provider id.
         #[arg(long)]
@@ -184,6 +249,9 @@ pub enum AuthCommand {
     },
     /// Log in with OAuth (authorization code + PKCE): prints the URL, takes the code from the local
     /// redirect or from a hidden paste prompt (or stdin), stores `<provider>:<email>`.
+    #[command(
+        after_help = "Examples:\n  modelauth models auth login --provider openai-codex\n  modelauth models auth login --provider anthropic --no-browser"
+    )]
     Login {
         /// anthropic, openai-codex or google-gemini-cli.
         #[arg(long)]
@@ -199,6 +267,9 @@ pub enum AuthCommand {
         wait: Duration,
     },
     /// Store a token (e.g. from `claude setup-token`), read from a hidden prompt or stdin.
+    #[command(
+        after_help = "Examples:\n  claude setup-token   # on any machine, then:\n  modelauth models auth paste-token --provider anthropic --expires-in 365d"
+    )]
     PasteToken {
         /// Provider id.
         #[arg(long)]
@@ -220,6 +291,7 @@ pub enum AuthCommand {
         profile_id: Option<String>,
     },
     /// Remove a profile, its usage statistics and its order entries.
+    #[command(after_help = "Examples:\n  modelauth models auth remove anthropic:old")]
     Remove {
         /// Profile id.
         id: String,
@@ -227,6 +299,9 @@ pub enum AuthCommand {
     /// The agent's per-provider order override.
     Order(OrderArgs),
     /// Record the outcome of a request made with a profile.
+    #[command(
+        after_help = "Examples:\n  modelauth models auth report anthropic:work --outcome rate_limit --model claude-opus-4-6 --retry-after 30s"
+    )]
     Report {
         /// Profile id.
         id: String,

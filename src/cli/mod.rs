@@ -104,14 +104,8 @@ pub fn main() -> ExitCode {
 
 /// Dispatches one parsed command line; returns the exit code.
 fn run(cli: Cli) -> Result<u8, CliError> {
-    if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "modelauth",
-            &mut std::io::stdout(),
-        );
-        return Ok(0);
+    if matches!(cli.command, Command::Completions { .. } | Command::Man) {
+        return print_generated(&cli);
     }
     if let Command::Chat {
         demo: true,
@@ -148,8 +142,49 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             token_file.clone(),
             *header_timeout,
         ),
-        Command::Completions { .. } => Ok(0),
+        Command::Completions { .. } | Command::Man => Ok(0),
     }
+}
+
+/// `completions SHELL` and `man`: generated from the command definition; the global options do
+/// nothing there, so giving one is a usage error rather than silently ignored.
+fn print_generated(cli: &Cli) -> Result<u8, CliError> {
+    let ignored = [
+        (cli.state_dir.is_some(), "--state-dir"),
+        (cli.agent.is_some(), "--agent"),
+        (cli.json, "--json"),
+        (cli.layout.is_some(), "--layout"),
+        (cli.redis.is_some(), "--redis"),
+        (cli.redis_prefix.is_some(), "--redis-prefix"),
+        (cli.redis_timeout.is_some(), "--redis-timeout"),
+        (cli.redis_ca.is_some(), "--redis-ca"),
+        (cli.no_redis, "--no-redis"),
+        (cli.create, "--create"),
+    ];
+    if let Some((_, flag)) = ignored.iter().find(|(given, _)| *given) {
+        let what = if matches!(cli.command, Command::Man) {
+            "man"
+        } else {
+            "completions"
+        };
+        eprintln!("error: {flag} does nothing for `{what}`; run it without options");
+        return Ok(EXIT_USAGE);
+    }
+    let mut out = std::io::stdout();
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "modelauth", &mut out);
+        }
+        _ => match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+            // `modelauth man | head`: the reader left; nothing is wrong.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => r.map_err(|source| CliError::Io {
+                what: "writing the man page".into(),
+                source,
+            })?,
+        },
+    }
+    Ok(0)
 }
 
 /// Prints a usage error; an argument that looks like a secret (typed on the command line by mistake) is
