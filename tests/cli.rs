@@ -601,8 +601,14 @@ fn scope_flags_write_defaults_to_config() {
 #[test]
 fn completions_and_help_work() {
     let dir = tempfile::tempdir().unwrap();
-    let out = stdout_of(cmd(dir.path()).args(["completions", "bash"]));
-    assert!(out.contains("modelauth"));
+    let out = Command::cargo_bin("modelauth")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("modelauth"));
+    // --state-dir does nothing for completions: refused, not ignored.
+    cmd(dir.path()).args(["completions", "bash"]).assert().code(64);
     cmd(dir.path()).arg("--help").assert().code(0);
 }
 
