@@ -3,7 +3,10 @@
 //!
 //! Start at [`Gateway`]: it hands out [`Agent`]s whose verbs (`next`, `report`, `chat`, `status`,
 //! orders, credentials, `doctor`) are everything a gateway runtime, the CLI and `serve` need. The state
-//! is OpenClaw's own files in a state directory, or memory ([`GatewayBuilder::in_memory`]).
+//! is OpenClaw's own files in a state directory, or memory ([`GatewayBuilder::in_memory`]); with
+//! [`GatewayBuilder::redis`] (or `MODELAUTH_REDIS_URL`) several instances share pins and cooldowns.
+//!
+//! # Quick start
 //!
 //! ```no_run
 //! use modelauth::{Decision, Gateway, Outcome, FailureReason};
@@ -21,7 +24,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Behaviour follows `SPEC.md`, with the decisions in `docs/DECISIONS.md`.
+//! # Where the rules are
+//!
+//! The behaviour rules (grammar, resolution, the backoff schedule, status and check) are in
+//! `docs/rules.md`, numbered like the specification the code cites ("SPEC §5"); the choices where the
+//! specification was silent are in `docs/DECISIONS.md`; the shared state's data model in
+//! `docs/shared-state.md`; the CLI's JSON documents in `docs/json.md`.
 
 /// Declares internal modules: `pub(crate)`, or public but hidden with the `internals` feature, which
 /// only the white-box tests and benchmarks of this crate enable.

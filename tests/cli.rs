@@ -608,7 +608,10 @@ fn completions_and_help_work() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("modelauth"));
     // --state-dir does nothing for completions: refused, not ignored.
-    cmd(dir.path()).args(["completions", "bash"]).assert().code(64);
+    cmd(dir.path())
+        .args(["completions", "bash"])
+        .assert()
+        .code(64);
     cmd(dir.path()).arg("--help").assert().code(0);
 }
 

@@ -111,3 +111,38 @@ fn the_terminal_tour_runs_as_printed() {
         }
     }
 }
+
+#[test]
+fn every_section_the_code_cites_is_in_the_rules_page() {
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md")).unwrap();
+    let mut cited = std::collections::BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices("SPEC §") {
+                    let n: String = text[i + "SPEC §".len()..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    cited.insert(n);
+                }
+            }
+        }
+    }
+    assert!(!cited.is_empty());
+    for n in cited {
+        assert!(
+            rules.contains(&format!("\n## §{n} ")),
+            "SPEC §{n} is cited in the code but not in docs/rules.md"
+        );
+    }
+}
