@@ -621,7 +621,9 @@ impl Gateway {
     fn config_store(&self) -> Result<Arc<dyn ConfigStore>, GatewayError> {
         let store = self.inner.config.get_or_try_init(|| {
             Ok::<_, GatewayError>(match &self.inner.layout {
-                Layout::Files(state, _) => Arc::new(JsonConfig::open(state.config_file())?),
+                Layout::Files(state, _) => {
+                    Arc::new(JsonConfig::open(state.config_file_followed()?)?)
+                }
                 Layout::Memory { config, .. } => Arc::clone(config) as Arc<dyn ConfigStore>,
             })
         })?;

@@ -526,3 +526,65 @@ fn help_has_examples_completions_take_no_stray_options_and_a_man_page_is_generat
     );
     assert!(man.contains("models") && man.contains("doctor"), "{man}");
 }
+
+#[test]
+fn a_symlinked_openclaw_json_is_read_and_written_through_its_link() {
+    let dir = fresh_state();
+    let dotfiles = tempfile::tempdir().unwrap();
+    let target = dotfiles.path().join("openclaw.json");
+    std::fs::write(
+        &target,
+        r#"{ agents: { defaults: { model: { primary: "anthropic/claude-sonnet-4-5" } } }, keepMe: 1 }"#,
+    )
+    .unwrap();
+    let link = dir.path().join("openclaw.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (code, out, err) = run(dir.path(), &["models", "status"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("Default model: anthropic/claude-sonnet-4-5"),
+        "{out}"
+    );
+    // A write (a new credential's auth.profiles entry) goes to the target; the link stays a link.
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "models",
+            "auth",
+            "paste-token",
+            "--provider",
+            "anthropic",
+            "--profile-id",
+            "anthropic:linked",
+        ],
+        "sk-ant-oat01-LINKED0000000\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = crate::common::read_json(&target);
+    assert_eq!(
+        written["auth"]["profiles"]["anthropic:linked"]["provider"], "anthropic",
+        "{written}"
+    );
+    assert_eq!(written["keepMe"], 1);
+    let (_, out, _) = run(dir.path(), &["doctor"], "");
+    assert!(
+        out.contains("is a symbolic link to") && out.contains("writes the target in place"),
+        "{out}"
+    );
+    // A link to something that is not a regular file is refused, naming it.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(dotfiles.path(), &link).unwrap();
+    let (code, _, err) = run(dir.path(), &["models", "status"], "");
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("is a symbolic link modelauth does not follow")
+            && err.contains("not a regular file"),
+        "{err}"
+    );
+}

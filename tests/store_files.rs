@@ -178,7 +178,7 @@ fn remove_profile_drops_its_stats_order_entries_and_last_good() {
 #[test]
 fn config_json5_is_typed_and_rewrites_keep_unknown_keys() {
     let (_dir, state) = rich_state();
-    let cf = state.config_file();
+    let cf = state.config_file_followed().unwrap();
     let config = cf.load().unwrap();
     assert_eq!(
         config.primary_model(&AgentId::main()),

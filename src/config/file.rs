@@ -250,12 +250,62 @@ pub struct ConfigWrite {
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     path: PathBuf,
+    /// The symbolic link `path` was reached through (dotfile managers link `openclaw.json`).
+    link: Option<PathBuf>,
 }
 
 impl ConfigFile {
     /// The config file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> ConfigFile {
-        ConfigFile { path: path.into() }
+        ConfigFile {
+            path: path.into(),
+            link: None,
+        }
+    }
+
+    /// The config at `path`, following `path` when it is a symbolic link to a regular file owned by
+    /// the state directory's owner (the link stays; writes replace its target atomically, under the locks of both the
+    /// link's and the target's sidecar). A link to anything else is refused, naming both.
+    pub fn following(path: impl Into<PathBuf>) -> Result<ConfigFile, StoreError> {
+        let path = path.into();
+        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return Ok(ConfigFile::new(path));
+        }
+        let refuse = |why: String| StoreError::LinkRefused {
+            path: path.clone(),
+            why,
+        };
+        let target = std::fs::canonicalize(&path).map_err(|e| {
+            refuse(format!("its target cannot be reached ({e})"))
+        })?;
+        let meta = std::fs::metadata(&target)
+            .map_err(|e| refuse(format!("its target {} cannot be read ({e})", target.display())))?;
+        if !meta.is_file() {
+            return Err(refuse(format!("its target {} is not a regular file", target.display())));
+        }
+        // The state directory's owner is the user the config belongs to.
+        let owner = path
+            .parent()
+            .and_then(|d| std::fs::metadata(d).ok())
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+        let target_owner = std::os::unix::fs::MetadataExt::uid(&meta);
+        if owner.is_some_and(|o| o != target_owner) {
+            return Err(refuse(format!(
+                "its target {} is owned by uid {target_owner}, not by the state directory's owner (uid {}); link a file of that user's",
+                target.display(),
+                owner.unwrap_or_default()
+            )));
+        }
+        Ok(ConfigFile {
+            path: target,
+            link: Some(path),
+        })
+    }
+
+    /// The symbolic link the file was reached through, if any.
+    pub fn link(&self) -> Option<&Path> {
+        self.link.as_deref()
     }
 
     /// Where it lives.
@@ -282,6 +332,11 @@ impl ConfigFile {
         &self,
         change: impl FnOnce(&mut Document) -> bool,
     ) -> Result<ConfigWrite, StoreError> {
+        // A writer that locks the link's path (OpenClaw resolves the path, not the link) is excluded too.
+        let _link_lock = match &self.link {
+            Some(link) => Some(crate::store::lock::acquire(link, Default::default())?),
+            None => None,
+        };
         atomic::update(&self.path, CONFIG_FILE_LIMIT, |current| {
             let text = current.map(zeroize::Zeroizing::new);
             let mut doc = match &text {

@@ -55,9 +55,10 @@ impl StateDir {
         &self.root
     }
 
-    /// `openclaw.json`.
-    pub fn config_file(&self) -> ConfigFile {
-        ConfigFile::new(self.root.join("openclaw.json"))
+    /// `openclaw.json`, followed when it is a symbolic link to a file of the state directory's owner
+    /// ([`ConfigFile::following`]); a link to anything else is an error naming it.
+    pub fn config_file_followed(&self) -> Result<ConfigFile, crate::store::StoreError> {
+        ConfigFile::following(self.root.join("openclaw.json"))
     }
 
     /// `.env`.

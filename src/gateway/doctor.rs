@@ -306,12 +306,24 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
         std::fs::metadata(root).ok().map(|m| m.uid())
     };
     check_mode(root, DIR_MODE, None, out);
-    check_mode(state.config_file().path(), FILE_MODE, owner, out);
-    check_lock(state.config_file().path(), out);
-    check_mode(&state.dotenv_path(), FILE_MODE, owner, out);
-    if let Err(e) = state.config_file().load() {
-        out.push(Finding::error(e.to_string()));
+    match state.config_file_followed() {
+        Ok(config) => {
+            if let Some(link) = config.link() {
+                out.push(Finding::info(format!(
+                    "{} is a symbolic link to {}; modelauth reads it and writes the target in place (the link stays)",
+                    link.display(),
+                    config.path().display()
+                )));
+            }
+            check_mode(config.path(), FILE_MODE, owner, out);
+            check_lock(config.path(), out);
+            if let Err(e) = config.load() {
+                out.push(Finding::error(e.to_string()));
+            }
+        }
+        Err(e) => out.push(Finding::error(e.to_string())),
     }
+    check_mode(&state.dotenv_path(), FILE_MODE, owner, out);
     for agent in agent_ids(state, selected) {
         for dir in [state.agent_dir(&agent), state.sessions_dir(&agent)] {
             check_mode(&dir, DIR_MODE, owner, out);

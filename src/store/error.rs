@@ -211,6 +211,14 @@ pub enum StoreError {
         /// What went wrong, and what to do.
         problem: RedisProblem,
     },
+    /// `openclaw.json` is a symbolic link modelauth does not follow.
+    #[error("{path} is a symbolic link modelauth does not follow: {why}; nothing was read or changed")]
+    LinkRefused {
+        /// The link.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// An id failed validation before any path was built.
     #[error(transparent)]
     Id(#[from] IdError),
