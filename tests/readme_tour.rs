@@ -83,7 +83,9 @@ fn the_terminal_tour_runs_as_printed() {
             // The README prints the exit code: a token expiring within 24 h makes it 2.
             assert_eq!(code, Some(2), "{line}: {stdout}");
             assert!(
-                stdout.contains("[anthropic] (in use) next: profile anthropic:manual"),
+                stdout.contains("[anthropic] (in use) next: profile anthropic:manual")
+                    && stdout
+                        .contains("Check: profile anthropic:manual expires within 24 hours (at "),
                 "{stdout}"
             );
         } else {

@@ -205,7 +205,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         report.findings.push(shared_down(h));
         report.check = 1;
     }
-    let mut expiring = false;
+    let mut expiring: Vec<String> = Vec::new();
     for name in &providers {
         let Ok(pid) = ProviderId::new(name) else {
             continue;
@@ -310,7 +310,14 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                     ));
                     report.check = 1;
                 }
-                State::Expiring if expiry_counts(&s.id) => expiring = true,
+                State::Expiring if expiry_counts(&s.id) => expiring.push(match s.expires {
+                    Some(at) => format!(
+                        "profile {} expires within 24 hours (at {})",
+                        s.id,
+                        crate::resolver::format_time(at)
+                    ),
+                    None => format!("profile {} expires within 24 hours", s.id),
+                }),
                 _ => {}
             }
         }
@@ -331,11 +338,9 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             outside_order,
         });
     }
-    if report.check == 0 && expiring {
+    if report.check == 0 && !expiring.is_empty() {
         report.check = 2;
-        report
-            .findings
-            .push("a credential expires within 24 hours".to_owned());
+        report.findings.extend(expiring);
     }
     Ok(report)
 }
