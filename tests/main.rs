@@ -9,6 +9,7 @@ mod fuzz_replay;
 mod interop;
 mod json_contract;
 mod lock_protocol;
+mod monitoring;
 mod oauth;
 mod operator_ux;
 mod parser_cases;

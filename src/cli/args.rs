@@ -207,6 +207,10 @@ pub enum ModelsCommand {
         /// With --check: print nothing when all is well, else only the problem lines (for cron mail).
         #[arg(long, requires = "check")]
         quiet: bool,
+        /// With --check: when the code is not 0, run CMD with `sh -c`, a JSON summary on stdin
+        /// (agent, check, findings, at; no secrets) and the code in $MODELAUTH_CHECK_CODE.
+        #[arg(long, requires = "check", value_name = "CMD")]
+        notify_cmd: Option<String>,
     },
     /// Allowed models with aliases.
     List {

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod doctor;
 pub mod login;
 pub mod models;
+pub mod notify;
 pub mod output;
 pub mod parse;
 pub mod resolve;
@@ -117,7 +118,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let ctx = Context::from_cli(&cli)?;
     match &cli.command {
         Command::Models(m) => match &m.command {
-            ModelsCommand::Status { check, quiet } => models::status(&ctx, *check, *quiet),
+            ModelsCommand::Status {
+                check,
+                quiet,
+                notify_cmd,
+            } => models::status(&ctx, *check, *quiet, notify_cmd.as_deref()),
             ModelsCommand::List { provider } => models::list(&ctx, provider.as_deref()),
             ModelsCommand::Auth(a) => auth::run(&ctx, &a.command),
         },

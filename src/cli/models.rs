@@ -72,9 +72,17 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     line
 }
 
-/// `models status [--check [--quiet]]`.
-pub fn status(ctx: &Context, check: bool, quiet: bool) -> Result<u8, CliError> {
+/// `models status [--check [--quiet] [--notify-cmd CMD]]`.
+pub fn status(
+    ctx: &Context,
+    check: bool,
+    quiet: bool,
+    notify_cmd: Option<&str>,
+) -> Result<u8, CliError> {
     let report = ctx.agent()?.status()?;
+    if let Some(cmd) = notify_cmd {
+        super::notify::run(cmd, &report, ctx.now());
+    }
     if quiet && !ctx.json {
         for f in &report.findings {
             println!("{f}");

@@ -1,0 +1,77 @@
+//! `models status --check --notify-cmd CMD`: runs the operator's notification command when the check
+//! fails, with a redacted JSON summary on stdin and the exit code in `MODELAUTH_CHECK_CODE`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use modelauth::Status;
+use serde_json::json;
+
+use super::output;
+
+/// How long the notification command may run before it is killed.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `cmd` with `sh -c` when `report.check` is not 0. The summary holds the agent, the code, the
+/// findings (each naming a credential, never a secret) and the time. A failing command is reported on
+/// stderr; the check's own exit code is kept either way.
+pub fn run(cmd: &str, report: &Status, now_ms: i64) {
+    if report.check == 0 {
+        return;
+    }
+    let summary = json!({
+        "agent": report.agent,
+        "stateDir": report.state_dir,
+        "check": report.check,
+        "findings": report.findings,
+        "at": modelauth::format_time(now_ms),
+    });
+    let spawned = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("MODELAUTH_CHECK_CODE", report.check.to_string())
+        .env("MODELAUTH_CHECK_AGENT", &report.agent)
+        .stdin(Stdio::piped())
+        // Its output goes to stderr: stdout is the status view (or the one JSON document).
+        .stdout(std::io::stderr())
+        .stderr(Stdio::inherit())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            output::warn(&format!(
+                "the notification command could not be started: {e}"
+            ));
+            return;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(stdin, "{summary}");
+    }
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a deadline for a child process, not resolver time"
+    )]
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return,
+            Ok(Some(status)) => {
+                output::warn(&format!("the notification command failed ({status})"));
+                return;
+            }
+            Ok(None) if started.elapsed() > NOTIFY_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                output::warn("the notification command took longer than 30 s and was stopped");
+                return;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                output::warn(&format!("waiting for the notification command failed: {e}"));
+                return;
+            }
+        }
+    }
+}
