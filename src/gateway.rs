@@ -108,6 +108,40 @@ fn refresh_locks(state: &StateDir) -> Arc<dyn StateLock> {
     ))
 }
 
+/// When config `env.shellEnv.enabled` (or `OPENCLAW_LOAD_SHELL_ENV`) is on: imports the provider keys
+/// the environment lacks from the login shell ([`crate::config::shell_env`]).
+fn import_shell_env(env: &mut Env, state: &StateDir) -> Option<crate::config::ShellImport> {
+    let config = crate::config::ConfigFile::following(state.root().join("openclaw.json"))
+        .and_then(|c| c.load())
+        .unwrap_or_default();
+    let by_env = env.get_plain("OPENCLAW_LOAD_SHELL_ENV").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    });
+    if !config.shell_env.enabled && !by_env {
+        return None;
+    }
+    let mut providers: Vec<crate::store::ProviderId> = crate::interpreter::models::WELL_KNOWN
+        .iter()
+        .filter_map(|p| crate::store::ProviderId::new(p).ok())
+        .collect();
+    providers.extend(config.providers.keys().cloned());
+    providers.extend(config.auth_profiles.values().map(|m| m.provider.clone()));
+    providers.sort();
+    providers.dedup();
+    let timeout = config.shell_env.timeout_ms.map_or(
+        crate::config::shell_env::DEFAULT_TIMEOUT,
+        Duration::from_millis,
+    );
+    Some(crate::config::shell_env::import(
+        env,
+        &Env::key_names(&providers),
+        timeout,
+    ))
+}
+
 /// The shared state named by `MODELAUTH_REDIS_URL` (with `MODELAUTH_REDIS_PREFIX`,
 /// `MODELAUTH_REDIS_TIMEOUT`, `MODELAUTH_REDIS_CA`), if set and not empty.
 fn redis_from_env(env: &Env) -> Option<RedisSettings> {
@@ -202,6 +236,8 @@ struct Inner {
     dotenv_warnings: Vec<DotenvWarning>,
     /// The shared routing state, when one is used (every agent holds it too).
     shared: Option<Arc<SharedState>>,
+    /// What importing the login shell's environment did, when `env.shellEnv` is on.
+    shell_env: Option<crate::config::ShellImport>,
 }
 
 /// The credential layer of one gateway. Clone it freely; clones share agents and caches.
@@ -320,6 +356,7 @@ impl GatewayBuilder {
         let explicit_env = self.env.is_some();
         let mut env = self.env.unwrap_or_else(Env::process);
         let mut dotenv_warnings = Vec::new();
+        let mut shell_env = None;
         let layout = match self.memory {
             Some((config, docs)) => Layout::Memory {
                 config: Arc::new(MemoryConfig::new(config)),
@@ -337,6 +374,7 @@ impl GatewayBuilder {
                 }
                 if !explicit_env {
                     dotenv_warnings = env.load_dotenv(&state.dotenv_path())?;
+                    shell_env = import_shell_env(&mut env, &state);
                 }
                 let layout = self
                     .layout
@@ -380,6 +418,7 @@ impl GatewayBuilder {
         Ok(Gateway {
             inner: Arc::new(Inner {
                 shared,
+                shell_env,
                 layout,
                 env,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -610,6 +649,12 @@ impl Gateway {
     /// The shared state's server and how it is doing, when one is used.
     pub fn shared_health(&self) -> Option<SharedHealth> {
         self.inner.shared.as_ref().map(|s| s.link.health())
+    }
+
+    /// What importing the login shell's environment did (`None`: `env.shellEnv` is off, or an
+    /// environment was given).
+    pub fn shell_env_import(&self) -> Option<&crate::config::ShellImport> {
+        self.inner.shell_env.as_ref()
     }
 
     /// The link to the shared state's server, when one is used.

@@ -23,6 +23,7 @@ mod serve;
 mod serve_common;
 mod shared_procs;
 mod shared_state;
+mod shell_env;
 mod sqlite_behaviour;
 pub mod sqlite_state;
 mod store_files;

@@ -19,6 +19,10 @@ pub struct DotenvWarning {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, Secret>,
+    /// Variables imported from the login shell (named `shell env: NAME` in views).
+    from_shell: std::collections::BTreeSet<String>,
+    /// Variables read from `<state>/.env`.
+    from_dotenv: std::collections::BTreeSet<String>,
 }
 
 /// One provider key found in the environment or config, with where it came from.
@@ -40,6 +44,8 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), Secret::new(v)))
                 .collect(),
+            from_shell: Default::default(),
+            from_dotenv: Default::default(),
         }
     }
 
@@ -47,6 +53,8 @@ impl Env {
     pub fn process() -> Env {
         Env {
             vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect(),
+            from_shell: Default::default(),
+            from_dotenv: Default::default(),
         }
     }
 
@@ -58,9 +66,57 @@ impl Env {
         let text = zeroize::Zeroizing::new(text);
         let (pairs, warnings) = parse_dotenv(&text);
         for (k, v) in pairs {
-            self.vars.entry(k).or_insert(v);
+            if !self.vars.contains_key(&k) {
+                self.from_dotenv.insert(k.clone());
+                self.vars.insert(k, v);
+            }
         }
         Ok(warnings)
+    }
+
+    /// Sets `name` to `value` imported from the login shell ([`super::shell_env`]).
+    pub(crate) fn set_from_shell(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_owned(), Secret::new(value));
+        self.from_shell.insert(name.to_owned());
+    }
+
+    /// Every variable as plain pairs (to start the login shell with this environment).
+    pub(crate) fn plain_vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.expose_secret()))
+    }
+
+    /// Where `name` came from, for views: `shell env` for an imported variable, else `env`.
+    pub fn origin(&self, name: &str) -> &'static str {
+        if self.from_shell.contains(name) {
+            "shell env"
+        } else {
+            "env"
+        }
+    }
+
+    /// Where `name` was found, for `doctor`: `the process environment`, `<state>/.env`, `the login
+    /// shell`, or `None` when it is not set.
+    pub fn source_of(&self, name: &str) -> Option<&'static str> {
+        self.get(name)?;
+        Some(if self.from_shell.contains(name) {
+            "the login shell"
+        } else if self.from_dotenv.contains(name) {
+            "<state>/.env"
+        } else {
+            "the process environment"
+        })
+    }
+
+    /// The variable names of every provider key modelauth looks for: `<P>_API_KEY` and
+    /// `<P>_API_KEYS` of each of `providers`.
+    pub fn key_names<'a>(providers: impl IntoIterator<Item = &'a ProviderId>) -> Vec<String> {
+        providers
+            .into_iter()
+            .flat_map(|p| {
+                let stem = p.env_stem();
+                [format!("{stem}_API_KEY"), format!("{stem}_API_KEYS")]
+            })
+            .collect()
     }
 
     /// The value of `name`, if set and not empty.
@@ -81,7 +137,7 @@ impl Env {
         let single = format!("{stem}_API_KEY");
         if let Some(s) = self.get(&single) {
             out.push(KeySource {
-                label: format!("env: {single}"),
+                label: format!("{}: {single}", self.origin(&single)),
                 secret: s.clone(),
             });
         }
@@ -94,7 +150,7 @@ impl Env {
                 .filter(|p| !p.is_empty());
             for (i, part) in parts.enumerate() {
                 out.push(KeySource {
-                    label: format!("env: {list}[{}]", i + 1),
+                    label: format!("{}: {list}[{}]", self.origin(&list), i + 1),
                     secret: Secret::new(part),
                 });
             }

@@ -73,6 +73,8 @@ pub struct Config {
     pub auth_order: BTreeMap<ProviderId, Vec<String>>,
     /// `models.providers`.
     pub providers: BTreeMap<ProviderId, ProviderConfig>,
+    /// `env.shellEnv`: import missing provider keys from the login shell (`enabled`, `timeoutMs`).
+    pub shell_env: ShellEnvConfig,
     /// Values of the wrong type at keys modelauth reads (each ignored), e.g. `` `agents.defaults.model.primary`
     /// is a number, not a string; modelauth ignores it ``. Show them with the file's path.
     pub problems: Vec<String>,
@@ -150,6 +152,15 @@ impl Config {
             auth_profiles,
             auth_order,
             providers,
+            shell_env: ShellEnvConfig {
+                enabled: path(root, &["env", "shellEnv"])
+                    .and_then(|m| m.get("enabled"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                timeout_ms: path(root, &["env", "shellEnv"])
+                    .and_then(|m| m.get("timeoutMs"))
+                    .and_then(Value::as_u64),
+            },
             problems: super::check::type_problems(root),
         }
     }
@@ -212,6 +223,15 @@ impl Config {
             .iter()
             .filter_map(|(r, a)| Some((a.as_deref()?, r.as_str())))
     }
+}
+
+/// `env.shellEnv` of the config (OpenClaw's key names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellEnvConfig {
+    /// `env.shellEnv.enabled`.
+    pub enabled: bool,
+    /// `env.shellEnv.timeoutMs`.
+    pub timeout_ms: Option<u64>,
 }
 
 /// Reads one `models.providers` entry.

@@ -4,6 +4,7 @@ pub mod check;
 pub mod env;
 pub mod file;
 pub mod shape;
+pub mod shell_env;
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ pub use file::{
     ProviderConfig,
 };
 pub use shape::ConfigShape;
+pub use shell_env::ShellImport;
 
 use crate::store::{AgentId, AuthFile, SessionsFile};
 

@@ -168,6 +168,7 @@ impl Gateway {
             }
         }
         findings.push(self.check_shared());
+        findings.extend(self.check_daemon_env());
         let inherited = self.layout() == Some(super::StateLayout::Sqlite);
         check_refresh_copies(&refresh_copies, inherited, &mut findings);
         if let Ok(store) = self.config_store()
@@ -193,6 +194,40 @@ impl Gateway {
             findings,
             ok,
         })
+    }
+
+    /// Which provider keys a daemon sees, from where, and what the login shell import did.
+    fn check_daemon_env(&self) -> Vec<Finding> {
+        let providers: Vec<ProviderId> = crate::interpreter::models::WELL_KNOWN
+            .iter()
+            .filter_map(|p| ProviderId::new(p).ok())
+            .collect();
+        let env = self.env();
+        let found: Vec<String> = crate::config::Env::key_names(&providers)
+            .into_iter()
+            .filter_map(|k| env.source_of(&k).map(|s| format!("{k} from {s}")))
+            .collect();
+        let seen = if found.is_empty() {
+            "no provider keys in the environment".to_owned()
+        } else {
+            format!("provider keys: {}", found.join(", "))
+        };
+        let mut out = Vec::new();
+        match self.shell_env_import() {
+            None => out.push(Finding::info(format!(
+                "{seen}. A daemon (systemd, launchd) sees only the environment its unit gives it and <state>/.env, not what your login shell exports; set env.shellEnv.enabled: true in openclaw.json to import the missing keys from it"
+            ))),
+            Some(import) => {
+                let shell = import.shell.as_ref().map_or("the login shell".to_owned(), |s| s.display().to_string());
+                out.push(Finding::info(format!("{seen} (env.shellEnv is on: keys missing from the environment are imported from {shell})")));
+                if let Some(e) = &import.error {
+                    out.push(Finding::warning(format!(
+                        "importing from {shell} failed: {e}; a daemon will not see the keys it exports (put them in <state>/.env instead)"
+                    )));
+                }
+            }
+        }
+        out
     }
 
     /// Which backend holds the routing state, and whether the shared server answers now.
