@@ -108,6 +108,17 @@ fn refresh_locks(state: &StateDir) -> Arc<dyn StateLock> {
     ))
 }
 
+/// A `.env` value: as it is when it needs no quoting, else in single quotes.
+fn dotenv_value(v: &str) -> String {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/+=@".contains(c))
+    {
+        v.to_owned()
+    } else {
+        format!("'{}'", v.replace('\'', ""))
+    }
+}
+
 /// When config `env.shellEnv.enabled` (or `OPENCLAW_LOAD_SHELL_ENV`) is on: imports the provider keys
 /// the environment lacks from the login shell ([`crate::config::shell_env`]).
 fn import_shell_env(env: &mut Env, state: &StateDir) -> Option<crate::config::ShellImport> {
@@ -649,6 +660,45 @@ impl Gateway {
     /// The shared state's server and how it is doing, when one is used.
     pub fn shared_health(&self) -> Option<SharedHealth> {
         self.inner.shared.as_ref().map(|s| s.link.health())
+    }
+
+    /// Sets `name` in `<state>/.env` (the line of that name replaced, other lines kept; the file
+    /// created 0600), where the CLI and a daemon started for this state directory read it. Returns
+    /// whether the name was there before. Refused for an in-memory gateway.
+    pub fn set_dotenv(&self, name: &str, value: &crate::Secret) -> Result<bool, GatewayError> {
+        let Some(state) = self.state() else {
+            return Err(GatewayError::Store(StoreError::Conflict {
+                path: "memory".into(),
+                what: "an in-memory gateway has no .env".into(),
+            }));
+        };
+        let path = state.dotenv_path();
+        let quoted = dotenv_value(value.expose_secret());
+        let replaced = crate::store::atomic::update(&path, 1 << 20, |current| {
+            let text = zeroize::Zeroizing::new(current.unwrap_or_default());
+            let mut found = false;
+            let mut out = String::with_capacity(text.len() + name.len() + quoted.len() + 2);
+            for line in text.lines() {
+                let bare = line
+                    .trim_start()
+                    .strip_prefix("export ")
+                    .unwrap_or(line.trim_start());
+                if bare.split_once('=').is_some_and(|(k, _)| k.trim() == name) {
+                    if !found {
+                        out.push_str(&format!("{name}={quoted}\n"));
+                    }
+                    found = true;
+                } else {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            if !found {
+                out.push_str(&format!("{name}={quoted}\n"));
+            }
+            Ok::<_, StoreError>((Some(out), found))
+        })?;
+        Ok(replaced)
     }
 
     /// What importing the login shell's environment did (`None`: `env.shellEnv` is off, or an

@@ -11,6 +11,7 @@ mod json_contract;
 mod lock_protocol;
 mod monitoring;
 mod oauth;
+mod onboard;
 mod operator_ux;
 mod parser_cases;
 mod parser_props;

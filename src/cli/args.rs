@@ -169,6 +169,34 @@ pub enum Command {
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         header_timeout: Option<Duration>,
     },
+    /// First-run setup: a provider's credential (API key or setup token; kept in the agent's store or
+    /// <state>/.env), the default model, then the checks of `models status` and `doctor`.
+    #[command(
+        after_help = "Examples:\n  modelauth onboard\n  printf %s \"$ANTHROPIC_KEY\" | modelauth onboard --non-interactive --provider anthropic --kind api_key --default-model anthropic/claude-opus-4-6"
+    )]
+    Onboard {
+        /// No questions: take the answers from the flags and the secret from stdin.
+        #[arg(long)]
+        non_interactive: bool,
+        /// Provider id (default: anthropic when asked).
+        #[arg(long)]
+        provider: Option<String>,
+        /// `api_key` or `token` (--non-interactive; default api_key).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// `profiles` (the agent's store, default) or `env` (<state>/.env; API keys only).
+        #[arg(long, value_name = "STORE")]
+        store: Option<String>,
+        /// Profile id (default: <provider>:default, or <provider>:manual for a token).
+        #[arg(long)]
+        profile_id: Option<String>,
+        /// Set the default model (provider/model).
+        #[arg(long, value_name = "REF")]
+        default_model: Option<String>,
+        /// A token's validity, e.g. 365d.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        expires_in: Option<Duration>,
+    },
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  modelauth completions bash > ~/.local/share/bash-completion/completions/modelauth\n  modelauth completions zsh > ~/.zfunc/_modelauth\n  modelauth completions fish > ~/.config/fish/completions/modelauth.fish"

@@ -140,7 +140,7 @@ fn list(ctx: &Context, provider: Option<&str>) -> Result<u8, CliError> {
 }
 
 /// Reads a secret from a hidden prompt (terminal) or from stdin; all whitespace is removed.
-fn read_secret(prompt: &str) -> Result<Secret, CliError> {
+pub(super) fn read_secret(prompt: &str) -> Result<Secret, CliError> {
     let raw = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(|source| CliError::Io {
             what: "reading the hidden prompt".into(),

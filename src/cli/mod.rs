@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod login;
 pub mod models;
 pub mod notify;
+pub mod onboard;
 pub mod output;
 pub mod parse;
 pub mod resolve;
@@ -146,6 +147,27 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             *allow_remote,
             token_file.clone(),
             *header_timeout,
+        ),
+        Command::Onboard {
+            non_interactive,
+            provider,
+            kind,
+            store,
+            profile_id,
+            default_model,
+            expires_in,
+        } => onboard::run(
+            &cli,
+            &ctx,
+            *non_interactive,
+            &onboard::Flags {
+                provider: provider.as_deref(),
+                kind: kind.as_deref(),
+                store: store.as_deref(),
+                profile_id: profile_id.as_deref(),
+                default_model: default_model.as_deref(),
+                expires_in: *expires_in,
+            },
         ),
         Command::Completions { .. } | Command::Man => Ok(0),
     }

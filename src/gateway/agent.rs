@@ -630,6 +630,16 @@ impl Agent {
         }
     }
 
+    /// Sets the default model of every agent (`agents.defaults.model.primary`), as `onboard` does;
+    /// returns whether config comments were dropped by the rewrite.
+    pub fn set_default_model(&self, model_ref: &str) -> Result<bool, AgentError> {
+        let written = self
+            .inner
+            .config
+            .update(&mut |doc| config_file::set_primary_model(doc, None, model_ref))?;
+        Ok(written.dropped_comments)
+    }
+
     /// The order that applies to `provider`.
     pub fn order(&self, provider: &str) -> Result<OrderView, AgentError> {
         let provider = ProviderId::new(provider)?;

@@ -1,0 +1,375 @@
+//! `onboard`: from nothing to a working, checked state. Interactive on a terminal (numbered choices
+//! and defaults on a rustyline prompt, the secret on a hidden prompt), or `--non-interactive` with the
+//! secret on stdin. Every answer is collected first and shown; nothing is written before the user
+//! confirms, so Ctrl-C half way leaves no file behind. A re-run changes only what it is told to.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use modelauth::{CredentialKind, Env, NewCredential, ProviderId, Secret, Severity};
+
+use super::context::Context;
+use super::{CliError, output};
+
+/// Where an API key is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// The agent's credential store (`auth-profiles.json` or OpenClaw's database).
+    Profiles,
+    /// `<state>/.env` as `<P>_API_KEY`.
+    DotEnv,
+}
+
+/// The answers, complete before anything is written.
+#[derive(Debug)]
+pub struct Plan {
+    /// The provider.
+    pub provider: ProviderId,
+    /// API key or setup token.
+    pub kind: CredentialKind,
+    /// Where the secret goes.
+    pub store: Store,
+    /// The profile id (for [`Store::Profiles`]).
+    pub profile_id: String,
+    /// The secret.
+    pub secret: Secret,
+    /// Validity of a token.
+    pub expires_in: Option<Duration>,
+    /// A new default model, if one was chosen.
+    pub default_model: Option<String>,
+}
+
+/// The flags of `onboard --non-interactive`.
+#[derive(Debug)]
+pub struct Flags<'a> {
+    /// `--provider`.
+    pub provider: Option<&'a str>,
+    /// `--kind api_key|token`.
+    pub kind: Option<&'a str>,
+    /// `--store profiles|env`.
+    pub store: Option<&'a str>,
+    /// `--profile-id`.
+    pub profile_id: Option<&'a str>,
+    /// `--default-model`.
+    pub default_model: Option<&'a str>,
+    /// `--expires-in`.
+    pub expires_in: Option<Duration>,
+}
+
+/// Runs `onboard`.
+pub fn run(
+    cli: &super::args::Cli,
+    ctx: &Context,
+    non_interactive: bool,
+    flags: &Flags<'_>,
+) -> Result<u8, CliError> {
+    let plan = if non_interactive {
+        from_flags(ctx, flags)?
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::User(
+                "onboard asks questions on a terminal; for scripts use onboard --non-interactive --provider P --kind api_key|token (secret on stdin)".into(),
+            ));
+        }
+        match ask(ctx, flags)? {
+            Some(plan) => plan,
+            None => {
+                eprintln!("onboard: stopped; nothing was written");
+                return Ok(1);
+            }
+        }
+    };
+    apply(ctx, &plan)?;
+    // A fresh gateway: the files just written are read as every later command reads them.
+    check(&Context::from_cli(cli)?)
+}
+
+fn kind_of(s: &str) -> Result<CredentialKind, CliError> {
+    match s {
+        "api_key" | "api-key" | "key" => Ok(CredentialKind::ApiKey),
+        "token" | "setup_token" | "setup-token" => Ok(CredentialKind::Token),
+        other => Err(CliError::User(format!(
+            "--kind {other:?}: use api_key or token (OAuth logins: modelauth models auth login)"
+        ))),
+    }
+}
+
+fn store_of(s: Option<&str>) -> Result<Store, CliError> {
+    match s {
+        None | Some("profiles") => Ok(Store::Profiles),
+        Some("env") | Some("dotenv") => Ok(Store::DotEnv),
+        Some(other) => Err(CliError::User(format!(
+            "--store {other:?}: use profiles or env"
+        ))),
+    }
+}
+
+fn default_id(provider: &ProviderId, kind: CredentialKind) -> String {
+    match kind {
+        CredentialKind::Token => format!("{provider}:manual"),
+        _ => format!("{provider}:default"),
+    }
+}
+
+fn from_flags(ctx: &Context, f: &Flags<'_>) -> Result<Plan, CliError> {
+    let provider = ctx
+        .provider(f.provider.ok_or_else(|| {
+            CliError::User("onboard --non-interactive needs --provider".into())
+        })?)?;
+    let kind = kind_of(f.kind.unwrap_or("api_key"))?;
+    let store = store_of(f.store)?;
+    if store == Store::DotEnv && kind != CredentialKind::ApiKey {
+        return Err(CliError::User(
+            "--store env holds API keys only; a token goes to the profiles".into(),
+        ));
+    }
+    let secret = super::auth::read_secret("")?;
+    Ok(Plan {
+        profile_id: f
+            .profile_id
+            .map_or_else(|| default_id(&provider, kind), str::to_owned),
+        provider,
+        kind,
+        store,
+        secret,
+        expires_in: f.expires_in,
+        default_model: f.default_model.map(str::to_owned),
+    })
+}
+
+/// One line of input with a default; `None` on Ctrl-C or Ctrl-D.
+fn line(
+    editor: &mut DefaultEditor,
+    prompt: &str,
+    default: &str,
+) -> Result<Option<String>, CliError> {
+    let shown = if default.is_empty() {
+        format!("{prompt}: ")
+    } else {
+        format!("{prompt} [{default}]: ")
+    };
+    match editor.readline(&shown) {
+        Ok(text) if text.trim().is_empty() => Ok(Some(default.to_owned())),
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(ReadlineError::Interrupted | ReadlineError::Eof) => Ok(None),
+        Err(e) => Err(CliError::User(format!(
+            "the terminal could not be read ({e})"
+        ))),
+    }
+}
+
+/// A numbered choice; `None` on Ctrl-C.
+fn choose(
+    editor: &mut DefaultEditor,
+    prompt: &str,
+    options: &[&str],
+) -> Result<Option<usize>, CliError> {
+    for (i, o) in options.iter().enumerate() {
+        println!("  {}) {o}", i + 1);
+    }
+    loop {
+        let Some(answer) = line(editor, prompt, "1")? else {
+            return Ok(None);
+        };
+        match answer.parse::<usize>() {
+            Ok(n) if (1..=options.len()).contains(&n) => return Ok(Some(n - 1)),
+            _ => println!("  type a number from 1 to {}", options.len()),
+        }
+    }
+}
+
+/// The interactive questions; `None` when the user stopped.
+fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Plan>, CliError> {
+    let mut ed = DefaultEditor::new()
+        .map_err(|e| CliError::User(format!("the terminal could not be opened ({e})")))?;
+    println!(
+        "modelauth onboard — answer a few questions; nothing is written until you confirm (Ctrl-C stops)."
+    );
+    let provider = loop {
+        let Some(p) = line(
+            &mut ed,
+            "Provider (anthropic, openai, google, xai, mistral, groq, deepseek, openrouter, …)",
+            f.provider.unwrap_or("anthropic"),
+        )?
+        else {
+            return Ok(None);
+        };
+        match ctx.provider(&p) {
+            Ok(id) => break id,
+            Err(e) => println!("  {e}"),
+        }
+    };
+    let mut kinds = vec!["API key"];
+    if provider.as_str() == "anthropic" {
+        kinds.push("setup token (from `claude setup-token`, a Claude subscription)");
+    }
+    let Some(k) = choose(&mut ed, "Credential", &kinds)? else {
+        return Ok(None);
+    };
+    let kind = if k == 1 {
+        CredentialKind::Token
+    } else {
+        CredentialKind::ApiKey
+    };
+    let store = if kind == CredentialKind::ApiKey {
+        let env_name = Env::key_name(&provider);
+        let Some(s) = choose(
+            &mut ed,
+            "Keep it in",
+            &[
+                "the agent's credential store (auth-profiles.json)",
+                &format!("<state>/.env as {env_name} (environment-style, read by daemons too)"),
+            ],
+        )?
+        else {
+            return Ok(None);
+        };
+        if s == 1 {
+            Store::DotEnv
+        } else {
+            Store::Profiles
+        }
+    } else {
+        if which("claude") {
+            println!(
+                "  run `claude setup-token` in another terminal, then paste the token it prints"
+            );
+        }
+        Store::Profiles
+    };
+    let profile_id = if store == Store::Profiles {
+        let Some(id) = line(&mut ed, "Profile id", &default_id(&provider, kind))? else {
+            return Ok(None);
+        };
+        id
+    } else {
+        String::new()
+    };
+    let what = if kind == CredentialKind::Token {
+        "token"
+    } else {
+        "API key"
+    };
+    let secret = match rpassword::prompt_password(format!("Paste the {what} (input hidden): ")) {
+        Ok(s) => Secret::new(s.chars().filter(|c| !c.is_whitespace()).collect::<String>()),
+        Err(e) => {
+            return Err(CliError::Io {
+                what: "reading the hidden prompt".into(),
+                source: e,
+            });
+        }
+    };
+    if secret.is_blank() {
+        println!("  no secret was given; nothing was written");
+        return Ok(None);
+    }
+    let current = ctx.agent_to_change()?.model_for(None)?;
+    let Some(model) = line(&mut ed, "Default model (Enter keeps it)", &current)? else {
+        return Ok(None);
+    };
+    let plan = Plan {
+        provider,
+        kind,
+        store,
+        profile_id,
+        secret,
+        expires_in: None,
+        default_model: (model != current).then_some(model),
+    };
+    println!("\nAbout to write:");
+    for l in describe(&plan) {
+        println!("  - {l}");
+    }
+    let Some(ok) = line(&mut ed, "Write these changes? (y/n)", "y")? else {
+        return Ok(None);
+    };
+    Ok(ok.eq_ignore_ascii_case("y").then_some(plan).or_else(|| {
+        println!("  nothing was written");
+        None
+    }))
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// What `plan` changes, for the confirmation (no secret).
+fn describe(plan: &Plan) -> Vec<String> {
+    let mut out = vec![match plan.store {
+        Store::Profiles => format!(
+            "{} {} as profile {}",
+            plan.provider, plan.kind, plan.profile_id
+        ),
+        Store::DotEnv => format!("{} in <state>/.env", Env::key_name(&plan.provider)),
+    }];
+    if let Some(m) = &plan.default_model {
+        out.push(format!("default model {m}"));
+    }
+    out
+}
+
+fn apply(ctx: &Context, plan: &Plan) -> Result<(), CliError> {
+    let agent = ctx.agent_to_change()?;
+    match plan.store {
+        Store::Profiles => {
+            let expires = plan.expires_in.map(|d| {
+                ctx.now()
+                    .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            });
+            let cred = NewCredential::new(
+                plan.provider.clone(),
+                plan.kind,
+                plan.secret.clone(),
+                expires,
+            );
+            if agent.add_credential(&plan.profile_id, &cred)? {
+                output::warn("openclaw.json had comments; they were dropped when it was rewritten");
+            }
+            println!("saved {} profile {}", plan.kind, plan.profile_id);
+        }
+        Store::DotEnv => {
+            let name = Env::key_name(&plan.provider);
+            ctx.gateway
+                .set_dotenv(&name, &plan.secret)
+                .map_err(super::context::gateway_err)?;
+            println!("saved {name} in <state>/.env");
+        }
+    }
+    if let Some(m) = &plan.default_model {
+        agent.set_default_model(m)?;
+        println!("default model: {m}");
+    }
+    Ok(())
+}
+
+/// The checks of `models status` and `doctor` on the result, and what to do next.
+fn check(ctx: &Context) -> Result<u8, CliError> {
+    let fresh = ctx;
+    let status = fresh.agent()?.status()?;
+    let doctor = fresh
+        .gateway
+        .doctor(fresh.agent_id.as_str(), false)
+        .map_err(super::context::gateway_err)?;
+    println!(
+        "\nmodels status --check: {}",
+        match status.check {
+            0 => "ok".to_owned(),
+            _ => status.findings.join("; "),
+        }
+    );
+    for f in doctor
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+    {
+        println!("doctor: {}", f.message);
+    }
+    println!(
+        "\nNext:\n  modelauth models status          # what is in use\n  modelauth chat                   # try /model and a message\n  README \"Monitoring credentials\"  # a timer that runs models status --check"
+    );
+    Ok(status.check.min(1))
+}
