@@ -75,7 +75,15 @@ pub fn run(
             ));
         }
         match ask(ctx, flags)? {
-            Some(plan) => plan,
+            Some(Answer::Plan(plan)) => plan,
+            Some(Answer::Login(provider)) => {
+                let wait = Duration::from_secs(300);
+                let code = super::login::run(ctx, provider.as_str(), None, false, wait)?;
+                if code != 0 {
+                    return Ok(code);
+                }
+                return check(&Context::from_cli(cli)?);
+            }
             None => {
                 eprintln!("onboard: stopped; nothing was written");
                 return Ok(1);
@@ -181,8 +189,16 @@ fn choose(
     }
 }
 
+/// What the questions decided.
+pub enum Answer {
+    /// Store a secret.
+    Plan(Plan),
+    /// Run the OAuth login flow for this provider.
+    Login(ProviderId),
+}
+
 /// The interactive questions; `None` when the user stopped.
-fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Plan>, CliError> {
+fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
     let mut ed = DefaultEditor::new()
         .map_err(|e| CliError::User(format!("the terminal could not be opened ({e})")))?;
     println!(
@@ -206,9 +222,18 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Plan>, CliError> {
     if provider.as_str() == "anthropic" {
         kinds.push("setup token (from `claude setup-token`, a Claude subscription)");
     }
+    if modelauth::oauth::PROVIDERS
+        .iter()
+        .any(|p| p.id == provider.as_str())
+    {
+        kinds.push("OAuth login in a browser");
+    }
     let Some(k) = choose(&mut ed, "Credential", &kinds)? else {
         return Ok(None);
     };
+    if kinds[k].starts_with("OAuth") {
+        return Ok(Some(Answer::Login(provider)));
+    }
     let kind = if k == 1 {
         CredentialKind::Token
     } else {
@@ -234,8 +259,22 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Plan>, CliError> {
         }
     } else {
         if which("claude") {
+            let Some(run) = line(&mut ed, "Run `claude setup-token` now? (y/n)", "y")? else {
+                return Ok(None);
+            };
+            if run.eq_ignore_ascii_case("y") {
+                let status = std::process::Command::new("claude")
+                    .arg("setup-token")
+                    .status();
+                if !status.is_ok_and(|s| s.success()) {
+                    println!(
+                        "  `claude setup-token` did not succeed; paste a token you made elsewhere, or Ctrl-C"
+                    );
+                }
+            }
+        } else {
             println!(
-                "  run `claude setup-token` in another terminal, then paste the token it prints"
+                "  make one with `claude setup-token` where Claude Code is installed, then paste it"
             );
         }
         Store::Profiles
@@ -286,10 +325,12 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Plan>, CliError> {
     let Some(ok) = line(&mut ed, "Write these changes? (y/n)", "y")? else {
         return Ok(None);
     };
-    Ok(ok.eq_ignore_ascii_case("y").then_some(plan).or_else(|| {
+    if ok.eq_ignore_ascii_case("y") {
+        Ok(Some(Answer::Plan(plan)))
+    } else {
         println!("  nothing was written");
-        None
-    }))
+        Ok(None)
+    }
 }
 
 fn which(program: &str) -> bool {
