@@ -241,7 +241,7 @@ impl RedisServer {
     fn signal(&self, sig: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
         let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &pid])
+            .args(["-s", sig, "--", &pid])
             .status()
             .unwrap();
         assert!(ok.success());
@@ -259,7 +259,7 @@ impl RedisServer {
     fn resume_quietly(&self) {
         if let Some(c) = &self.child {
             let _ = Command::new("kill")
-                .args(["-CONT", &c.id().to_string()])
+                .args(["-s", "CONT", "--", &c.id().to_string()])
                 .status();
         }
     }

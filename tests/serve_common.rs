@@ -123,7 +123,7 @@ impl Serve {
         )]
         let started = Instant::now();
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-s", "TERM", "--", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());

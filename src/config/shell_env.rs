@@ -131,8 +131,10 @@ fn wait_bounded(
         match child.try_wait() {
             Ok(Some(status)) => return Ok(status),
             Ok(None) if waited >= timeout => {
+                // `--` first: procps-ng 4.0's kill reads `-SIG -PGID` without it as `-1` (every
+                // process the user may signal).
                 let _ = Command::new("kill")
-                    .args(["-KILL", &format!("-{}", child.id())])
+                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
                     .stderr(Stdio::null())
                     .status();
                 let _ = child.kill();
