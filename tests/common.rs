@@ -52,3 +52,24 @@ pub fn no_real_token_endpoints() -> Vec<(&'static str, &'static str)> {
     .map(|k| (k, "http://127.0.0.1:9/tests-use-their-own-token-server"))
     .to_vec()
 }
+
+/// `modelauth --state-dir DIR` with a clean environment: PATH, `NO_COLOR`, and token endpoints that
+/// cannot be real ([`no_real_token_endpoints`]).
+pub fn modelauth_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("modelauth").unwrap();
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .envs(no_real_token_endpoints())
+        .arg("--state-dir")
+        .arg(dir);
+    c
+}
+
+/// Writes `text` to `path` with mode 0600 (a `.env`, as modelauth expects it).
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    let mut perm = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
+    std::fs::set_permissions(path, perm).unwrap();
+}

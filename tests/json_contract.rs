@@ -4,21 +4,13 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
 use crate::common::rich_state;
 
 /// Runs `modelauth --state-dir DIR --json ARGS`: exit code, the one stdout document, stderr.
 fn json_run(dir: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = Command::cargo_bin("modelauth")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .envs(crate::common::no_real_token_endpoints())
-        .arg("--state-dir")
-        .arg(dir)
+    let out = crate::common::modelauth_in(dir)
         .arg("--json")
         .args(args)
         .output()

@@ -17,14 +17,7 @@ fn fresh_state() -> tempfile::TempDir {
 
 /// `modelauth --state-dir DIR chat` with `lines` on stdin: its stdout.
 fn chat(dir: &std::path::Path, lines: &str) -> String {
-    let out = Command::cargo_bin("modelauth")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .envs(crate::common::no_real_token_endpoints())
-        .arg("--state-dir")
-        .arg(dir)
+    let out = crate::common::modelauth_in(dir)
         .arg("chat")
         .write_stdin(lines.to_owned())
         .output()
@@ -120,14 +113,7 @@ fn malformed_directives_get_a_reply_that_names_the_mistake() {
 
 /// `modelauth --state-dir DIR ARGS…` (stdin `input`): exit code, stdout, stderr.
 fn run(dir: &std::path::Path, args: &[&str], input: &str) -> (Option<i32>, String, String) {
-    let out = Command::cargo_bin("modelauth")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .envs(crate::common::no_real_token_endpoints())
-        .arg("--state-dir")
-        .arg(dir)
+    let out = crate::common::modelauth_in(dir)
         .args(args)
         .write_stdin(input.to_owned())
         .output()
@@ -448,16 +434,10 @@ fn one_bad_line_on_a_pipe_does_not_end_the_chat_and_is_not_echoed() {
 #[test]
 fn the_library_and_the_cli_see_the_same_credentials_from_the_state_dot_env() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
+    crate::common::write_private(
+        &dir.path().join(".env"),
         "ANTHROPIC_API_KEY=sk-ant-api03-DOTENV00000\n",
-    )
-    .unwrap();
-    let mut perm = std::fs::metadata(dir.path().join(".env"))
-        .unwrap()
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
-    std::fs::set_permissions(dir.path().join(".env"), perm).unwrap();
+    );
     // The documented entry point of the library.
     let gateway = modelauth::Gateway::open(dir.path()).unwrap();
     let decision = gateway

@@ -114,16 +114,10 @@ fn a_key_from_dot_env_keeps_its_value_and_source_while_the_others_are_imported()
     let (dir, shell) = setup("touch \"$HOME/shell-was-run\"; printf '\\0'", 5_000);
     // The other providers' keys are still missing, so the shell runs; the .env key keeps its value and
     // its source (the shell only fills what is missing).
-    std::fs::write(
-        dir.path().join(".env"),
+    crate::common::write_private(
+        &dir.path().join(".env"),
         "ANTHROPIC_API_KEY=sk-ant-api03-DOTENV0000\n",
-    )
-    .unwrap();
-    let mut perm = std::fs::metadata(dir.path().join(".env"))
-        .unwrap()
-        .permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
-    std::fs::set_permissions(dir.path().join(".env"), perm).unwrap();
+    );
     let (_, out, _) = modelauth(
         dir.path(),
         &shell,
