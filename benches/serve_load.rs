@@ -3,7 +3,7 @@
 //! 5,000 requests/s; latency counted from each request's scheduled send time, so a stall is not
 //! hidden), then the maximum throughput of a closed loop.
 //!
-//! `cargo bench --bench serve_load` (RATE=n, SECS=n, CONNS=n to change; MODELAUTH_BIN=path for
+//! `cargo bench --bench serve_load` (RATE=n, SECS=n, CONNS=n, THREADS=n for `serve --threads`; MODELAUTH_BIN=path for
 //! another build). The state is a temp copy of two API-key profiles (JSON generation).
 
 use std::io::{Read, Write};
@@ -177,10 +177,12 @@ fn main() {
     let bin =
         std::env::var("MODELAUTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_modelauth").into());
     let dir = state();
+    let threads = std::env::var("THREADS").ok();
     let mut child = Command::new(&bin)
         .arg("--state-dir")
         .arg(dir.path())
         .args(["serve", "--listen", "tcp:127.0.0.1:0"])
+        .args(threads.iter().flat_map(|t| ["--threads", t.as_str()]))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -244,7 +246,7 @@ fn main() {
         );
     }
     let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-s", "TERM", "--", &child.id().to_string()])
         .status();
     let _ = child.wait();
 }

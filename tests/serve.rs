@@ -609,3 +609,19 @@ fn auto_pins_are_written_within_a_second_while_serving() {
         "auto"
     );
 }
+
+#[test]
+fn a_single_worker_thread_serves_too() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &["--listen", "tcp:127.0.0.1:0", "--threads", "1"],
+    );
+    let (code, r) = s.tcp(
+        "POST",
+        "/v1/agents/main/resolve",
+        Some(&json!({"provider": "anthropic"})),
+    );
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["decision"], "ready");
+}

@@ -168,6 +168,9 @@ pub enum Command {
         /// How long a client may take to send a request's headers (default 10s).
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         header_timeout: Option<Duration>,
+        /// Worker threads of the server (default: one per CPU).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// First-run setup: a provider's credential (API key or setup token; kept in the agent's store or
     /// <state>/.env), the default model, then the checks of `models status` and `doctor`.

@@ -141,12 +141,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             allow_remote,
             token_file,
             header_timeout,
+            threads,
         } => serve::run(
             &ctx,
             listen,
             *allow_remote,
             token_file.clone(),
             *header_timeout,
+            *threads,
         ),
         Command::Onboard {
             non_interactive,

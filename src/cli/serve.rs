@@ -15,6 +15,7 @@ pub fn run(
     allow_remote: bool,
     token_file: Option<PathBuf>,
     header_timeout: Option<std::time::Duration>,
+    threads: Option<usize>,
 ) -> Result<u8, CliError> {
     let listen = listen
         .iter()
@@ -27,7 +28,11 @@ pub fn run(
         token_file,
         header_timeout,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|source| CliError::Io {
