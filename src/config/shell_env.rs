@@ -171,7 +171,22 @@ fn parse(out: &[u8]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{parse, shell};
+    use crate::config::Env;
+
+    #[test]
+    fn only_a_shell_listed_in_etc_shells_or_named_explicitly_is_run() {
+        let untrusted = Env::from_pairs([("SHELL", "/tmp/not-a-login-shell")]);
+        assert_eq!(shell(&untrusted), std::path::PathBuf::from("/bin/sh"));
+        let relative = Env::from_pairs([("SHELL", "bash")]);
+        assert_eq!(shell(&relative), std::path::PathBuf::from("/bin/sh"));
+        let explicit = Env::from_pairs([("MODELAUTH_SHELL_ENV_SHELL", "/opt/my-shell")]);
+        assert_eq!(shell(&explicit), std::path::PathBuf::from("/opt/my-shell"));
+        if std::fs::read_to_string("/etc/shells").is_ok_and(|t| t.lines().any(|l| l == "/bin/bash")) {
+            let listed = Env::from_pairs([("SHELL", "/bin/bash")]);
+            assert_eq!(shell(&listed), std::path::PathBuf::from("/bin/bash"));
+        }
+    }
 
     #[test]
     fn only_pairs_after_the_first_nul_count() {
