@@ -236,8 +236,7 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
             "setup-token is only for anthropic; for {provider} use: modelauth models auth paste-token --provider {provider}"
         )));
     }
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("claude").is_file()));
+    let found = output::on_path("claude");
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !found || !tty {
         let why = if found {

@@ -258,7 +258,7 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
             Store::Profiles
         }
     } else {
-        if which("claude") {
+        if output::on_path("claude") {
             let Some(run) = line(&mut ed, "Run `claude setup-token` now? (y/n)", "y")? else {
                 return Ok(None);
             };
@@ -333,11 +333,6 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
     }
 }
 
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 /// What `plan` changes, for the confirmation (no secret).
 fn describe(plan: &Plan) -> Vec<String> {
     let mut out = vec![match plan.store {
@@ -389,11 +384,10 @@ fn apply(ctx: &Context, plan: &Plan) -> Result<(), CliError> {
 
 /// The checks of `models status` and `doctor` on the result, and what to do next.
 fn check(ctx: &Context) -> Result<u8, CliError> {
-    let fresh = ctx;
-    let status = fresh.agent()?.status()?;
-    let doctor = fresh
+    let status = ctx.agent()?.status()?;
+    let doctor = ctx
         .gateway
-        .doctor(fresh.agent_id.as_str(), false)
+        .doctor(ctx.agent_id.as_str(), false)
         .map_err(super::context::gateway_err)?;
     println!(
         "\nmodels status --check: {}",

@@ -72,3 +72,9 @@ pub fn relative(ms: i64, now: i64) -> String {
         format!("{d} ago")
     }
 }
+
+/// True when `program` is a file in one of the `PATH` directories.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}

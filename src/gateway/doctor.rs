@@ -612,12 +612,12 @@ fn check_outside_order(id: &AgentId, agent: &super::Agent, out: &mut Vec<Finding
     let Ok(status) = agent.status() else {
         return;
     };
-    for p in &status.providers {
-        if let Some(problem) = p
-            .problem
-            .as_deref()
-            .filter(|t| t.contains("healthy but not in the order"))
-        {
+    for p in status
+        .providers
+        .iter()
+        .filter(|p| p.order_leaves_out_the_healthy)
+    {
+        if let Some(problem) = &p.problem {
             out.push(Finding::warning(format!(
                 "agent {id}, {}: {problem}",
                 p.provider

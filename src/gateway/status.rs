@@ -41,6 +41,10 @@ pub struct ProviderStatus {
     /// counted by `--check` (docs/DECISIONS.md).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside_order: Vec<String>,
+    /// True when nothing in the explicit order can be used but a profile it leaves out could (the
+    /// problem then says so, with the fix; `doctor` warns).
+    #[serde(skip)]
+    pub order_leaves_out_the_healthy: bool,
 }
 
 /// The whole status view.
@@ -275,8 +279,11 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let expiry_counts = |id: &str| {
             agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
         };
-        let problem = problem
-            .map(|p| healthy_outside(&profiles, &outside_order, order_source, name).unwrap_or(p));
+        let left_out = problem
+            .as_ref()
+            .and_then(|_| healthy_outside(&profiles, &outside_order, order_source, name));
+        let order_leaves_out_the_healthy = left_out.is_some();
+        let problem = left_out.or(problem);
         for s in profiles.iter().filter(|s| !outside_order.contains(&s.id)) {
             match s.state {
                 State::Expired | State::Missing => {
@@ -336,6 +343,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             order_source,
             order: explicit,
             outside_order,
+            order_leaves_out_the_healthy,
         });
     }
     if report.check == 0 && !expiring.is_empty() {

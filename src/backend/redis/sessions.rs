@@ -49,17 +49,22 @@ pub fn record_text(record: &SessionRecord) -> String {
     Value::Object(entry).to_string()
 }
 
-/// The write of session `key` only where the server has none (repopulation, `state import`).
-pub fn absent_op(keys: &Keys, key: &str, record: &SessionRecord) -> Op {
+/// The write of session `key`'s record, checked as `check` says.
+fn session_op(keys: &Keys, key: &str, record: &SessionRecord, check: Check) -> Op {
     Op {
         key: keys.session(key),
         field: None,
         old: None,
         new: Some(record_text(record)),
-        check: Check::Absent,
+        check,
         write: true,
         expire_at_ms: 0,
     }
+}
+
+/// The write of session `key` only where the server has none (repopulation, `state import`).
+pub fn absent_op(keys: &Keys, key: &str, record: &SessionRecord) -> Op {
+    session_op(keys, key, record, Check::Absent)
 }
 
 /// A record from its JSON text (`None` when it is not a JSON object).
@@ -145,15 +150,7 @@ impl SessionStore for RedisSessions {
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
         let ops: Vec<Op> = records
             .iter()
-            .map(|(key, r)| Op {
-                key: self.keys.session(key),
-                field: None,
-                old: None,
-                new: Some(record_text(r)),
-                check: Check::None,
-                write: true,
-                expire_at_ms: 0,
-            })
+            .map(|(key, r)| session_op(&self.keys, key, r, Check::None))
             .collect();
         if ops.is_empty() {
             return Ok(());
