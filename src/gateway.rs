@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use agent::{Agent, AgentError, ModelList, OrderView, SessionView};
-pub use decision::{Decision, Explanation};
+pub use decision::{CandidatesJson, Decision, Explanation};
 pub use login::{LoggedIn, Login, LoginError};
 
 use crate::backend::json::{FileLocks, JsonConfig, JsonProfiles, JsonSessions};

@@ -27,27 +27,13 @@ pub fn run(
         other => format!("profile {} (refresh needed)", other.profile().unwrap_or("")),
     };
     if ctx.json {
-        let candidates: Vec<_> = r
-            .candidates
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id,
-                    "type": c.kind.map(|k| k.as_str()),
-                    "usable": c.usable,
-                    "place": c.place.to_string(),
-                    "problem": c.problem.as_ref().map(ToString::to_string),
-                    "blockedUntil": (c.blocked_until > 0).then_some(c.blocked_until),
-                })
-            })
-            .collect();
         output::json(&json!({
             "provider": provider.as_str(),
             "model": model,
             "source": source,
             "profile": decision.profile(),
             "orderSource": r.order_source.as_str(),
-            "candidates": candidates,
+            "candidates": r.candidates_json(),
         }));
         return Ok(0);
     }

@@ -188,3 +188,52 @@ impl Decision {
         }
     }
 }
+
+impl Explanation {
+    /// The candidates as the `resolve` JSON documents show them (CLI and server): an array of
+    /// `{id, type, usable, place, problem, blockedUntil}`. Serialize it where a document needs them;
+    /// it writes straight to the output, with no intermediate `Value`.
+    pub fn candidates_json(&self) -> CandidatesJson<'_> {
+        CandidatesJson(&self.candidates)
+    }
+}
+
+/// [`Explanation::candidates_json`]: serializes a candidate list without copying it.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidatesJson<'a>(&'a [Candidate<'static>]);
+
+impl serde::Serialize for CandidatesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(CandidateJson))
+    }
+}
+
+/// One candidate of [`CandidatesJson`].
+struct CandidateJson<'a>(&'a Candidate<'static>);
+
+impl serde::Serialize for CandidateJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let c = self.0;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("id", &c.id)?;
+        m.serialize_entry("type", &c.kind.map(|k| k.as_str()))?;
+        m.serialize_entry("usable", &c.usable)?;
+        m.serialize_entry("place", &Shown(&c.place))?;
+        m.serialize_entry("problem", &c.problem.as_ref().map(Shown))?;
+        m.serialize_entry(
+            "blockedUntil",
+            &(c.blocked_until > 0).then_some(c.blocked_until),
+        )?;
+        m.end()
+    }
+}
+
+/// A value serialized as its `Display` text.
+struct Shown<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> serde::Serialize for Shown<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}

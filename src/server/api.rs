@@ -2,8 +2,6 @@
 //! names everywhere, unknown fields refused (400 naming the field). Every agent call runs on the
 //! blocking pool: the stores take file locks and SQLite transactions.
 
-use std::time::Instant;
-
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use crate::{Agent, Applied, Decision, FailureReason, Gateway, Outcome, classify};
+use crate::{Agent, Applied, FailureReason, Gateway, Outcome, classify};
 
 /// What every handler shares: the gateway (one `Agent` and registry per agent id) and the metrics.
 #[derive(Debug, Clone)]
@@ -74,7 +72,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/v1/agents/{agent}/messages", routing::post(messages))
-        .route("/v1/agents/{agent}/resolve", routing::post(resolve))
+        .route(
+            "/v1/agents/{agent}/resolve",
+            routing::post(super::resolve::resolve),
+        )
         .route("/v1/agents/{agent}/outcomes", routing::post(outcomes))
         .route("/v1/agents/{agent}/status", routing::get(status))
         .route(
@@ -93,7 +94,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Agent `id`, or 404 when it does not exist (known agents are remembered).
-fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
+pub(super) fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
     crate::AgentId::new(id).map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
     if !state.known.contains_key(id) {
         if !state.gateway.knows_agent(id)? {
@@ -108,7 +109,7 @@ fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
 }
 
 /// Runs `f` with agent `id` on the blocking pool: for calls that may wait on a lock or a transaction.
-async fn with_agent<T: Send + 'static>(
+pub(super) async fn with_agent<T: Send + 'static>(
     state: &AppState,
     id: String,
     f: impl FnOnce(Agent) -> Result<T, ApiError> + Send + 'static,
@@ -121,7 +122,7 @@ async fn with_agent<T: Send + 'static>(
 
 /// Runs `f` with agent `id` right here: for reads, which cost a few `stat`s and never wait on a lock
 /// (a resolution's pin change stays in memory until the registry writes it).
-fn with_agent_now<T>(
+pub(super) fn with_agent_now<T>(
     state: &AppState,
     id: &str,
     f: impl FnOnce(Agent) -> Result<T, ApiError>,
@@ -148,98 +149,6 @@ async fn messages(
         with_agent_now(&s, &agent, |a| Ok(a.chat(&m.session, &m.text)?))?
     };
     Ok(Json(out).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ResolveIn {
-    session: Option<String>,
-    provider: String,
-    model: Option<String>,
-    #[serde(default)]
-    include_secret: bool,
-}
-
-async fn resolve(
-    State(s): State<AppState>,
-    Path(agent): Path<String>,
-    Body(r): Body<ResolveIn>,
-) -> Result<Response, ApiError> {
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "a latency metric measures real elapsed time"
-    )]
-    let started = Instant::now();
-    let metrics = std::sync::Arc::clone(&s.metrics);
-    let cached = with_agent_now(&s, &agent, |a| {
-        Ok(a.next_cached(r.session.as_deref(), &r.provider, r.model.as_deref())?)
-    })?;
-    // A login due for a refresh is refreshed on the blocking pool: a token endpoint may take seconds.
-    let d = match cached {
-        Decision::NeedsRefresh { .. } => {
-            let (session, provider, model) =
-                (r.session.clone(), r.provider.clone(), r.model.clone());
-            with_agent(&s, agent, move |a| {
-                Ok(a.next(session.as_deref(), &provider, model.as_deref())?)
-            })
-            .await?
-        }
-        ready => ready,
-    };
-    let out = decision_json(&d, &r.provider, r.model.as_deref(), r.include_secret);
-    metrics.observe_resolve(started.elapsed());
-    Ok(Json(out).into_response())
-}
-
-/// The resolve answer; the credential only when asked for.
-fn decision_json(d: &Decision, provider: &str, model: Option<&str>, include_secret: bool) -> Value {
-    let candidates: Vec<Value> = d
-        .explanation()
-        .map(|e| {
-            e.candidates
-                .iter()
-                .map(|c| {
-                    json!({
-                        "id": c.id, "type": c.kind.map(|k| k.as_str()), "usable": c.usable,
-                        "place": c.place.to_string(), "problem": c.problem.as_ref().map(ToString::to_string),
-                        "blockedUntil": (c.blocked_until > 0).then_some(c.blocked_until),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut v = json!({
-        "provider": provider, "model": model, "profile": d.profile(), "candidates": candidates,
-        "orderSource": d.explanation().map(|e| e.order_source.as_str()),
-    });
-    let (kind, extra) = match d {
-        Decision::Ready {
-            source,
-            kind,
-            secret,
-            ..
-        } => {
-            let mut extra = json!({ "source": source, "type": kind.map(|k| k.as_str()) });
-            if include_secret {
-                extra["secret"] = json!(secret.expose_secret());
-            }
-            ("ready", extra)
-        }
-        Decision::NeedsRefresh { .. } => ("needsRefresh", json!({})),
-        Decision::NoCredentials { hint, .. } => ("noCredentials", json!({ "message": hint })),
-        Decision::AllCooling {
-            until_ms, message, ..
-        } => (
-            "allCooling",
-            json!({ "untilMs": until_ms, "message": message }),
-        ),
-        other => ("unusable", json!({ "message": other.problem() })),
-    };
-    v["decision"] = json!(kind);
-    if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
-        v.extend(extra);
-    }
-    v
 }
 
 #[derive(Deserialize)]

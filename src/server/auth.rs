@@ -39,12 +39,11 @@ pub fn counted(router: Router, metrics: Arc<Metrics>) -> Router {
     router.layer(middleware::from_fn(move |req: Request, next: Next| {
         let metrics = Arc::clone(&metrics);
         async move {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+            // A route template is an `Arc<str>`: cloning it does not copy the text.
+            let route = req.extensions().get::<MatchedPath>().cloned();
             let response: Response = next.run(req).await;
-            metrics.count(&route, response.status().as_u16());
+            let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            metrics.count(route, response.status().as_u16());
             response
         }
     }))

@@ -17,6 +17,7 @@ mod auth;
 pub mod error;
 mod listen;
 pub mod metrics;
+mod resolve;
 mod stream;
 
 use std::future::Future;

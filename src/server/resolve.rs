@@ -1,0 +1,121 @@
+//! `POST /v1/agents/{agent}/resolve`: the profile to use next, every candidate with its reasons, and
+//! the credential only when asked for. This is the hot call of a gateway, so the answer is serialized
+//! straight from the [`Decision`], with no intermediate JSON tree.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::api::{AppState, Body, with_agent, with_agent_now};
+use super::error::ApiError;
+use crate::Decision;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct ResolveIn {
+    session: Option<String>,
+    provider: String,
+    model: Option<String>,
+    #[serde(default)]
+    include_secret: bool,
+}
+
+/// The handler: the cached answer in place; a login due for a refresh on the blocking pool (a token
+/// endpoint may take seconds).
+pub(super) async fn resolve(
+    State(s): State<AppState>,
+    Path(agent): Path<String>,
+    Body(r): Body<ResolveIn>,
+) -> Result<Response, ApiError> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a latency metric measures real elapsed time"
+    )]
+    let started = Instant::now();
+    let cached = with_agent_now(&s, &agent, |a| {
+        Ok(a.next_cached(r.session.as_deref(), &r.provider, r.model.as_deref())?)
+    })?;
+    let d = match cached {
+        Decision::NeedsRefresh { .. } => {
+            let (session, provider, model) =
+                (r.session.clone(), r.provider.clone(), r.model.clone());
+            with_agent(&s, agent, move |a| {
+                Ok(a.next(session.as_deref(), &provider, model.as_deref())?)
+            })
+            .await?
+        }
+        ready => ready,
+    };
+    let out = Json(Answer {
+        d: &d,
+        provider: &r.provider,
+        model: r.model.as_deref(),
+        include_secret: r.include_secret,
+    })
+    .into_response();
+    s.metrics.observe_resolve(started.elapsed());
+    Ok(out)
+}
+
+/// The answer document: `provider, model, profile, candidates, orderSource, decision`, then what the
+/// decision carries (`source, type[, secret]` when ready; `message` and for `allCooling` `untilMs`).
+struct Answer<'a> {
+    d: &'a Decision,
+    provider: &'a str,
+    model: Option<&'a str>,
+    include_secret: bool,
+}
+
+impl Serialize for Answer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.d;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("provider", self.provider)?;
+        m.serialize_entry("model", &self.model)?;
+        m.serialize_entry("profile", &d.profile())?;
+        match d.explanation() {
+            Some(e) => m.serialize_entry("candidates", &e.candidates_json())?,
+            None => m.serialize_entry("candidates", &[(); 0])?,
+        }
+        m.serialize_entry(
+            "orderSource",
+            &d.explanation().map(|e| e.order_source.as_str()),
+        )?;
+        match d {
+            Decision::Ready {
+                source,
+                kind,
+                secret,
+                ..
+            } => {
+                m.serialize_entry("decision", "ready")?;
+                m.serialize_entry("source", source)?;
+                m.serialize_entry("type", &kind.map(|k| k.as_str()))?;
+                if self.include_secret {
+                    m.serialize_entry("secret", secret.expose_secret())?;
+                }
+            }
+            Decision::NeedsRefresh { .. } => m.serialize_entry("decision", "needsRefresh")?,
+            Decision::NoCredentials { hint, .. } => {
+                m.serialize_entry("decision", "noCredentials")?;
+                m.serialize_entry("message", hint)?;
+            }
+            Decision::AllCooling {
+                until_ms, message, ..
+            } => {
+                m.serialize_entry("decision", "allCooling")?;
+                m.serialize_entry("untilMs", until_ms)?;
+                m.serialize_entry("message", message)?;
+            }
+            other => {
+                m.serialize_entry("decision", "unusable")?;
+                m.serialize_entry("message", &other.problem())?;
+            }
+        }
+        m.end()
+    }
+}
