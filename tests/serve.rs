@@ -611,17 +611,94 @@ fn auto_pins_are_written_within_a_second_while_serving() {
 }
 
 #[test]
-fn a_single_worker_thread_serves_too() {
+fn a_write_waiting_on_a_lock_does_not_stall_reads() {
+    use modelauth::store::lock::{LockOptions, acquire};
     let dir = json_state();
-    let s = serve(
-        dir.path(),
-        &["--listen", "tcp:127.0.0.1:0", "--threads", "1"],
-    );
+    // The default: one thread answers every connection.
+    let s = serve(dir.path(), &["--listen", "tcp:127.0.0.1:0"]);
+    let store = dir.path().join("agents/main/agent/auth-profiles.json");
+    // This test process holds the store's lock, as a running OpenClaw writing it would.
+    let held = acquire(&store, LockOptions::default()).unwrap();
+    let released = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let put = scope.spawn(|| {
+            let r = s.tcp(
+                "PUT",
+                "/v1/agents/main/order/anthropic",
+                Some(&json!({"profiles": ["anthropic:home"]})),
+            );
+            // The answer can only come once this test has let the lock go.
+            assert!(released.load(std::sync::atomic::Ordering::SeqCst));
+            r
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..20 {
+            let (code, r) = s.tcp(
+                "POST",
+                "/v1/agents/main/resolve",
+                Some(&json!({"session": format!("agent:main:r{i}"), "provider": "anthropic"})),
+            );
+            assert_eq!(code, 200, "{r}");
+            assert_eq!(
+                r["profile"], "anthropic:work",
+                "the old order still applies"
+            );
+        }
+        assert!(!put.is_finished(), "the write waits for the lock");
+        released.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(held);
+        let (code, r) = put.join().unwrap();
+        assert_eq!(code, 200, "{r}");
+        assert_eq!(r["override"], json!(["anthropic:home"]));
+    });
     let (code, r) = s.tcp(
         "POST",
         "/v1/agents/main/resolve",
         Some(&json!({"provider": "anthropic"})),
     );
     assert_eq!(code, 200, "{r}");
-    assert_eq!(r["decision"], "ready");
+    assert_eq!(
+        r["profile"], "anthropic:home",
+        "the new order applies once written"
+    );
+}
+
+#[test]
+fn several_worker_threads_serve_too_and_zero_is_refused() {
+    let dir = json_state();
+    let s = serve(
+        dir.path(),
+        &["--listen", "tcp:127.0.0.1:0", "--threads", "2"],
+    );
+    std::thread::scope(|scope| {
+        for i in 0..4 {
+            let s = &s;
+            scope.spawn(move || {
+                let texts = ["/model sonnet", "/model opus"];
+                for j in 0..10 {
+                    let (code, r) = s.tcp(
+                        "POST",
+                        "/v1/agents/main/messages",
+                        Some(&json!({"session": format!("agent:main:t{i}"), "text": texts[j % 2]})),
+                    );
+                    assert_eq!(code, 200, "{r}");
+                    assert_eq!(r["directive"], "applied", "{r}");
+                }
+            });
+        }
+    });
+    let (code, r) = s.tcp("GET", "/v1/agents/main/sessions/agent:main:t3", None);
+    assert_eq!(code, 200, "{r}");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelauth"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "tcp:127.0.0.1:0", "--threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--threads"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

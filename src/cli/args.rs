@@ -168,9 +168,10 @@ pub enum Command {
         /// How long a client may take to send a request's headers (default 10s).
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         header_timeout: Option<Duration>,
-        /// Worker threads of the server (default: one per CPU).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
+        /// Threads that answer connections (default 1; calls that wait on a lock or a token endpoint
+        /// run on a separate pool either way).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+        threads: Option<u16>,
     },
     /// First-run setup: a provider's credential (API key or setup token; kept in the agent's store or
     /// <state>/.env), the default model, then the checks of `models status` and `doctor`.

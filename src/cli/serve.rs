@@ -15,7 +15,7 @@ pub fn run(
     allow_remote: bool,
     token_file: Option<PathBuf>,
     header_timeout: Option<std::time::Duration>,
-    threads: Option<usize>,
+    threads: Option<u16>,
 ) -> Result<u8, CliError> {
     let listen = listen
         .iter()
@@ -28,10 +28,17 @@ pub fn run(
         token_file,
         header_timeout,
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = threads {
-        builder.worker_threads(n.max(1));
-    }
+    // One thread answers every connection unless asked otherwise: a resolve costs microseconds, and
+    // on a host shared with the gateway a second worker adds wake-ups and work stealing to each
+    // request (docs/DECISIONS.md, "modelauth serve"). Calls that may wait run on the blocking pool.
+    let mut builder = match threads.unwrap_or(1) {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+    };
     let runtime = builder
         .enable_all()
         .build()
