@@ -3,8 +3,9 @@
 //! 5,000 requests/s; latency counted from each request's scheduled send time, so a stall is not
 //! hidden), then the maximum throughput of a closed loop.
 //!
-//! `cargo bench --bench serve_load` (RATE=n, SECS=n, CONNS=n, THREADS=n for `serve --threads`; MODELAUTH_BIN=path for
-//! another build). The state is a temp copy of two API-key profiles (JSON generation).
+//! `cargo bench --bench serve_load` (RATE=n, SECS=n, CONNS=n, THREADS=n for `serve --threads`, UNIX=1 for
+//! the unix socket instead of TCP; MODELAUTH_BIN=path for another build). The state is a temp copy of
+//! two API-key profiles (JSON generation). `benches/wrk.sh` measures the same routes with wrk.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -35,16 +36,27 @@ fn state() -> tempfile::TempDir {
     dir
 }
 
+/// A connection of either kind.
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
 /// One keep-alive connection.
 struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: Vec<u8>,
 }
 
 impl Conn {
+    /// `addr` is `IP:PORT` or `unix:PATH`.
     fn new(addr: &str) -> Conn {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_nodelay(true).unwrap();
+        let stream: Box<dyn Stream> = match addr.strip_prefix("unix:") {
+            Some(path) => Box::new(std::os::unix::net::UnixStream::connect(path).unwrap()),
+            None => {
+                let s = TcpStream::connect(addr).unwrap();
+                s.set_nodelay(true).unwrap();
+                Box::new(s)
+            }
+        };
         Conn {
             stream,
             buf: Vec::with_capacity(8192),
@@ -178,10 +190,16 @@ fn main() {
         std::env::var("MODELAUTH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_modelauth").into());
     let dir = state();
     let threads = std::env::var("THREADS").ok();
+    let unix = std::env::var("UNIX").is_ok_and(|v| v == "1");
+    let listen = if unix {
+        format!("unix:{}", dir.path().join("modelauth.sock").display())
+    } else {
+        "tcp:127.0.0.1:0".to_owned()
+    };
     let mut child = Command::new(&bin)
         .arg("--state-dir")
         .arg(dir.path())
-        .args(["serve", "--listen", "tcp:127.0.0.1:0"])
+        .args(["serve", "--listen", &listen])
         .args(threads.iter().flat_map(|t| ["--threads", t.as_str()]))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -193,15 +211,15 @@ fn main() {
         &mut line,
     )
     .unwrap();
-    let addr = line
+    let printed = line
         .trim()
-        .strip_prefix("listening on tcp:")
-        .expect("serve printed its address")
-        .to_owned();
+        .strip_prefix("listening on ")
+        .expect("serve printed its address");
+    let addr = printed.strip_prefix("tcp:").unwrap_or(printed).to_owned();
+    // The unix socket needs no token (the socket file is private); TCP does.
     let token = std::fs::read_to_string(dir.path().join("modelauth.token"))
-        .unwrap()
-        .trim()
-        .to_owned();
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default();
     let cases = [
         (
             "resolve",
@@ -221,7 +239,12 @@ fn main() {
         ),
     ];
     println!(
-        "modelauth serve over loopback TCP, {conns} keep-alive connections, open loop at {rate} requests/s for {secs} s:"
+        "modelauth serve over {}, {conns} keep-alive connections, open loop at {rate} requests/s for {secs} s:",
+        if unix {
+            "its unix socket"
+        } else {
+            "loopback TCP"
+        }
     );
     for (name, req) in &cases {
         open_loop(&addr, req, rate.min(2000), 1, conns); // warm up

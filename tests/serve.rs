@@ -143,6 +143,24 @@ fn tcp_needs_the_token_and_the_unix_socket_is_private() {
     );
     assert_eq!(code, 401);
     assert_eq!(s.tcp("GET", "/healthz", None).0, 200);
+    // Refusals are counted under the route's template; the client's id never becomes a label.
+    let (code, _) = request(
+        Conn::Tcp(&addr),
+        "GET",
+        "/v1/agents/sneaky/status",
+        None,
+        &[],
+    );
+    assert_eq!(code, 401);
+    let (_, metrics) = s.unix("GET", "/metrics", None);
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert!(
+        metrics.contains(
+            "modelauth_requests_total{route=\"/v1/agents/{agent}/status\",code=\"401\"} 3"
+        ),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("sneaky"), "{metrics}");
     assert_eq!(
         std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
         0o600

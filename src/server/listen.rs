@@ -9,11 +9,9 @@ use std::str::FromStr;
 
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 
 use super::stream::Stream;
 
@@ -110,16 +108,15 @@ impl Bound {
         }
     }
 
-    /// Serves `router` until `stop`, letting requests in flight finish. A client gets
+    /// Serves `service` until `stop`, letting requests in flight finish. A client gets
     /// `header_timeout` to send a request's headers (a slow-loris client is dropped).
     pub async fn serve(
         self,
-        router: Router,
+        service: super::front::Front,
         header_timeout: Duration,
         stop: impl Future<Output = ()> + Send + 'static,
     ) {
         let graceful = GracefulShutdown::new();
-        let service = TowerToHyperService::new(router);
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(header_timeout);

@@ -13,8 +13,8 @@
 //! ```
 
 pub mod api;
-mod auth;
 pub mod error;
+mod front;
 mod listen;
 pub mod metrics;
 mod resolve;
@@ -127,7 +127,7 @@ impl Server {
             metrics: Arc::default(),
             known: Arc::default(),
         };
-        let app = auth::counted(api::router(state.clone()), Arc::clone(&state.metrics));
+        let app = api::router(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         let mut sockets = Vec::new();
@@ -141,13 +141,12 @@ impl Server {
             if let Some(p) = b.socket_path() {
                 sockets.push(p.to_owned());
             }
-            let router = match (&b, &self.token) {
-                (listen::Bound::Tcp(..), Some(t)) => {
-                    auth::require_token(app.clone(), Arc::clone(t))
-                }
-                _ => app.clone(),
+            let token = match &b {
+                listen::Bound::Tcp(..) => self.token.clone(),
+                listen::Bound::Unix(..) => None,
             };
-            tasks.push(tokio::spawn(b.serve(router, self.header_timeout, stop)));
+            let front = front::Front::new(app.clone(), token, Arc::clone(&state.metrics));
+            tasks.push(tokio::spawn(b.serve(front, self.header_timeout, stop)));
         }
         // Sessions changed by resolutions (auto pins) are written within a second, so a crash loses at
         // most that much; directives are written when they are applied.

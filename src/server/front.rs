@@ -1,0 +1,141 @@
+//! [`Front`]: the service hyper calls for every request. It checks the bearer token (TCP listeners),
+//! counts the response by route template and status, and hands the request to the router.
+//!
+//! This is one plain service rather than two `axum::middleware::from_fn` layers: those clone and box
+//! the inner service and its future for every request, a sixth of the cost of a whole `resolve`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper::service::Service;
+use hyper_util::service::TowerToHyperService;
+
+use super::api::ROUTES;
+use super::error::ApiError;
+use super::metrics::Metrics;
+
+/// The token check, the request counter and the router, for one listener.
+#[derive(Clone)]
+pub struct Front {
+    router: TowerToHyperService<Router>,
+    token: Option<Arc<str>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Front {
+    /// Serves `router`; every request needs `Authorization: Bearer <token>` when `token` is given.
+    pub fn new(router: Router, token: Option<Arc<str>>, metrics: Arc<Metrics>) -> Front {
+        Front {
+            router: TowerToHyperService::new(router),
+            token,
+            metrics,
+        }
+    }
+
+    fn authorized(&self, req: &hyper::Request<Incoming>) -> bool {
+        let Some(token) = &self.token else {
+            return true;
+        };
+        req.headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes()))
+    }
+}
+
+impl Service<hyper::Request<Incoming>> for Front {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
+        let route = template(req.uri().path());
+        let metrics = Arc::clone(&self.metrics);
+        if !self.authorized(&req) {
+            // The path is logged, never the token that was sent.
+            tracing::warn!(path = %req.uri().path(), "request without the right bearer token refused");
+            metrics.count(route, 401);
+            return Box::pin(std::future::ready(Ok(
+                ApiError::unauthorized().into_response()
+            )));
+        }
+        let answer = self.router.call(req);
+        Box::pin(async move {
+            let response = match answer.await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            metrics.count(route, response.status().as_u16());
+            Ok(response)
+        })
+    }
+}
+
+/// The route template `path` falls under (`/v1/agents/{agent}/resolve`), or `unmatched`: metric labels
+/// never hold what a client sent.
+pub fn template(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .map(|(_, t)| *t)
+        .find(|t| matches(t, path))
+        .unwrap_or("unmatched")
+}
+
+/// Whether `path` has `template`'s segments, a `{name}` matching any one non-empty segment.
+fn matches(template: &str, path: &str) -> bool {
+    let mut given = path.split('/');
+    for want in template.split('/') {
+        match given.next() {
+            Some(g) if want.starts_with('{') => {
+                if g.is_empty() {
+                    return false;
+                }
+            }
+            Some(g) if g == want => {}
+            _ => return false,
+        }
+    }
+    given.next().is_none()
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template;
+
+    #[test]
+    fn paths_map_to_their_route_templates_only() {
+        assert_eq!(
+            template("/v1/agents/main/resolve"),
+            "/v1/agents/{agent}/resolve"
+        );
+        assert_eq!(
+            template("/v1/agents/work/order/anthropic"),
+            "/v1/agents/{agent}/order/{provider}"
+        );
+        assert_eq!(
+            template("/v1/agents/main/sessions/agent:main:x"),
+            "/v1/agents/{agent}/sessions/{session}"
+        );
+        assert_eq!(template("/healthz"), "/healthz");
+        for other in [
+            "/",
+            "/healthz/x",
+            "/v1/agents//resolve",
+            "/v1/agents/main/resolve/x",
+            "/v1/agents/main/secret-of-the-client",
+        ] {
+            assert_eq!(template(other), "unmatched", "{other}");
+        }
+    }
+}
