@@ -2,7 +2,7 @@
 //! names everywhere, unknown fields refused (400 naming the field). Every agent call runs on the
 //! blocking pool: the stores take file locks and SQLite transactions.
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
@@ -24,17 +24,8 @@ pub struct AppState {
     pub known: std::sync::Arc<dashmap::DashMap<String, ()>>,
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s.
-pub struct Body<T>(pub T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
-        Ok(Body(v))
-    }
-}
+pub use super::body::Body;
+use super::body::json_response;
 
 /// The routes of API v1 (method, path), as the OpenAPI document lists them.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -148,7 +139,7 @@ async fn messages(
     } else {
         with_agent_now(&s, &agent, |a| Ok(a.chat(&m.session, &m.text)?))?
     };
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 #[derive(Deserialize)]
@@ -208,7 +199,7 @@ async fn outcomes(
         Ok(json!({ "profile": o.profile, "applied": applied, "untilMs": until, "state": state }))
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 async fn status(
@@ -216,7 +207,7 @@ async fn status(
     Path(agent): Path<String>,
 ) -> Result<Response, ApiError> {
     let out = with_agent_now(&s, &agent, |a| Ok(a.status()?))?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 fn order_json(provider: &str, v: &crate::OrderView) -> Value {
@@ -231,7 +222,7 @@ async fn order_get(
         Ok(order_json(&provider, &a.order(&provider)?))
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 #[derive(Deserialize)]
@@ -250,7 +241,7 @@ async fn order_put(
         Ok(order_json(&provider, &a.order(&provider)?))
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 async fn order_delete(
@@ -262,7 +253,7 @@ async fn order_delete(
         Ok(json!({ "provider": provider, "cleared": existed }))
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 async fn session(
@@ -274,7 +265,7 @@ async fn session(
             .ok_or_else(|| ApiError::not_found("unknown_session", format!("no session {key:?}")))
     })
     .await?;
-    Ok(Json(out).into_response())
+    Ok(json_response(&out))
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {

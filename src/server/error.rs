@@ -2,7 +2,7 @@
 //! that says whose fault it is. User input never yields a 500; no message holds key material.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -45,6 +45,24 @@ impl ApiError {
         }
     }
 
+    /// 415: the body is not sent as JSON.
+    pub fn not_json() -> ApiError {
+        ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "content_type",
+            message: "send the body as JSON with Content-Type: application/json".into(),
+        }
+    }
+
+    /// 500: the server failed on its own (never for anything a request holds).
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: message.into(),
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -58,25 +76,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> ApiError {
-        match r {
-            JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    code: "body_too_large",
-                    message: "the request body is larger than 64 KiB".into(),
-                }
-            }
-            JsonRejection::MissingJsonContentType(_) => ApiError {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code: "content_type",
-                message: "send the body as JSON with Content-Type: application/json".into(),
-            },
-            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("bad_json", e.body_text()),
-            JsonRejection::JsonDataError(e) => ApiError::bad_request("bad_field", e.body_text()),
-            other => ApiError::bad_request("bad_body", other.body_text()),
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "body_too_large",
+                message: "the request body is larger than 64 KiB".into(),
+            };
         }
+        ApiError::bad_request("bad_body", r.body_text())
     }
 }
 

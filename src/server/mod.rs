@@ -13,6 +13,7 @@
 //! ```
 
 pub mod api;
+mod body;
 pub mod error;
 mod front;
 mod listen;

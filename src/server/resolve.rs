@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::api::{AppState, Body, with_agent, with_agent_now};
+use super::api::{AppState, with_agent, with_agent_now};
+use super::body::{Body, json_response};
 use super::error::ApiError;
 use crate::Decision;
 
@@ -50,13 +50,12 @@ pub(super) async fn resolve(
         }
         ready => ready,
     };
-    let out = Json(Answer {
+    let out = json_response(&Answer {
         d: &d,
         provider: &r.provider,
         model: r.model.as_deref(),
         include_secret: r.include_secret,
-    })
-    .into_response();
+    });
     s.metrics.observe_resolve(started.elapsed());
     Ok(out)
 }
