@@ -2,17 +2,20 @@
 # Load on `modelauth serve` measured with wrk (Debian's `wrk` package) over loopback TCP.
 #
 #   sh benches/wrk.sh            # release build, default settings (one thread answers connections)
-#   THREADS=2 SECS=10 sh benches/wrk.sh
+#   THREADS=2 SECS=10 REPEAT=5 sh benches/wrk.sh
 #
 # For `resolve` and `messages` it prints wrk's latency percentiles twice:
 #   - paced: 6 keep-alive connections, each sending its next request 1 ms after the last answer
 #     (wrk's `delay()`), which is about 5,000 requests/s. wrk fires its timers on whole milliseconds,
 #     so the requests arrive in bursts of about five: harsher than a steady 5,000/s.
 #   - closed loop: 1 connection as fast as the server answers (the throughput it reaches is printed).
+# The paced line is repeated REPEAT times (default 3): on a shared 2-core host its median moves by
+# 10-20 us from run to run, with where the scheduler puts the server and wrk.
 # The state is a temp copy of two API-key profiles (JSON generation).
 set -eu
 command -v wrk > /dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 SECS=${SECS:-5}
+REPEAT=${REPEAT:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MODELAUTH_BIN:-$root/target/release/modelauth}
 [ -n "${MODELAUTH_BIN:-}" ] || (cd "$root" && cargo build --release -q)
@@ -57,6 +60,8 @@ for route in resolve messages; do
     script "$route" "$body"
     script "$route-paced" "$body" paced
     wrk -t1 -c1 -d1s -s "$tmp/$route.lua" "http://$addr/v1/agents/main/$route" > /dev/null # warm up
-    run "$route-paced" "/v1/agents/main/$route" 6 "$route, paced (~5,000/s)"
+    for i in $(seq "$REPEAT"); do
+        run "$route-paced" "/v1/agents/main/$route" 6 "$route, paced (~5,000/s) #$i"
+    done
     run "$route" "/v1/agents/main/$route" 1 "$route, closed loop (1 conn)"
 done
