@@ -1,6 +1,7 @@
 //! API v1: small handlers over the [`Gateway`]/[`Agent`] API. JSON in and out, `camelCase` field
-//! names everywhere, unknown fields refused (400 naming the field). Every agent call runs on the
-//! blocking pool: the stores take file locks and SQLite transactions.
+//! names everywhere, unknown fields refused (400 naming the field). Reads (`resolve`, `status`, a message
+//! without `/`) are answered in place; calls that may wait on a file lock, a SQLite transaction or a
+//! token endpoint run on the blocking pool.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
