@@ -71,6 +71,7 @@ fn threaded_resolves(threads: usize, n: usize) -> f64 {
                         let p = ProviderId::new("anthropic").unwrap();
                         for i in 0..n {
                             let req = ResolveRequest {
+                                unresolved: &[],
                                 provider: &p,
                                 model: Some("opus"),
                                 pin: None,
@@ -101,6 +102,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("resolve_16", |b| {
         b.iter(|| {
             let req = ResolveRequest {
+                unresolved: &[],
                 provider: &p,
                 model: Some("opus"),
                 pin: None,

@@ -21,6 +21,7 @@
 mod agent;
 mod decision;
 pub mod doctor;
+mod doctor_refs;
 mod generation;
 mod login;
 mod providers;

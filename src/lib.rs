@@ -51,6 +51,7 @@ internal!(backend, config, interpreter, resolver, session, store);
 pub mod gateway;
 pub mod oauth;
 pub mod parser;
+pub mod secrets;
 #[cfg(feature = "server")]
 pub mod server;
 

@@ -46,6 +46,7 @@ fn order_of(
 ) -> (String, Vec<String>) {
     let provider = p(provider);
     let req = ResolveRequest {
+        unresolved: &[],
         provider: &provider,
         model,
         pin,
@@ -220,6 +221,7 @@ fn all_cooling_names_the_soonest_time_and_nothing_at_all_names_the_env_variable(
     let empty = AuthProfiles::default();
     let google = p("google");
     let req = ResolveRequest {
+        unresolved: &[],
         provider: &google,
         ..req
     };
@@ -246,6 +248,7 @@ fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
     let c = config(json!({ "models": { "providers": { "custom": { "apiKey": "cfg" } } } }));
     let custom = p("custom");
     let req_c = ResolveRequest {
+        unresolved: &[],
         provider: &custom,
         ..req
     };
@@ -259,6 +262,7 @@ fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
     );
     let a = p("anthropic");
     let req_a = ResolveRequest {
+        unresolved: &[],
         provider: &a,
         ..req
     };
@@ -268,6 +272,7 @@ fn env_and_config_keys_only_when_the_provider_has_no_profile_at_all() {
 /// A request for `provider` at `NOW`: no model, no pin, no compaction.
 fn request(provider: &ProviderId) -> ResolveRequest<'_> {
     ResolveRequest {
+        unresolved: &[],
         provider,
         model: None,
         pin: None,
@@ -293,7 +298,17 @@ fn with_pin<'a>(
     base: &ResolveRequest<'a>,
     pin: Option<PinView<'a>>,
 ) -> modelauth::resolver::Resolution<'a> {
-    resolve(s, c, &Env::default(), &ResolveRequest { pin, ..*base }).unwrap()
+    resolve(
+        s,
+        c,
+        &Env::default(),
+        &ResolveRequest {
+            unresolved: &[],
+            pin,
+            ..*base
+        },
+    )
+    .unwrap()
 }
 
 #[test]
@@ -342,6 +357,7 @@ fn deleted_user_pin_is_cleared_silently_and_auto_pin_rotates_on_compaction_and_o
     assert_eq!(r.pin_change, PinChange::Keep);
     // Compaction since the pin: move to the next profile after it.
     let compacted = ResolveRequest {
+        unresolved: &[],
         compaction_count: 1,
         ..base
     };

@@ -8,23 +8,29 @@ use super::output::{self, paint};
 
 /// The state word, colored on a terminal.
 pub fn state_word(s: State) -> String {
-    let (text, color) = match s {
-        State::Ok => ("ok", 32),
-        State::Expiring => ("expiring", 33),
-        State::Expired => ("expired", 31),
-        State::Missing => ("missing", 31),
-        State::Invalid => ("invalid", 31),
-        State::Reauth => ("re-auth needed", 31),
-        State::Cooldown => ("cooldown", 33),
-        State::Disabled => ("disabled", 31),
+    let color = match s {
+        State::Ok => 32,
+        State::Expiring | State::Cooldown | State::Refreshing => 33,
+        State::Expired
+        | State::Missing
+        | State::Invalid
+        | State::Reauth
+        | State::Disabled
+        | State::Unresolved => 31,
     };
-    paint(text, color)
+    paint(s.label(), color)
 }
 
 /// One profile as a text line (no secrets).
 pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     let id = modelauth::display_id(&s.id);
     let mut line = format!("  {id:<32} {:<8} {}", s.kind, state_word(s.state));
+    if let Some(r) = &s.secret_ref {
+        line.push_str(&format!(" ref ({r})"));
+    }
+    if let Some(e) = &s.ref_error {
+        line.push_str(&format!(": {e}"));
+    }
     if let Some(until) = s.until {
         line.push_str(&format!(
             " until {} ({})",
@@ -165,6 +171,9 @@ pub fn status(
                 _ => report.findings.join("; "),
             };
             println!("\nCheck: {verdict}");
+            for n in &report.notices {
+                println!("  note (does not change the code): {n}");
+            }
         }
     }
     Ok(if check { report.check } else { 0 })

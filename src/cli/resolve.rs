@@ -110,6 +110,11 @@ fn refusals(agent: &Agent, provider: &str) -> Result<Vec<(String, State, String)
                 p.problem.as_deref().unwrap_or("invalid entry")
             ),
             State::Reauth => "re-auth needed (the provider refused the refresh token)".to_owned(),
+            State::Unresolved => format!(
+                "its secret reference does not resolve ({})",
+                p.ref_error.as_deref().unwrap_or("unknown")
+            ),
+            State::Refreshing => "OpenClaw is refreshing this login".to_owned(),
         };
         out.push((p.id, p.state, why));
     }

@@ -75,6 +75,8 @@ pub struct Config {
     pub providers: BTreeMap<ProviderId, ProviderConfig>,
     /// `env.shellEnv`: import missing provider keys from the login shell (`enabled`, `timeoutMs`).
     pub shell_env: ShellEnvConfig,
+    /// `secrets`: the providers secret references name.
+    pub secrets: super::secrets::SecretsConfig,
     /// Values of the wrong type at keys modelauth reads (each ignored), e.g. `` `agents.defaults.model.primary`
     /// is a number, not a string; modelauth ignores it ``. Show them with the file's path.
     pub problems: Vec<String>,
@@ -161,6 +163,7 @@ impl Config {
                     .and_then(|m| m.get("timeoutMs"))
                     .and_then(Value::as_u64),
             },
+            secrets: super::secrets::SecretsConfig::from_root(root),
             problems: super::check::type_problems(root),
         }
     }

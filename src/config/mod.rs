@@ -3,6 +3,7 @@
 pub mod check;
 pub mod env;
 pub mod file;
+pub mod secrets;
 pub mod shape;
 pub mod shell_env;
 

@@ -19,6 +19,10 @@ use crate::store::{
 
 use super::decision::Decision;
 use crate::oauth::{self, RefreshError, Refresher};
+use fence::fence_error;
+
+mod fence;
+mod refs;
 
 /// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +127,8 @@ struct Inner {
     sessions: Registry,
     /// The chat shortcuts of one config version (keyed by the version, which is never reused).
     aliases: Mutex<(u64, Arc<Aliases>)>,
+    /// Resolved secret references, kept briefly ([`crate::secrets::RESOLVED_TTL`]).
+    refs: crate::secrets::RefResolver,
 }
 
 /// One agent of a gateway. Clone it freely: clones share caches and sessions.
@@ -176,6 +182,7 @@ impl Agent {
                 migration: parts.migration,
                 sessions,
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
+                refs: crate::secrets::RefResolver::default(),
             }),
         }
     }
@@ -345,10 +352,13 @@ impl Agent {
         loop {
             rounds += 1;
             let store = self.inner.profiles.snapshot()?.value;
-            let resolution = match self.resolve_in(&store, session, &provider, model)? {
-                Ok(r) => r,
-                Err(e) => return Ok(Decision::from_error(e)),
-            };
+            let config = self.config()?;
+            let unresolved = self.unresolved_refs(&store, &provider, &config);
+            let resolution =
+                match self.resolve_in(&store, session, &provider, model, &config, &unresolved)? {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Decision::from_error(e)),
+                };
             let chosen = resolution
                 .chosen_profile()
                 .and_then(|id| store.profiles.get(id))
@@ -356,9 +366,20 @@ impl Agent {
             let Some(p) = chosen else {
                 return Ok(Decision::from_resolution(resolution, None));
             };
+            if p.fence.is_some() {
+                if !refresh {
+                    return Ok(Decision::needs_refresh(resolution));
+                }
+                // OpenClaw is refreshing it: wait for its answer, then choose again.
+                if rounds < 4 && self.await_fence(&p.id)? {
+                    continue;
+                }
+                return Ok(Decision::from_error(fence_error(&p.id, &provider)));
+            }
             let now = self.now_ms();
             if oauth::due(&p, now) != oauth::Due::Refresh {
-                return Ok(Decision::from_resolution(resolution, p.secret.clone()));
+                let secret = self.secret_of(&p, &config);
+                return Ok(Decision::from_resolution(resolution, secret));
             }
             if !refresh {
                 return Ok(Decision::needs_refresh(resolution));
@@ -409,20 +430,22 @@ impl Agent {
         session: Option<&str>,
         provider: &ProviderId,
         model: Option<&str>,
+        config: &Config,
+        unresolved: &[String],
     ) -> Result<Result<Resolution<'static>, ResolveError>, AgentError> {
-        let config = self.config()?;
         let (pin, compaction_count) = match session {
             Some(key) => self.inner.sessions.pin_and_compaction(key)?,
             None => (None, 0),
         };
         let req = ResolveRequest {
+            unresolved,
             provider,
             model,
             pin: pin.as_ref().map(pin_view),
             compaction_count,
             now_ms: self.now_ms(),
         };
-        let resolution = match resolve(store, &config, &self.inner.env, &req) {
+        let resolution = match resolve(store, config, &self.inner.env, &req) {
             Ok(r) => r.into_owned(),
             Err(e) => return Ok(Err(e)),
         };
@@ -866,6 +889,7 @@ mod tests {
         let store = agent.store().unwrap();
         let config = agent.config().unwrap();
         let req = ResolveRequest {
+            unresolved: &[],
             provider: &anthropic,
             model: None,
             pin: None,

@@ -160,6 +160,7 @@ impl Gateway {
                         }
                         check_store(id, &store, self, agent.now_ms(), &mut findings);
                         check_outside_order(id, &agent, &mut findings);
+                        super::doctor_refs::check_refs(id, &agent, &store, &mut findings);
                         refresh_copies.extend(refresh_fingerprints(id, &store));
                     }
                     Err(e) => findings.push(Finding::error(e.to_string())),
@@ -563,7 +564,7 @@ fn check_store(
                 format_time(p.expires.unwrap_or(0)),
                 p.provider
             ))),
-            State::Reauth => out.push(Finding::error(format!(
+            State::Reauth if p.fence.is_none() => out.push(Finding::error(format!(
                 "agent {agent}: {} needs a new login: {} refused its refresh token ({}); run modelauth models auth login --provider {} --agent {agent}",
                 p.id,
                 p.provider,

@@ -67,6 +67,10 @@ pub struct Status {
     pub check: u8,
     /// What made the check code non-zero.
     pub findings: Vec<String>,
+    /// Problems of profiles that do not change the check code (in OpenClaw 2026.9.6's state
+    /// directories only the profile each provider in use would select counts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// The state generation read (`json`, `sqlite`; absent in memory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<String>,
@@ -130,6 +134,52 @@ fn healthy_outside(
     ))
 }
 
+/// What a profile's state adds to the check: `(1, line)` for a problem to act on now, `(2, line)` for
+/// an expiry within 24 hours, `None` for nothing.
+fn profile_finding(s: &ProfileStatus) -> Option<(u8, String)> {
+    let line = match s.state {
+        State::Expired if s.refreshable == Some(true) => format!(
+            "profile {} is expired (modelauth will refresh it on its next use)",
+            s.id
+        ),
+        State::Expired => format!("profile {} is expired", s.id),
+        State::Missing => format!("profile {} is missing its secret", s.id),
+        State::Reauth if s.hint == Some(crate::interpreter::status::FENCE_FAILED_HINT) => format!(
+            "profile {} needs a new login (OpenClaw's refresh of it failed): modelauth models auth login --provider {}",
+            s.id, s.provider
+        ),
+        State::Reauth => format!(
+            "profile {} needs a new login ({} refused its refresh token): modelauth models auth login --provider {}",
+            s.id, s.provider, s.provider
+        ),
+        State::Invalid => format!(
+            "profile {} is invalid ({}); fix the entry in the store",
+            s.id,
+            s.problem.as_deref().unwrap_or("unreadable")
+        ),
+        State::Unresolved => format!(
+            "profile {}: {}",
+            s.id,
+            s.ref_error
+                .as_deref()
+                .unwrap_or("its secret reference does not resolve")
+        ),
+        State::Expiring => {
+            let line = match s.expires {
+                Some(at) => format!(
+                    "profile {} expires within 24 hours (at {})",
+                    s.id,
+                    crate::resolver::format_time(at)
+                ),
+                None => format!("profile {} expires within 24 hours", s.id),
+            };
+            return Some((2, line));
+        }
+        _ => return None,
+    };
+    Some((1, line))
+}
+
 /// Computes the status view of `agent`.
 pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
     let config = agent.config()?;
@@ -181,6 +231,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         providers: Vec::new(),
         check: 0,
         findings: Vec::new(),
+        notices: Vec::new(),
         layout: agent.layout().map(|l| l.as_str().to_owned()),
         store: agent.store_location(),
         config_warnings: config
@@ -214,7 +265,9 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let Ok(pid) = ProviderId::new(name) else {
             continue;
         };
+        let unresolved = agent.unresolved_refs(&store, &pid, &config);
         let req = ResolveRequest {
+            unresolved: &unresolved,
             provider: &pid,
             model: None,
             pin: None,
@@ -247,7 +300,16 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let mut profiles: Vec<ProfileStatus> =
             store
                 .of_provider(&pid)
-                .map(|p| profile_status(p, &store.usage_of(&p.id), now))
+                .map(|p| {
+                    let mut st = profile_status(p, &store.usage_of(&p.id), now);
+                    if let Some(Err(e)) = agent.resolve_ref_in(p, &config) {
+                        st.ref_error = Some(e.to_string());
+                        if matches!(st.state, State::Ok | State::Expiring) {
+                            st.state = State::Unresolved;
+                        }
+                    }
+                    st
+                })
                 .chain(store.invalid_of(&pid).map(|(id, why)| {
                     crate::interpreter::status::invalid_status(id, Some(&pid), why)
                 }))
@@ -275,7 +337,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         });
         let used = in_use.contains(name);
         let chosen = resolved.as_ref().ok().and_then(|r| r.chosen_profile());
-        // SPEC: any expiring profile makes --check 2; OpenClaw 2026.9.6: only a selected one does.
+        // SPEC: any profile's problem counts for --check; OpenClaw 2026.9.6: only the selected one's.
         let expiry_counts = |id: &str| {
             agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
         };
@@ -285,47 +347,17 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let order_leaves_out_the_healthy = left_out.is_some();
         let problem = left_out.or(problem);
         for s in profiles.iter().filter(|s| !outside_order.contains(&s.id)) {
-            match s.state {
-                State::Expired | State::Missing => {
-                    report.findings.push(format!(
-                        "profile {} is {}",
-                        s.id,
-                        if s.state == State::Expired {
-                            if s.refreshable == Some(true) {
-                                "expired (modelauth will refresh it on its next use)"
-                            } else {
-                                "expired"
-                            }
-                        } else {
-                            "missing its secret"
-                        }
-                    ));
+            let Some((code, line)) = profile_finding(s) else {
+                continue;
+            };
+            match (expiry_counts(&s.id), code) {
+                // OpenClaw 2026.9.6 counts only the selected profile: a spare's problem is a notice.
+                (false, _) => report.notices.push(line),
+                (true, 1) => {
+                    report.findings.push(line);
                     report.check = 1;
                 }
-                State::Reauth => {
-                    report.findings.push(format!(
-                        "profile {} needs a new login ({} refused its refresh token): modelauth models auth login --provider {}",
-                        s.id, s.provider, s.provider
-                    ));
-                    report.check = 1;
-                }
-                State::Invalid => {
-                    report.findings.push(format!(
-                        "profile {} is invalid ({}); fix the entry in the store",
-                        s.id,
-                        s.problem.as_deref().unwrap_or("unreadable")
-                    ));
-                    report.check = 1;
-                }
-                State::Expiring if expiry_counts(&s.id) => expiring.push(match s.expires {
-                    Some(at) => format!(
-                        "profile {} expires within 24 hours (at {})",
-                        s.id,
-                        crate::resolver::format_time(at)
-                    ),
-                    None => format!("profile {} expires within 24 hours", s.id),
-                }),
-                _ => {}
+                (true, _) => expiring.push(line),
             }
         }
         if used && let Some(problem) = &problem {

@@ -30,7 +30,33 @@ pub enum State {
     Invalid,
     /// An OAuth login whose refresh token the provider refused: "re-auth needed" until a new login.
     Reauth,
+    /// A secret reference that does not resolve now (skipped until it does; nothing recorded).
+    Unresolved,
+    /// OpenClaw is refreshing this login (its refresh fence is in the store): used once it settles.
+    Refreshing,
 }
+
+impl State {
+    /// The word views print: `ok`, `expiring`, `re-auth needed`, `unresolved ref`, …
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Expiring => "expiring",
+            State::Expired => "expired",
+            State::Missing => "missing",
+            State::Invalid => "invalid",
+            State::Reauth => "re-auth needed",
+            State::Cooldown => "cooldown",
+            State::Disabled => "disabled",
+            State::Unresolved => "unresolved",
+            State::Refreshing => "refreshing",
+        }
+    }
+}
+
+/// What to do about a login whose refresh OpenClaw recorded as failed (its failed fence).
+pub const FENCE_FAILED_HINT: &str =
+    "re-auth needed: OpenClaw's refresh of this login failed; log in again (openclaw models auth login, or modelauth models auth login --provider <provider>)";
 
 /// What to do about a [`State::Reauth`] profile.
 pub const REAUTH_HINT: &str =
@@ -82,6 +108,12 @@ pub struct ProfileStatus {
     /// For an OAuth login: its last refresh by modelauth, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_refresh: Option<LastRefresh>,
+    /// The secret reference the profile holds instead of its value (`exec:anthropic/key`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<String>,
+    /// Why that reference does not resolve now (never a value), when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_error: Option<String>,
 }
 
 /// The status of an unreadable stored profile `id` of `provider`.
@@ -99,6 +131,8 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
         problem: Some(why.to_owned()),
         refreshable: None,
         last_refresh: None,
+        secret_ref: None,
+        ref_error: None,
     }
 }
 
@@ -109,7 +143,11 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
     let (until, blocked) = resolver::blocked_until(stats, &p.provider, None, now);
     let oauth = p.kind == CredentialKind::OAuth;
     let reauth = oauth && p.needs_reauth();
-    let (state, until, reason) = if !p.has_secret() {
+    let fence = p.fence.as_ref().map(|f| f.is_pending());
+    let (state, until, reason) = if let Some(pending) = fence {
+        let state = if pending { State::Refreshing } else { State::Reauth };
+        (state, None, None)
+    } else if !p.has_secret() {
         (State::Missing, None, None)
     } else if reauth {
         (State::Reauth, None, None)
@@ -133,7 +171,9 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
         }
     };
     let refreshable = oauth.then(|| crate::oauth::can_refresh(p) && !reauth);
-    let hint = if state == State::Reauth {
+    let hint = if fence == Some(false) {
+        Some(FENCE_FAILED_HINT)
+    } else if state == State::Reauth {
         Some(REAUTH_HINT)
     } else if state == State::Expired && refreshable == Some(true) {
         Some("the access token has expired; modelauth refreshes it on its next use")
@@ -166,6 +206,8 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
             ok: n.ok,
             error: n.error.clone(),
         }),
+        secret_ref: p.secret_ref.as_ref().map(|r| r.label()),
+        ref_error: None,
     }
 }
 
@@ -183,6 +225,7 @@ pub fn auth_label(
     let pin = pin_state.map(|p| &*p.profile);
     // "next" is what the session's next request uses: the resolver with the session's pin.
     let req = ResolveRequest {
+unresolved: &[],
         provider,
         model: None,
         pin: pin_state.map(|p| resolver::PinView {
@@ -250,7 +293,11 @@ fn profile_label(
     if store.last_good.get(provider).map(String::as_str) == Some(p.id.as_str()) {
         flags.push("lastGood".into());
     }
+    if let Some(r) = &st.secret_ref {
+        flags.push(format!("ref {r}"));
+    }
     match st.state {
+        State::Unresolved | State::Refreshing => flags.push(st.state.label().into()),
         State::Cooldown => flags.push(format!(
             "cooldown {}",
             short_duration(st.until.unwrap_or(now).saturating_sub(now))

@@ -38,18 +38,29 @@ pub enum Due {
     Reauth,
     /// It cannot be refreshed: no refresh token, or no token endpoint known for its provider.
     CannotRefresh,
+    /// The store holds OpenClaw's refresh fence instead of tokens: OpenClaw is refreshing it (or its
+    /// refresh failed). Never refreshed here: the marker is not a token.
+    Fenced,
 }
 
 /// Whether modelauth has what a refresh of `p` needs: a refresh token and a token endpoint for its
 /// provider (a refused refresh token is `Profile::needs_reauth`, checked apart).
 pub fn can_refresh(p: &Profile) -> bool {
-    p.refresh.as_ref().is_some_and(|r| !r.is_blank()) && provider(p.provider.as_str()).is_some()
+    p.fence.is_none()
+        && p.refresh
+            .as_ref()
+            .is_none_or(|r| !crate::store::fence::is_marker(r.expose_secret()))
+        && p.refresh.as_ref().is_some_and(|r| !r.is_blank())
+        && provider(p.provider.as_str()).is_some()
 }
 
 /// Whether `p` should be refreshed at `now` (ms).
 pub fn due(p: &Profile, now: i64) -> Due {
     if p.kind != CredentialKind::OAuth {
         return Due::Fresh;
+    }
+    if p.fence.is_some() {
+        return Due::Fenced;
     }
     if p.expires
         .is_some_and(|e| e.saturating_sub(now) > REFRESH_MARGIN_MS)

@@ -186,7 +186,7 @@ impl Refresher {
 /// The state of a credential under the gates.
 enum Checked {
     /// Refresh this profile.
-    Refresh(Profile),
+    Refresh(Box<Profile>),
     /// Nothing to call: the result is already there.
     Done(Refreshed),
 }
@@ -212,7 +212,7 @@ fn check(t: Target<'_>, id: &str) -> Result<Checked, RefreshError> {
             })),
             None => Err(not("it holds no access token")),
         },
-        Due::Refresh => Ok(Checked::Refresh((**p).clone())),
+        Due::Refresh => Ok(Checked::Refresh(Box::new((**p).clone()))),
         Due::Backoff(note) => Err(RefreshError::RecentFailure {
             id: id.to_owned(),
             code: note.error.unwrap_or_else(|| "unknown".into()),
@@ -221,6 +221,9 @@ fn check(t: Target<'_>, id: &str) -> Result<Checked, RefreshError> {
             "{} refused its refresh token; log in again with `modelauth models auth login --provider {}`",
             p.provider, p.provider
         ))),
+        Due::Fenced => Err(not(
+            "OpenClaw is refreshing it (its refresh fence is in the store); modelauth waits for that refresh instead of sending the marker",
+        )),
         Due::CannotRefresh => Err(not(&format!(
             "it has no refresh token, or modelauth knows no token endpoint for {} (it refreshes {}); log in again",
             p.provider,

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::config::{Config, Env};
 use crate::store::{
+    FenceState,
     AuthProfiles, CredentialKind, FailureReason, OverrideSource, Profile, ProviderId, UsageStats,
 };
 
@@ -29,6 +30,9 @@ pub struct ResolveRequest<'a> {
     pub compaction_count: u32,
     /// Now, ms.
     pub now_ms: i64,
+    /// Profiles whose secret reference cannot be resolved now: ineligible for this request
+    /// ([`Reason::UnresolvedRef`]); empty when every reference resolved or none is used.
+    pub unresolved: &'a [String],
 }
 
 /// The end of the window that blocks `stats` for `model` at `now`, or 0 when it is usable.
@@ -147,15 +151,24 @@ fn evaluate<'a>(
         Some(mode) => mode == p.kind,
     };
     let expired = p.is_expired(req.now_ms);
-    c.needs_refresh = p.kind == CredentialKind::OAuth && expired;
+    // OpenClaw's refresh fence: a pending one waits for the refresh elsewhere (like a login due for a
+    // refresh, after fresh ones); a failed one needs a new login.
+    let fence = p.fence.as_ref().map(|f| f.state);
+    c.needs_refresh = p.kind == CredentialKind::OAuth && expired && fence != Some(FenceState::Failed);
     c.problem = if !same_provider && &p.provider != req.provider {
         Some(Reason::ProviderMismatch)
     } else if !mode_ok {
         Some(Reason::ModeMismatch)
-    } else if !p.has_secret() {
+    } else if fence == Some(FenceState::Failed) {
+        Some(Reason::Expired { at: 1 })
+    } else if fence.is_none() && !p.has_secret() {
         Some(Reason::MissingKey)
+    } else if p.secret_ref.is_some() && req.unresolved.iter().any(|u| u == id) {
+        Some(Reason::UnresolvedRef)
     } else if (p.kind == CredentialKind::Token && expired)
-        || (c.needs_refresh && (p.refresh.as_ref().is_none_or(|r| r.is_blank()) || p.needs_reauth()))
+        || (c.needs_refresh
+            && fence.is_none()
+            && (p.refresh.as_ref().is_none_or(|r| r.is_blank()) || p.needs_reauth()))
     {
         Some(Reason::Expired {
             at: p.expires.unwrap_or(0),

@@ -72,6 +72,9 @@ pub enum Reason {
     },
     /// The profile holds no key or token.
     MissingKey,
+    /// The profile's secret reference cannot be resolved now (a missing variable, an unreadable
+    /// file, a failing command): skipped for this request, nothing recorded.
+    UnresolvedRef,
     /// The order names an id that is not in the store.
     NotInStore,
     /// The stored profile is for another provider.
@@ -98,6 +101,7 @@ impl fmt::Display for Reason {
             Reason::Disabled { .. } => f.write_str("disabled"),
             Reason::Expired { .. } => f.write_str("expired"),
             Reason::MissingKey => f.write_str("missing key"),
+            Reason::UnresolvedRef => f.write_str("secret reference does not resolve"),
             Reason::NotInStore => f.write_str("not in the store"),
             Reason::ProviderMismatch => f.write_str("profile is for another provider"),
             Reason::ModeMismatch => f.write_str("config mode differs from stored type"),

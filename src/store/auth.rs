@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 use super::hash::IdHasher;
 use super::ids::ProviderId;
 use super::json::Document;
+use super::fence::Fence;
 use super::secret::Secret;
+use super::secret_ref::SecretRef;
 
 /// The kind of a stored credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,6 +67,12 @@ pub struct Profile {
     pub secret: Option<Secret>,
     /// The refresh token of an `oauth` credential.
     pub refresh: Option<Secret>,
+    /// Where the key (`keyRef`) or token (`tokenRef`) lives when the profile holds a reference
+    /// instead of the value; it wins over an inline value, as in OpenClaw. Resolve it with
+    /// `crate::secrets` at the point of use.
+    pub secret_ref: Option<SecretRef>,
+    /// OpenClaw's OAuth refresh fence, when the store holds its inert marker instead of the tokens.
+    pub fence: Option<Fence>,
     /// Expiry in ms since the epoch; `None` for "does not expire".
     pub expires: Option<i64>,
     /// The account e-mail of an OAuth login, when recorded.
@@ -147,13 +155,16 @@ impl Profile {
         self.expires.is_some_and(|e| e <= now_ms)
     }
 
-    /// True when the credential holds what its kind needs (a key, a token, or an access or refresh token).
+    /// True when the credential holds what its kind needs (a key, a token or a reference to one, or
+    /// an access or refresh token). A fenced OAuth login holds only markers: no secret.
     #[inline]
     pub fn has_secret(&self) -> bool {
         let present = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.is_blank());
         match self.kind {
-            CredentialKind::OAuth => present(&self.secret) || present(&self.refresh),
-            _ => present(&self.secret),
+            CredentialKind::OAuth => {
+                self.fence.is_none() && (present(&self.secret) || present(&self.refresh))
+            }
+            _ => self.secret_ref.is_some() || present(&self.secret),
         }
     }
 }
@@ -529,7 +540,10 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
             Some(other) => Err(format!("\"{name}\" is {}", kind(other))),
         }
     };
+    let secret_ref = reference(fields, kind_)?;
     let (secret, refresh) = match kind_ {
+        // A reference wins over an inline value (OpenClaw's `resolveSecretInputString`).
+        _ if secret_ref.is_some() => (None, None),
         // A blank `key` does not hide a valid legacy `apiKey`.
         CredentialKind::ApiKey => (
             text("key")?
@@ -540,6 +554,9 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
         CredentialKind::Token => (text("token")?, None),
         CredentialKind::OAuth => (text("access")?, text("refresh")?),
     };
+    let fence = (kind_ == CredentialKind::OAuth)
+        .then(|| Fence::of(fields))
+        .flatten();
     let expires = match fields.get("expires") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)) {
@@ -558,11 +575,38 @@ fn profile_from(id: &str, entry: &Value, legacy_provider: Option<&str>) -> Resul
         kind: kind_,
         secret,
         refresh,
+        secret_ref,
+        fence,
         expires,
         email,
         refresh_note: fields.get("modelauthRefresh").and_then(RefreshNote::from_value),
         usage: None,
     })
+}
+
+/// The secret reference of an entry: `keyRef` (or the `$NAME` shorthand in `key`) of an `api_key`,
+/// `tokenRef` (or `token`) of a `token` profile. An OAuth login with a reference is refused, as
+/// OpenClaw 2026.9.6 refuses it (its material is rotated by refreshes and cannot live elsewhere).
+fn reference(fields: &Map<String, Value>, kind: CredentialKind) -> Result<Option<SecretRef>, String> {
+    let of = |explicit: &str, inline: &str| {
+        fields
+            .get(explicit)
+            .and_then(SecretRef::coerce)
+            .or_else(|| fields.get(inline).and_then(SecretRef::coerce))
+    };
+    match kind {
+        CredentialKind::ApiKey => Ok(of("keyRef", "key")),
+        CredentialKind::Token => Ok(of("tokenRef", "token")),
+        CredentialKind::OAuth => {
+            let refs = ["keyRef", "tokenRef", "oauthRef", "access", "refresh"];
+            match refs.iter().any(|k| {
+                fields.get(*k).is_some_and(|v| v.is_object() && SecretRef::coerce(v).is_some())
+            }) {
+                true => Err("an OAuth login cannot hold a secret reference (OpenClaw refuses it too); log in again with modelauth models auth login".to_owned()),
+                false => Ok(None),
+            }
+        }
+    }
 }
 
 /// Interprets one usageStats entry; fields of the wrong type count as absent.

@@ -1,0 +1,183 @@
+//! Secret references resolved at the point of use, exactly as OpenClaw 2026.9.6 resolves them: `env`
+//! (the environment, with `<state>/.env`), `file` (a private file: JSON pointer or single value),
+//! `exec` (a command speaking the exec protocol v1) and `store` (OpenClaw's own secret store).
+//!
+//! A resolved value is a [`Secret`]: it is never written anywhere and never logged. [`RefResolver`]
+//! keeps it in memory for [`RESOLVED_TTL`] (a failure for [`FAILED_TTL`]), so a command or file is
+//! read at most once per interval whatever the request rate, and a rotated secret is seen within it.
+
+mod exec;
+mod file;
+mod store;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::Env;
+use crate::config::secrets::{ProviderDef, SecretsConfig};
+use crate::store::{Secret, SecretRef};
+
+/// How long a resolved value is reused.
+pub const RESOLVED_TTL: Duration = Duration::from_secs(30);
+/// How long a failed resolution is remembered (so a broken command is not run on every request).
+pub const FAILED_TTL: Duration = Duration::from_secs(5);
+
+/// Why a secret reference did not resolve. Names the reference and the cause, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// The provider answered, but not for this id (a missing variable, pointer or exec id).
+    #[error("secret reference {reference} does not resolve: {message}")]
+    NotFound {
+        /// The reference's label.
+        reference: String,
+        /// What is missing and where.
+        message: String,
+    },
+    /// The provider's settings refuse it (an allowlist, an id of the wrong form).
+    #[error("secret reference {reference} is refused: {message}")]
+    Refused {
+        /// The reference's label.
+        reference: String,
+        /// Why.
+        message: String,
+    },
+    /// The provider itself failed (not configured, unsafe file or command, timeout, bad answer).
+    #[error("secret provider for {reference} failed: {message}")]
+    Provider {
+        /// The reference's label.
+        reference: String,
+        /// What failed and how to fix it.
+        message: String,
+    },
+}
+
+/// Where references are resolved: the config's providers, the environment and the state directory.
+#[derive(Debug, Clone, Copy)]
+pub struct RefContext<'a> {
+    /// `secrets` of `openclaw.json`.
+    pub config: &'a SecretsConfig,
+    /// The environment (process, `.env`, login shell).
+    pub env: &'a Env,
+    /// `<state>/state/openclaw.sqlite`, for `store` references (`None`: none exists).
+    pub state_db: Option<&'a Path>,
+}
+
+/// Resolves `r` now, without a cache.
+pub fn resolve_ref(r: &SecretRef, ctx: &RefContext<'_>) -> Result<Secret, SecretError> {
+    let label = r.label();
+    let provider_err = |message: String| SecretError::Provider {
+        reference: label.clone(),
+        message,
+    };
+    let (alias, def) = ctx.config.provider_for(r).map_err(&provider_err)?;
+    let value = match def {
+        ProviderDef::Env { allowlist } => {
+            if allowlist.as_ref().is_some_and(|l| !l.contains(&r.id)) {
+                return Err(SecretError::Refused {
+                    reference: label,
+                    message: format!("\"{}\" is not in secrets.providers.{alias}.allowlist", r.id),
+                });
+            }
+            ctx.env
+                .get(&r.id)
+                .cloned()
+                .ok_or_else(|| SecretError::NotFound {
+                    reference: label.clone(),
+                    message: format!("environment variable {} is missing or empty", r.id),
+                })?
+        }
+        ProviderDef::File { .. } => file::resolve(&alias, &def, r, &label)?,
+        ProviderDef::Exec(e) => exec::resolve(&alias, &e, r, ctx.env, &label)?,
+        ProviderDef::Store => store::resolve(ctx.state_db, r, &label)?,
+        ProviderDef::Unsupported { why, .. } => {
+            return Err(provider_err(format!(
+                "secrets.providers.{alias} cannot be used by modelauth: {why}"
+            )));
+        }
+    };
+    if value.is_blank() {
+        return Err(SecretError::NotFound {
+            reference: label,
+            message: "the value is empty".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// Resolved references with the time they were resolved.
+type Entries = HashMap<SecretRef, (Instant, Result<Secret, SecretError>)>;
+
+/// A cache of resolved references, shared by every agent of a gateway. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct RefResolver {
+    entries: Mutex<Entries>,
+}
+
+impl RefResolver {
+    /// `r`'s value: from the cache while it is fresh, else resolved now (which may run a command
+    /// for up to its `timeoutMs`; call it off an async executor's threads).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a cache lifetime on real time, not the injected clock"
+    )]
+    pub fn resolve(&self, r: &SecretRef, ctx: &RefContext<'_>) -> Result<Secret, SecretError> {
+        if let Some(hit) = self.cached(r) {
+            return hit;
+        }
+        let result = resolve_ref(r, ctx);
+        if let Err(e) = &result {
+            tracing::debug!(reference = %r, "{e}");
+        }
+        self.lock()
+            .insert(r.clone(), (Instant::now(), result.clone()));
+        result
+    }
+
+    /// The cached answer for `r`, while fresh.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a cache lifetime on real time, not the injected clock"
+    )]
+    pub fn cached(&self, r: &SecretRef) -> Option<Result<Secret, SecretError>> {
+        let entries = self.lock();
+        let (at, result) = entries.get(r)?;
+        let ttl = if result.is_ok() {
+            RESOLVED_TTL
+        } else {
+            FAILED_TTL
+        };
+        (at.elapsed() < ttl).then(|| result.clone())
+    }
+
+    /// Forgets `r` (after the provider refused its value, so the next use reads the store again).
+    pub fn forget(&self, r: &SecretRef) {
+        self.lock().remove(r);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `~` and `~/…` expanded with `$HOME`; other paths as given.
+fn expand_home(path: &str, env: Option<&Env>) -> PathBuf {
+    let home = || {
+        env.and_then(|e| e.get_plain("HOME").map(str::to_owned))
+            .or_else(|| std::env::var("HOME").ok())
+    };
+    match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => match home() {
+            Some(h) => PathBuf::from(format!("{h}{rest}")),
+            None => PathBuf::from(path),
+        },
+        _ => PathBuf::from(path),
+    }
+}
+
+/// The effective user id, read without `unsafe` (the owner of `/proc/self`); `None` off Linux.
+fn effective_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
