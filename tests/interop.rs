@@ -15,7 +15,7 @@ use crate::sqlite_state::{
 };
 
 /// The directory of the installed `openclaw`, or `None` (the test then returns after saying why).
-fn openclaw_bin() -> Option<PathBuf> {
+pub(crate) fn openclaw_bin() -> Option<PathBuf> {
     match std::env::var_os("MODELAUTH_INTEROP_BIN") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -36,7 +36,7 @@ fn openclaw_bin() -> Option<PathBuf> {
 }
 
 /// Runs `openclaw ARGS` on state directory `dir`, with `stdin`.
-fn oc(bin: &Path, dir: &Path, args: &str, stdin: &str) -> Output {
+pub(crate) fn oc(bin: &Path, dir: &Path, args: &str, stdin: &str) -> Output {
     use std::io::Write;
     let path = format!(
         "{}:{}",
@@ -82,7 +82,7 @@ fn oc_retrying(bin: &Path, dir: &Path, args: &str, stdin: &str, refusals: &mut u
     }
 }
 
-fn ok(out: Output, what: &str) -> String {
+pub(crate) fn ok(out: Output, what: &str) -> String {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -92,11 +92,11 @@ fn ok(out: Output, what: &str) -> String {
     text
 }
 
-fn token(tag: &str) -> String {
+pub(crate) fn token(tag: &str) -> String {
     format!("sk-ant-oat01-INTEROP{tag}{}\n", "0".repeat(60))
 }
 
-fn oc_json(bin: &Path, dir: &Path, args: &str) -> Value {
+pub(crate) fn oc_json(bin: &Path, dir: &Path, args: &str) -> Value {
     let out = oc(bin, dir, args, "");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(

@@ -7,6 +7,7 @@ mod common;
 mod fuzz_input;
 mod fuzz_replay;
 mod interop;
+mod interop_refs;
 mod json_contract;
 mod lock_protocol;
 mod monitoring;
