@@ -337,6 +337,7 @@ fn a_broken_reference_is_skipped_and_named_never_replaced_by_plaintext() {
         ),
         "order set",
     );
+    #[allow(clippy::disallowed_methods, reason = "the timeout bound is real time")]
     let started = std::time::Instant::now();
     let chosen: Value = serde_json::from_slice(
         &ma(
