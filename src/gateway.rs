@@ -394,7 +394,10 @@ impl GatewayBuilder {
                 let sqlite = match layout {
                     StateLayout::Json => None,
                     StateLayout::Sqlite => match sqlite_db_of(state.root()) {
-                        Some(_) => Some(SqliteLayout::open(state.root())?),
+                        Some(_) => {
+                            env.set_key_rules(crate::config::env::KeyRules::OpenClaw2026_9);
+                            Some(SqliteLayout::open(state.root())?)
+                        }
                         None => {
                             return Err(GatewayError::NoStateDatabase(state_db_of(state.root())));
                         }

@@ -497,3 +497,118 @@ fn an_openclaw_refresh_fence_is_waited_out_never_sent_or_recorded() {
     let oc_status = oc_json(&bin, d, "models status --json");
     assert!(oc_status.to_string().contains("anthropic:me"));
 }
+
+/// The last 8 characters of the key OpenClaw's `models status --json` shows as `provider`'s
+/// effective environment credential (`sk-ant-a...bbbb2222`), if any.
+fn oc_env_key_tail(bin: &Path, dir: &Path, provider: &str) -> Option<String> {
+    let out = oc_env(bin, dir, "models status --json", &[]);
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let p = v["auth"]["providers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["provider"] == provider)?;
+    let shown = p["env"]["value"].as_str()?;
+    Some(shown[shown.len() - 8..].to_owned())
+}
+
+/// The last 8 characters of the key modelauth's `serve` hands out for `provider`, if any.
+fn ma_key_tail(server: &crate::serve_common::Serve, provider: &str) -> Option<String> {
+    let body = json!({"provider": provider, "includeSecret": true});
+    let (code, answer) = server.unix("POST", "/v1/agents/main/resolve", Some(&body));
+    if code != 200 {
+        return None;
+    }
+    let secret = answer["secret"].as_str()?;
+    Some(secret[secret.len() - 8..].to_owned())
+}
+
+#[test]
+fn dotenv_files_and_environment_keys_pick_the_key_openclaw_picks() {
+    let Some(bin) = openclaw_bin() else { return };
+    let cases: [(&str, &[u8]); 6] = [
+        ("a duplicated key (the last wins)", b"ANTHROPIC_API_KEY=sk-ant-api03-FIRSTaaaaaaaa11111111\nANTHROPIC_API_KEY=sk-ant-api03-SECONDbbbbbbb22222222\n"),
+        ("a UTF-8 BOM", b"\xef\xbb\xbfANTHROPIC_API_KEY=sk-ant-api03-BOMccccccccccc33333333\n"),
+        ("a multi-line double-quoted value before the key", b"NOTE=\"line one\nline two\"\nANTHROPIC_API_KEY=sk-ant-api03-MULTIdddddddd44444444\n"),
+        ("export and a tab", b"export\tANTHROPIC_API_KEY=sk-ant-api03-TABeeeeeeeeeee55555555\n"),
+        ("an invalid byte on another line", b"BROKEN=\xff\xfe\nANTHROPIC_API_KEY=sk-ant-api03-BYTEffffffffff66666666\n"),
+        ("a comment and quotes", b"# keys\nANTHROPIC_API_KEY='sk-ant-api03-QUOTEgggggggg77777777' # work\n"),
+    ];
+    for (what, body) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(
+            oc(
+                &bin,
+                d,
+                "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+                "",
+            ),
+            "config set",
+        );
+        std::fs::write(d.join(".env"), body).unwrap();
+        let mut perm = std::fs::metadata(d.join(".env")).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
+        std::fs::set_permissions(d.join(".env"), perm).unwrap();
+        let theirs = oc_env_key_tail(&bin, d, "anthropic");
+        let mut server = serve_with(d, &[], &[]);
+        let ours = ma_key_tail(&server, "anthropic");
+        server.terminate();
+        assert!(theirs.is_some(), "{what}: OpenClaw found no key");
+        assert_eq!(ours, theirs, "{what}");
+        let status = text(&ma(d, "models status", &[]));
+        assert!(status.contains("[anthropic]"), "{what}: {status}");
+    }
+    // GOOGLE_API_KEY is a google credential; OPENAI_API_KEYS (a list) is not one for 2026.9.6.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        oc(
+            &bin,
+            d,
+            "config set agents.defaults.model.primary google/gemini-3-pro-preview",
+            "",
+        ),
+        "config set",
+    );
+    std::fs::write(
+        d.join(".env"),
+        "GOOGLE_API_KEY=AIzaSyGOOGLExxxxxxxx88888888\nOPENAI_API_KEYS=sk-one sk-two;sk-three\n",
+    )
+    .unwrap();
+    let theirs = oc_env_key_tail(&bin, d, "google");
+    let mut server = serve_with(d, &[], &[]);
+    assert_eq!(ma_key_tail(&server, "google"), theirs);
+    assert_eq!(
+        (
+            ma_key_tail(&server, "openai"),
+            oc_env_key_tail(&bin, d, "openai")
+        ),
+        (None, None)
+    );
+    server.terminate();
+}
+
+#[test]
+fn paste_api_key_writes_what_openclaw_reads_under_its_default_id() {
+    let Some(bin) = openclaw_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        oc(
+            &bin,
+            d,
+            "models auth paste-token --provider anthropic --profile-id anthropic:t",
+            &crate::interop::token("P"),
+        ),
+        "paste-token",
+    );
+    let out = crate::common::modelauth_in(d)
+        .args(["models", "auth", "paste-api-key", "--provider", "openai"])
+        .write_stdin("sk-proj-PASTEAPIKEYxxxxxxxx99999999\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let theirs = oc_json(&bin, d, "models auth list --json").to_string();
+    assert!(theirs.contains("openai:manual"), "{theirs}");
+}

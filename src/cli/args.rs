@@ -302,6 +302,19 @@ pub enum AuthCommand {
         #[arg(long, value_parser = parse_duration, value_name = "DURATION", default_value = "5m")]
         wait: Duration,
     },
+    /// Store an API key as OpenClaw's `paste-api-key` does (default id `<provider>:manual`), read from
+    /// a hidden prompt or stdin.
+    #[command(
+        after_help = "Examples:\n  modelauth models auth paste-api-key --provider openai\n  printf %s \"$KEY\" | modelauth models auth paste-api-key --provider anthropic --profile-id anthropic:work"
+    )]
+    PasteApiKey {
+        /// Provider id.
+        #[arg(long)]
+        provider: String,
+        /// Profile id (default: <provider>:manual, as OpenClaw).
+        #[arg(long)]
+        profile_id: Option<String>,
+    },
     /// Store a token (e.g. from `claude setup-token`), read from a hidden prompt or stdin.
     #[command(
         after_help = "Examples:\n  claude setup-token   # on any machine, then:\n  modelauth models auth paste-token --provider anthropic --expires-in 365d"

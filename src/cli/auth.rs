@@ -1,4 +1,4 @@
-//! `models auth list|add|paste-token|setup-token|remove|order|report`.
+//! `models auth list|add|paste-api-key|paste-token|setup-token|remove|order|report`.
 
 use std::io::{IsTerminal, Read};
 
@@ -25,6 +25,17 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             let id = profile_id
                 .clone()
                 .unwrap_or_else(|| format!("{provider}:default"));
+            let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
+            save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
+        }
+        AuthCommand::PasteApiKey {
+            provider,
+            profile_id,
+        } => {
+            let provider = ctx.provider(provider)?;
+            let id = profile_id
+                .clone()
+                .unwrap_or_else(|| format!("{provider}:manual"));
             let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
             save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
         }

@@ -23,6 +23,20 @@ pub struct Env {
     from_shell: std::collections::BTreeSet<String>,
     /// Variables read from `<state>/.env`.
     from_dotenv: std::collections::BTreeSet<String>,
+    /// Which release's rules find provider keys.
+    rules: KeyRules,
+}
+
+/// Which rules find a provider's keys in the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyRules {
+    /// SPEC §2 (the early-2026 releases): `<P>_API_KEY`, then each entry of `<P>_API_KEYS` (comma- or
+    /// newline-separated).
+    #[default]
+    Spec,
+    /// OpenClaw 2026.9.6 (its SQLite-generation directories): `<P>_API_KEY` only, plus
+    /// `GOOGLE_API_KEY` for google; key lists do not count for status and resolution there.
+    OpenClaw2026_9,
 }
 
 /// One provider key found in the environment or config, with where it came from.
@@ -46,7 +60,14 @@ impl Env {
                 .collect(),
             from_shell: Default::default(),
             from_dotenv: Default::default(),
+            rules: KeyRules::Spec,
         }
+    }
+
+    /// Finds provider keys by `rules` from now on (the gateway sets OpenClaw 2026.9.6's for a
+    /// SQLite-generation directory).
+    pub fn set_key_rules(&mut self, rules: KeyRules) {
+        self.rules = rules;
     }
 
     /// The process environment (variables that are not UTF-8 are left out).
@@ -55,16 +76,19 @@ impl Env {
             vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect(),
             from_shell: Default::default(),
             from_dotenv: Default::default(),
+            rules: KeyRules::Spec,
         }
     }
 
-    /// Adds the variables of the `.env` file at `path` that are not set yet. A missing file adds nothing.
+    /// Adds the variables of the `.env` file at `path` that are not set yet (a key written twice counts
+    /// with its last value, as in OpenClaw). A missing file adds nothing; a line that defines nothing,
+    /// or bytes that are not UTF-8, are warnings and the rest is read.
     pub fn load_dotenv(&mut self, path: &Path) -> Result<Vec<DotenvWarning>, StoreError> {
-        let Some(text) = atomic::read_text(path, 1 << 20)? else {
+        let Some(bytes) = atomic::read_bytes(path, 1 << 20)? else {
             return Ok(Vec::new());
         };
-        let text = zeroize::Zeroizing::new(text);
-        let (pairs, warnings) = parse_dotenv(&text);
+        let bytes = zeroize::Zeroizing::new(bytes);
+        let (pairs, warnings) = super::dotenv::parse(&bytes);
         for (k, v) in pairs {
             if !self.vars.contains_key(&k) {
                 self.from_dotenv.insert(k.clone());
@@ -114,7 +138,10 @@ impl Env {
             .into_iter()
             .flat_map(|p| {
                 let stem = p.env_stem();
+                let google = (p.as_str() == "google").then(|| "GOOGLE_API_KEY".to_owned());
                 [format!("{stem}_API_KEY"), format!("{stem}_API_KEYS")]
+                    .into_iter()
+                    .chain(google)
             })
             .collect()
     }
@@ -129,17 +156,27 @@ impl Env {
         self.get(name).map(Secret::expose_secret)
     }
 
-    /// The environment keys for `provider` by SPEC §2's naming rules: `<P>_API_KEY`, then each entry of
+    /// The environment keys for `provider` by the [`KeyRules`] in force: `<P>_API_KEY` (and
+    /// `GOOGLE_API_KEY` for google under OpenClaw 2026.9.6's), then, under SPEC's, each entry of
     /// `<P>_API_KEYS` (comma- or newline-separated).
     pub fn provider_keys(&self, provider: &ProviderId) -> Vec<KeySource> {
         let stem = provider.env_stem();
         let mut out = Vec::new();
         let single = format!("{stem}_API_KEY");
-        if let Some(s) = self.get(&single) {
-            out.push(KeySource {
-                label: format!("{}: {single}", self.origin(&single)),
-                secret: s.clone(),
-            });
+        let mut singles = vec![single];
+        if self.rules == KeyRules::OpenClaw2026_9 && provider.as_str() == "google" {
+            singles.push("GOOGLE_API_KEY".to_owned());
+        }
+        for name in singles {
+            if let Some(s) = self.get(&name) {
+                out.push(KeySource {
+                    label: format!("{}: {name}", self.origin(&name)),
+                    secret: s.clone(),
+                });
+            }
+        }
+        if self.rules == KeyRules::OpenClaw2026_9 {
+            return out;
         }
         let list = format!("{stem}_API_KEYS");
         if let Some(s) = self.get(&list) {
@@ -164,73 +201,9 @@ impl Env {
     }
 }
 
-/// Parses `.env` text: `KEY=VALUE`, optional `export `, `#` comments, single or double quotes.
-pub fn parse_dotenv(text: &str) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {
-    let mut pairs = Vec::new();
-    let mut warnings = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line
-            .strip_prefix("export ")
-            .map(str::trim_start)
-            .unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            warnings.push(DotenvWarning {
-                line: i + 1,
-                problem: "no '=' (expected KEY=VALUE)",
-            });
-            continue;
-        };
-        let key = key.trim();
-        let valid_key = !key.is_empty()
-            && !key.starts_with(|c: char| c.is_ascii_digit())
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid_key {
-            warnings.push(DotenvWarning {
-                line: i + 1,
-                problem: "invalid variable name",
-            });
-            continue;
-        }
-        let value = value.trim();
-        let unquoted = match value.as_bytes().first() {
-            Some(&q @ (b'"' | b'\'')) => match value[1..].find(q as char) {
-                Some(end) => &value[1..1 + end],
-                None => {
-                    warnings.push(DotenvWarning {
-                        line: i + 1,
-                        problem: "unterminated quote",
-                    });
-                    continue;
-                }
-            },
-            _ => value.split(" #").next().unwrap_or("").trim_end(),
-        };
-        pairs.push((key.to_owned(), Secret::new(unquoted)));
-    }
-    (pairs, warnings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dotenv_lines() {
-        let (pairs, warnings) = parse_dotenv(
-            "# c\nA=1\nexport B = \"two # x\"\nC='3'\nbad line\n9X=1\nD=\"open\nE=v # note\n",
-        );
-        let got: Vec<_> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.expose_secret()))
-            .collect();
-        assert_eq!(got, [("A", "1"), ("B", "two # x"), ("C", "3"), ("E", "v")]);
-        let lines: Vec<_> = warnings.iter().map(|w| w.line).collect();
-        assert_eq!(lines, [5, 6, 7]);
-    }
 
     #[test]
     fn provider_keys_follow_naming_rules() {

@@ -1,6 +1,7 @@
 //! The state directory, `openclaw.json` and the lookup environment (SPEC §2).
 
 pub mod check;
+pub mod dotenv;
 pub mod env;
 pub mod file;
 pub mod secrets;

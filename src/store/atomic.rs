@@ -46,6 +46,20 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
 /// non-blocking so a FIFO cannot hang the caller) and checked as opened, so a path swapped for a link
 /// between a check and the open is never followed.
 pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> {
+    let Some(bytes) = read_bytes(path, limit)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| StoreError::NotUtf8 {
+            path: path.to_owned(),
+            offset: e.utf8_error().valid_up_to(),
+        })
+}
+
+/// [`read_text`] without the UTF-8 check: the bytes of a regular file within `limit` (`None` when it
+/// does not exist).
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let read_err = |source| StoreError::Read {
         path: path.to_owned(),
@@ -97,12 +111,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
             limit,
         });
     }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|e| StoreError::NotUtf8 {
-            path: path.to_owned(),
-            offset: e.utf8_error().valid_up_to(),
-        })
+    Ok(Some(bytes))
 }
 
 pub use super::lock::{FileLock, LockOptions, lock_path};
