@@ -21,6 +21,7 @@ mod redesign_defects;
 pub mod redis_server;
 pub mod resolver_rules;
 mod runtime_agent;
+mod secret_refs;
 mod serve;
 mod serve_common;
 mod shared_procs;

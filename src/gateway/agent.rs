@@ -328,8 +328,10 @@ impl Agent {
         self.next_with(session, provider, model, true)
     }
 
-    /// [`Agent::next`] without network calls: a login due for a refresh is answered
-    /// [`Decision::NeedsRefresh`] instead of being refreshed. Never blocks on a token endpoint.
+    /// [`Agent::next`] without network calls or commands: a login due for a refresh, one OpenClaw is
+    /// refreshing, or a profile whose secret reference has no fresh resolved value is answered
+    /// [`Decision::NeedsRefresh`]; then call [`Agent::next`] on a blocking thread. Never blocks on a
+    /// token endpoint or a secret provider.
     pub fn next_cached(
         &self,
         session: Option<&str>,
@@ -353,7 +355,7 @@ impl Agent {
             rounds += 1;
             let store = self.inner.profiles.snapshot()?.value;
             let config = self.config()?;
-            let unresolved = self.unresolved_refs(&store, &provider, &config);
+            let unresolved = self.unresolved_refs(&store, &provider, &config, refresh);
             let resolution =
                 match self.resolve_in(&store, session, &provider, model, &config, &unresolved)? {
                     Ok(r) => r,
@@ -366,9 +368,17 @@ impl Agent {
             let Some(p) = chosen else {
                 return Ok(Decision::from_resolution(resolution, None));
             };
-            if p.fence.is_some() {
+            if p.fence.is_some() || self.ref_uncached(&p) {
                 if !refresh {
                     return Ok(Decision::needs_refresh(resolution));
+                }
+                if p.fence.is_none() {
+                    // A reference to resolve now (refresh: the caller may block).
+                    let secret = self.secret_of(&p, &config);
+                    if secret.is_none() && rounds < 4 {
+                        continue;
+                    }
+                    return Ok(Decision::from_resolution(resolution, secret));
                 }
                 // OpenClaw is refreshing it: wait for its answer, then choose again.
                 if rounds < 4 && self.await_fence(&p.id)? {

@@ -265,7 +265,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let Ok(pid) = ProviderId::new(name) else {
             continue;
         };
-        let unresolved = agent.unresolved_refs(&store, &pid, &config);
+        let unresolved = agent.unresolved_refs(&store, &pid, &config, true);
         let req = ResolveRequest {
             unresolved: &unresolved,
             provider: &pid,

@@ -51,19 +51,36 @@ impl Agent {
         Some(self.inner.refs.resolve(r, &ctx))
     }
 
-    /// The ids of `provider`'s profiles whose reference does not resolve now (resolving each).
+    /// The ids of `provider`'s profiles whose reference does not resolve now: resolving each when
+    /// `resolve`, else from the cache only (a reference not resolved lately counts as resolvable).
     pub(crate) fn unresolved_refs(
         &self,
         store: &AuthProfiles,
         provider: &ProviderId,
         config: &Config,
+        resolve: bool,
     ) -> Vec<String> {
         store
             .provider_profiles(provider)
             .iter()
-            .filter(|p| matches!(self.resolve_ref_in(p, config), Some(Err(_))))
+            .filter(|p| {
+                let answer = match (&p.secret_ref, resolve) {
+                    (None, _) => None,
+                    (Some(_), true) => self.resolve_ref_in(p, config),
+                    (Some(r), false) => self.inner.refs.cached(r),
+                };
+                matches!(answer, Some(Err(_)))
+            })
             .map(|p| p.id.clone())
             .collect()
+    }
+
+    /// True when `p` holds a reference with no fresh answer in the cache (resolving it may run a
+    /// command: do it off an async executor's threads).
+    pub(crate) fn ref_uncached(&self, p: &Profile) -> bool {
+        p.secret_ref
+            .as_ref()
+            .is_some_and(|r| self.inner.refs.cached(r).is_none())
     }
 
     /// The credential to hand out for `p`: its inline secret, or its reference's value.
