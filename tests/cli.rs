@@ -831,3 +831,29 @@ fn a_config_value_of_the_wrong_type_is_named_by_status_and_doctor() {
         );
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = format!("--state-dir={}", dir.path().display());
+    let cases: [&[&str]; 3] = [
+        &["completions", "bash"],
+        &["man"],
+        &[&state, "models", "list"],
+    ];
+    for args in cases {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelauth"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first write
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -75,8 +75,30 @@ impl CliError {
     }
 }
 
+/// A reader that went away (`modelauth … | head`) ends the command quietly with exit 0, as cargo
+/// and ripgrep do, instead of a panic message and an abort: `print!` panics on `EPIPE`, and this
+/// hook turns exactly that panic into a quiet exit. Every other panic keeps the default report.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // `print!`'s "failed printing to stdout: Broken pipe", clap_complete's "failed to write
+        // completion file: … BrokenPipe …".
+        if message.contains("Broken pipe") || message.contains("BrokenPipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
