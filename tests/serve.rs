@@ -172,6 +172,21 @@ fn tcp_needs_the_token_and_the_unix_socket_is_private() {
     );
     let token = s.token.clone().unwrap();
     assert!(token.len() >= 32);
+    // The scheme is case-insensitive.
+    let lower = format!("bearer {token}");
+    let (code, _) = request(
+        Conn::Tcp(&addr),
+        "GET",
+        "/v1/agents/main/status",
+        None,
+        &[("authorization", lower.as_str())],
+    );
+    assert_eq!(code, 200);
+    // A flood of refused requests is counted, and logged at most once per 10 s.
+    for _ in 0..200 {
+        let (code, _) = request(Conn::Tcp(&addr), "GET", "/healthz?x", None, &[]);
+        assert_eq!(code, 401);
+    }
     s.terminate();
     let log = s.stderr();
     assert!(
@@ -179,6 +194,10 @@ fn tcp_needs_the_token_and_the_unix_socket_is_private() {
             && !log.contains("wrong-token")
             && !log.contains(&token),
         "{log}"
+    );
+    assert!(
+        log.matches("bearer token refused").count() <= 2,
+        "one line per interval: {log}"
     );
     // A remote address needs --allow-remote.
     let out = crate::cli::run(dir.path(), "serve --listen tcp:0.0.0.0:0")

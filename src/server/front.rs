@@ -19,6 +19,50 @@ use super::api::ROUTES;
 use super::error::ApiError;
 use super::metrics::Metrics;
 
+/// Refused requests logged at most once per [`RefusalLog::INTERVAL_MS`].
+static REFUSALS: RefusalLog = RefusalLog::new();
+
+/// A log-rate limit: one line per interval, with the number of events it did not log.
+pub(crate) struct RefusalLog {
+    last_ms: std::sync::atomic::AtomicU64,
+    skipped: std::sync::atomic::AtomicU64,
+}
+
+impl RefusalLog {
+    /// At most one line per 10 s.
+    pub(crate) const INTERVAL_MS: u64 = 10_000;
+
+    const fn new() -> RefusalLog {
+        RefusalLog {
+            last_ms: std::sync::atomic::AtomicU64::new(0),
+            skipped: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(events skipped since the last line)` when this event may be logged now.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a log-rate interval on real time, not the injected clock"
+    )]
+    pub(crate) fn admit(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = self.last_ms.load(Relaxed);
+        if now.saturating_sub(last) >= Self::INTERVAL_MS
+            && self
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            return Some(self.skipped.swap(0, Relaxed));
+        }
+        self.skipped.fetch_add(1, Relaxed);
+        None
+    }
+}
+
 /// The token check, the request counter and the router, for one listener.
 #[derive(Clone)]
 pub struct Front {
@@ -44,8 +88,10 @@ impl Front {
         req.headers()
             .get(hyper::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes()))
+            .and_then(|v| v.trim_start().split_once(' '))
+            // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` work too.
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .is_some_and(|(_, g)| same(g.trim().as_bytes(), token.as_bytes()))
     }
 }
 
@@ -58,9 +104,15 @@ impl Service<hyper::Request<Incoming>> for Front {
         let route = template(req.uri().path());
         let metrics = Arc::clone(&self.metrics);
         if !self.authorized(&req) {
-            // The path is logged, never the token that was sent.
-            tracing::warn!(path = %req.uri().path(), "request without the right bearer token refused");
+            // The path is logged, never the token that was sent; at most one line per interval, so
+            // a local process cannot flood the journal (every refusal is counted in /metrics).
             metrics.count(route, 401);
+            if let Some(more) = REFUSALS.admit() {
+                tracing::warn!(
+                    path = %req.uri().path(),
+                    "request without the right bearer token refused ({more} more refused since the last such line)"
+                );
+            }
             return Box::pin(std::future::ready(Ok(
                 ApiError::unauthorized().into_response()
             )));
