@@ -13,6 +13,19 @@ use super::context::Context;
 use super::models::profile_line;
 use super::output;
 
+/// Stores an API key read from a hidden prompt or stdin as `profile_id`, else `<provider>:<default_name>`.
+fn add_api_key(
+    ctx: &Context,
+    provider: &str,
+    profile_id: Option<&str>,
+    default_name: &str,
+) -> Result<u8, CliError> {
+    let provider = ctx.provider(provider)?;
+    let id = profile_id.map_or_else(|| format!("{provider}:{default_name}"), str::to_owned);
+    let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
+    save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
+}
+
 /// Dispatches a `models auth` command.
 pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
     match cmd {
@@ -20,25 +33,12 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
         AuthCommand::Add {
             provider,
             profile_id,
-        } => {
-            let provider = ctx.provider(provider)?;
-            let id = profile_id
-                .clone()
-                .unwrap_or_else(|| format!("{provider}:default"));
-            let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
-            save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
-        }
+        } => add_api_key(ctx, provider, profile_id.as_deref(), "default"),
+        // OpenClaw's command and default id.
         AuthCommand::PasteApiKey {
             provider,
             profile_id,
-        } => {
-            let provider = ctx.provider(provider)?;
-            let id = profile_id
-                .clone()
-                .unwrap_or_else(|| format!("{provider}:manual"));
-            let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
-            save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
-        }
+        } => add_api_key(ctx, provider, profile_id.as_deref(), "manual"),
         AuthCommand::PasteToken {
             provider,
             profile_id,

@@ -7,7 +7,6 @@
 //! stderr is discarded (it may hold secrets).
 
 use std::io::{Read as _, Write as _};
-use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{SecretError, effective_uid, expand_home};
+use super::{SecretError, expand_home};
 use crate::config::Env;
 use crate::config::secrets::ExecDef;
 use crate::store::{Secret, SecretRef};
@@ -93,19 +92,7 @@ fn check_command(path: &Path, def: &ExecDef) -> Result<(), String> {
     {
         return Err(format!("is outside trustedDirs: {shown}"));
     }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "permissions are too open: {shown} is {:o}; run chmod go-w {shown}",
-            meta.mode() & 0o777
-        ));
-    }
-    if let Some(uid) = effective_uid()
-        && meta.uid() != uid
-    {
-        return Err(format!(
-            "must be owned by the current user (uid={uid}): {shown}"
-        ));
-    }
+    super::check_mode_and_owner(&meta, &shown, 0o022, "go-w")?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt as _;
 
 use serde_json::Value;
 
-use super::{SecretError, effective_uid, expand_home};
+use super::{SecretError, expand_home};
 use crate::config::secrets::ProviderDef;
 use crate::store::{Secret, SecretRef};
 
@@ -95,19 +95,7 @@ fn read_private(path: &std::path::Path, max: u64) -> Result<String, String> {
             "must not be hardlinked: {shown} (copy it into a new private file and replace the path)"
         ));
     }
-    if meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "permissions are too open: {shown} is {:o}; run chmod 600 {shown}",
-            meta.mode() & 0o777
-        ));
-    }
-    if let Some(uid) = effective_uid()
-        && meta.uid() != uid
-    {
-        return Err(format!(
-            "must be owned by the current user (uid={uid}): {shown}"
-        ));
-    }
+    super::check_mode_and_owner(&meta, &shown, 0o077, "600")?;
     let file = std::fs::File::open(path).map_err(|e| format!("is not readable: {shown} ({e})"))?;
     let mut buf = Vec::new();
     file.take(max + 1)

@@ -176,6 +176,31 @@ fn expand_home(path: &str, env: Option<&Env>) -> PathBuf {
     }
 }
 
+/// OpenClaw's checks shared by file and exec providers: none of the `forbidden` mode bits set (the
+/// fix is `chmod {fix}`), and owned by this user. `Err` says why, naming `shown`.
+fn check_mode_and_owner(
+    meta: &std::fs::Metadata,
+    shown: &std::path::Display<'_>,
+    forbidden: u32,
+    fix: &str,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    if meta.mode() & forbidden != 0 {
+        return Err(format!(
+            "permissions are too open: {shown} is {:o}; run chmod {fix} {shown}",
+            meta.mode() & 0o777
+        ));
+    }
+    if let Some(uid) = effective_uid()
+        && meta.uid() != uid
+    {
+        return Err(format!(
+            "must be owned by the current user (uid={uid}): {shown}"
+        ));
+    }
+    Ok(())
+}
+
 /// The effective user id, read without `unsafe` (the owner of `/proc/self`); `None` off Linux.
 fn effective_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt as _;
