@@ -2,8 +2,8 @@
 //! (`state/openclaw.sqlite`) as `main`, the agent's `openclaw-agent.sqlite` attached as `agent` once it
 //! exists, and under the `legacy-main` location the main agent's database attached as `shared`.
 //!
-//! SQLite's own locking is the cross-process lock: every change is one `BEGIN IMMEDIATE` transaction
-//! (write locks on every attached database) with a busy timeout, holding nothing slow. modelauth never
+//! SQLite's own locking is the cross-process lock: every change is one transaction per database file
+//! (a write lock on the one database it changes) with a busy timeout, holding nothing slow. modelauth never
 //! creates these databases or their tables: OpenClaw owns the schema.
 
 use std::path::{Path, PathBuf};
@@ -173,17 +173,28 @@ impl Db {
         Ok((v("main")?, v("agent")?, v("shared")?))
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: committed when `f` returns `Ok`, rolled back
-    /// otherwise. `f` must not wait on anything but the database.
-    pub fn write<T, E: From<StoreError>>(
+    /// Runs `f` in one transaction that writes to the database of `schema` only (`main`, `agent` or
+    /// `shared`): committed when `f` returns `Ok`, rolled back otherwise. `f` must not wait on
+    /// anything but the database, and must write to no other schema.
+    ///
+    /// The write lock is taken on that one file before `f` runs (a no-op `DELETE` on one of its
+    /// tables), so the read-modify-write is atomic there, while the other attached databases are
+    /// only read. `BEGIN IMMEDIATE` would open a write transaction on every attached database, and a
+    /// commit over two rollback-journal databases goes through a super-journal, which OpenClaw's
+    /// read-only start-up snapshot refuses to recover.
+    pub fn write_on<T, E: From<StoreError>>(
         &mut self,
+        schema: &str,
         f: impl FnOnce(&Connection, &DbView) -> Result<T, E>,
     ) -> Result<T, E> {
         self.attach_new()?;
-        let path = self.view.state_db.clone();
+        let path = self.view.path_of(schema).to_owned();
+        let table = if schema == "main" { "config_machine_state" } else { "auth_profile_state" };
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(sqlite_err(&path, "lock"))?;
+        tx.execute_batch(&format!("DELETE FROM {schema}.{table} WHERE 0"))
             .map_err(sqlite_err(&path, "lock"))?;
         let value = f(&tx, &self.view)?;
         tx.commit().map_err(sqlite_err(&path, "write"))?;
@@ -191,10 +202,10 @@ impl Db {
     }
 
     /// Reads `f` in one deferred transaction (a consistent snapshot of every attached database).
-    pub fn read<T>(
+    pub fn read<T, E: From<StoreError>>(
         &mut self,
-        f: impl FnOnce(&Connection, &DbView) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+        f: impl FnOnce(&Connection, &DbView) -> Result<T, E>,
+    ) -> Result<T, E> {
         self.attach_new()?;
         let path = self.view.state_db.clone();
         let tx = self.conn.transaction().map_err(sqlite_err(&path, "read"))?;

@@ -130,26 +130,64 @@ fn text_of(map: &Map<String, Value>) -> String {
     text
 }
 
-/// Writes the touched cells; a local change without the agent's database is refused.
-fn store_cells(conn: &Connection, db: &DbView, agent: &AgentId, map: &CellMap, cells: &Cells, t: Touched) -> Result<(), StoreError> {
+/// One cell to write: its value as read (to check nobody changed it meanwhile) and as it should be.
+struct Planned {
+    cell: Cell,
+    before: Option<Map<String, Value>>,
+    after: Map<String, Value>,
+}
+
+impl Drop for Planned {
+    fn drop(&mut self) {
+        drop(Document { root: std::mem::take(&mut self.after) });
+        if let Some(b) = self.before.as_mut() {
+            drop(Document { root: std::mem::take(b) });
+        }
+    }
+}
+
+/// The touched cells as writes, in a fixed order; a local change without the agent's database is
+/// refused.
+fn plan(db: &DbView, agent: &AgentId, map: &CellMap, loaded: &Cells, cells: &Cells, t: Touched) -> Result<Vec<Planned>, StoreError> {
     if (t.local_store || t.local_state) && !db.has("agent") {
         return Err(StoreError::AgentDatabaseMissing { agent: agent.to_string(), path: db.agent_db().to_owned() });
     }
-    let now = wall_ms();
-    let put = |cell: Option<Cell>, doc: Option<&Map<String, Value>>, touched: bool| -> Result<(), StoreError> {
-        if let (true, Some(cell), Some(doc)) = (touched, cell, doc) {
-            let mut text = text_of(doc);
-            let r = write_cell(conn, db.path_of(cell.schema()), &cell, &text, now);
-            zeroize::Zeroize::zeroize(&mut text);
-            r?;
+    let mut out = Vec::new();
+    let mut add = |cell: Option<Cell>, before: Option<&Map<String, Value>>, after: Option<&Map<String, Value>>, touched: bool| {
+        if let (true, Some(cell), Some(after)) = (touched, cell, after) {
+            out.push(Planned { cell, before: before.cloned(), after: after.clone() });
         }
-        Ok(())
     };
-    put(map.shared_store, cells.shared_store.as_ref(), t.shared_store)?;
-    put(map.shared_state, cells.shared_state.as_ref(), t.shared_state)?;
-    put(Some(map.local_store), Some(&cells.local_store), t.local_store)?;
-    put(Some(map.local_state), Some(&cells.local_state), t.local_state)
+    add(map.shared_store, loaded.shared_store.as_ref(), cells.shared_store.as_ref(), t.shared_store);
+    add(map.shared_state, loaded.shared_state.as_ref(), cells.shared_state.as_ref(), t.shared_state);
+    add(Some(map.local_store), Some(&loaded.local_store), Some(&cells.local_store), t.local_store);
+    add(Some(map.local_state), Some(&loaded.local_state), Some(&cells.local_state), t.local_state);
+    Ok(out)
 }
+
+/// Writes `writes` (cells of one database); with `check`, first verifies that each still holds what
+/// was read (`Ok(false)`: another writer changed it, nothing written).
+fn write_planned(conn: &Connection, db: &DbView, writes: &[Planned], check: bool) -> Result<bool, StoreError> {
+    if check {
+        for w in writes {
+            let now = load(conn, db, &w.cell)?;
+            if now.as_ref().unwrap_or(&Map::new()) != w.before.as_ref().unwrap_or(&Map::new()) {
+                return Ok(false);
+            }
+        }
+    }
+    let now = wall_ms();
+    for w in writes {
+        let mut text = text_of(&w.after);
+        let r = write_cell(conn, db.path_of(w.cell.schema()), &w.cell, &text, now);
+        zeroize::Zeroize::zeroize(&mut text);
+        r?;
+    }
+    Ok(true)
+}
+
+/// How often an edit starts over when another writer changed a cell between its read and its write.
+const SPLIT_RETRIES: usize = 8;
 
 impl ProfileStore for SqliteProfiles {
     fn location(&self) -> String {
@@ -176,12 +214,18 @@ impl ProfileStore for SqliteProfiles {
         let fresh = db.read(|conn, view| {
             let held = load_cells(conn, view, &map)?;
             let doc = Document { root: merge(&held.0) };
-            Ok(Versioned { version: next_version(), value: Arc::new(AuthProfiles::from_document(&doc)) })
+            Ok::<_, StoreError>(Versioned { version: next_version(), value: Arc::new(AuthProfiles::from_document(&doc)) })
         })?;
         *cache = Some((token, fresh.clone()));
         Ok(fresh)
     }
 
+    /// Each commit touches one database file: the change is computed from a snapshot of every
+    /// cell, then each database's cells are written in a transaction of their own that first checks
+    /// they still hold what was read; when another writer came between, the change starts over from
+    /// the new state (at most [`SPLIT_RETRIES`] times). A commit over two rollback-journal databases
+    /// would go through a super-journal, which OpenClaw's read-only start-up snapshot refuses
+    /// (docs/DECISIONS.md).
     fn edit(
         &self,
         change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
@@ -190,19 +234,42 @@ impl ProfileStore for SqliteProfiles {
         let map = self.cells;
         let target = self.target;
         let agent = &self.agent;
-        db.write(|conn, view| {
-            let mut held = load_cells(conn, view, &map)?;
-            let before = Document { root: merge(&held.0) };
-            let mut edit = AuthEdit::new(before.clone());
-            change(&mut edit)?;
-            let (after, changed) = edit.finish();
-            if !changed {
-                return Ok(());
+        let mut attempt = 0;
+        loop {
+            let mut writes = db.read(|conn, view| {
+                let mut held = load_cells(conn, view, &map)?;
+                let loaded = Held(held.0.clone());
+                let before = Document { root: merge(&held.0) };
+                let mut edit = AuthEdit::new(before.clone());
+                change(&mut edit)?;
+                let (after, changed) = edit.finish();
+                if !changed {
+                    return Ok(Vec::new());
+                }
+                let touched = split(&mut held.0, &before.root, &after.root, target);
+                Ok::<_, ReportError>(plan(view, agent, &map, &loaded.0, &held.0, touched)?)
+            })?;
+            let mut done = true;
+            while !writes.is_empty() {
+                let schema = writes[0].cell.schema();
+                let rest = writes.split_off(writes.iter().take_while(|w| w.cell.schema() == schema).count());
+                if !db.write_on(schema, |conn, view| write_planned(conn, view, &writes, true))? {
+                    done = false;
+                    break;
+                }
+                writes = rest;
             }
-            let touched = split(&mut held.0, &before.root, &after.root, target);
-            store_cells(conn, view, agent, &map, &held.0, touched)?;
-            Ok::<_, ReportError>(())
-        })?;
+            if done {
+                break;
+            }
+            attempt += 1;
+            if attempt > SPLIT_RETRIES {
+                return Err(ReportError::Store(StoreError::Conflict {
+                    path: db.view().state_db().to_owned(),
+                    what: "other writers kept changing the credentials while this change was being written; run the command again".into(),
+                }));
+            }
+        }
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }

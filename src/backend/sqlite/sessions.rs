@@ -121,7 +121,7 @@ impl SessionStore for SqliteSessions {
                 path: db.view().agent_db().to_owned(),
             });
         }
-        db.write(|conn, view| {
+        db.write_on("agent", |conn, view| {
             check(conn, view)?;
             let now = wall_ms();
             for (key, record) in records {

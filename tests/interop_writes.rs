@@ -1,0 +1,135 @@
+//! OpenClaw 2026.9.6 starting and writing while modelauth commits changes that span the state
+//! database and the agent's (an order cleared from both layers), on copies of the fixture databases
+//! (rollback-journal mode, where a transaction over two files needs a super-journal). Runs when
+//! `MODELAUTH_INTEROP_BIN` is set (see `tests/interop.rs`).
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::cli::run;
+use crate::interop::{oc, ok, openclaw_bin, token};
+use crate::sqlite_state::{agent_cell, machine, sqlite_state};
+
+/// Puts an order for anthropic into the shared routing state (as an older OpenClaw left it), so that
+/// modelauth's `order clear` changes both databases.
+fn plant_shared_order(dir: &Path) {
+    let conn = rusqlite::Connection::open(dir.join("state/openclaw.sqlite")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    let mut state = machine(dir, "authProfiles.state").unwrap_or_else(|| json!({"version": 1}));
+    state["order"] = json!({"anthropic": ["anthropic:home", "anthropic:work"]});
+    let changed = conn
+        .execute(
+            "UPDATE config_machine_state SET value_json = ?1 WHERE state_key = 'authProfiles.state'",
+            [state.to_string()],
+        )
+        .unwrap();
+    if changed == 0 {
+        conn.execute(
+            "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES ('authProfiles.state', ?1, 0)",
+            [state.to_string()],
+        )
+        .unwrap();
+    }
+}
+
+/// Files SQLite leaves when a transaction over several rollback-journal databases was cut short.
+fn super_journals(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.contains("-mj") {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn openclaw_starts_and_writes_while_modelauth_commits_across_both_databases() {
+    let Some(bin) = openclaw_bin() else { return };
+    let dir = sqlite_state();
+    let d = dir.path().to_owned();
+    let theirs = {
+        let (bin, d) = (bin.clone(), d.clone());
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            for i in 0..5 {
+                let status = oc(&bin, &d, "models status --json", "");
+                if !status.status.success() {
+                    failures.push(format!(
+                        "models status exited {:?}: {}",
+                        status.status.code(),
+                        String::from_utf8_lossy(&status.stderr)
+                    ));
+                }
+                let args = format!(
+                    "models auth paste-token --agent main --provider anthropic --profile-id anthropic:oc{i}"
+                );
+                let pasted = oc(&bin, &d, &args, &token(&format!("W{i}")));
+                let text = String::from_utf8_lossy(&pasted.stderr).into_owned();
+                // OpenClaw's own optimistic config check may ask for a re-run; anything else fails.
+                if !pasted.status.success()
+                    && !text.contains("changed since last load")
+                    && !text.contains("changed during startup")
+                {
+                    failures.push(format!(
+                        "paste-token exited {:?}: {text}",
+                        pasted.status.code()
+                    ));
+                }
+            }
+            failures
+        })
+    };
+    let mut rounds = 0;
+    while !theirs.is_finished() || rounds < 6 {
+        plant_shared_order(&d);
+        ok(
+            run(
+                &d,
+                "models auth order set --provider anthropic anthropic:work anthropic:home",
+            )
+            .output()
+            .unwrap(),
+            "order set",
+        );
+        ok(
+            run(&d, "models auth order clear --provider anthropic")
+                .output()
+                .unwrap(),
+            "order clear",
+        );
+        rounds += 1;
+        // A gateway's pace of changes, not a write storm (OpenClaw's start-up snapshot of a
+        // rollback-journal database waits for a quiet moment between commits).
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let failures = theirs.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "OpenClaw failed beside modelauth's writes: {failures:#?}"
+    );
+    // The last clear reached both databases.
+    assert!(
+        machine(&d, "authProfiles.state").unwrap()["order"]
+            .get("anthropic")
+            .is_none()
+    );
+    assert!(
+        agent_cell(&d, "main", "auth_profile_state")
+            .is_none_or(|s| s["order"].get("anthropic").is_none())
+    );
+    assert_eq!(super_journals(&d), Vec::<String>::new());
+    ok(
+        oc(&bin, &d, "models status --json", ""),
+        "OpenClaw starts on the result",
+    );
+}
