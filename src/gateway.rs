@@ -120,6 +120,14 @@ fn dotenv_value(v: &str) -> String {
     }
 }
 
+/// Runs `f` without waiting on a database lock on this thread: what an async executor's thread
+/// calls. A read of OpenClaw's databases then answers from the last snapshot while another process
+/// holds a lock, or fails with an error whose [`AgentError::is_busy`] is true (call again on a thread
+/// that may wait, e.g. `spawn_blocking`).
+pub fn without_waiting<T>(f: impl FnOnce() -> T) -> T {
+    crate::backend::sqlite::without_waiting(f)
+}
+
 /// When config `env.shellEnv.enabled` (or `OPENCLAW_LOAD_SHELL_ENV`) is on: imports the provider keys
 /// the environment lacks from the login shell ([`crate::config::shell_env`]).
 fn import_shell_env(env: &mut Env, state: &StateDir) -> Option<crate::config::ShellImport> {

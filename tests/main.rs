@@ -25,6 +25,7 @@ mod runtime_agent;
 mod secret_refs;
 mod serve;
 mod serve_common;
+mod serve_locked;
 mod shared_procs;
 mod shared_state;
 mod shell_env;

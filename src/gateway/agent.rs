@@ -57,6 +57,17 @@ pub enum AgentError {
 }
 
 impl AgentError {
+    /// True when the error only says that a database is locked by another process right now (inside
+    /// [`crate::gateway::without_waiting`]): the same call on a thread that may wait will get through.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            AgentError::Store(e) | AgentError::Report(ReportError::Store(e)) => {
+                crate::backend::sqlite::is_busy(e)
+            }
+            _ => false,
+        }
+    }
+
     /// A stable machine-readable name of the error: [`StoreError::code`]'s, or `unknown_profile`,
     /// `wrong_provider`, `bad_id`, `refresh_failed`, `not_shared`.
     pub fn code(&self) -> &'static str {

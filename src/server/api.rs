@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use crate::{Agent, Applied, FailureReason, Gateway, Outcome, classify};
+use crate::{Agent, AgentError, Applied, FailureReason, Gateway, Outcome, classify};
 
 /// What every handler shares: the gateway (one `Agent` and registry per agent id) and the metrics.
 #[derive(Debug, Clone)]
@@ -112,14 +112,20 @@ pub(super) async fn with_agent<T: Send + 'static>(
         .map_err(|_| ApiError::bad_request("cancelled", "the request was cancelled"))?
 }
 
-/// Runs `f` with agent `id` right here: for reads, which cost a few `stat`s and never wait on a lock
-/// (a resolution's pin change stays in memory until the registry writes it).
-pub(super) fn with_agent_now<T>(
+/// Runs `f` with agent `id` right here, never waiting on a database lock (reads cost a few `stat`s;
+/// a resolution's pin change stays in memory until the registry writes it); when a database is
+/// locked and there is no last snapshot to answer from, on the blocking pool, which waits at most the
+/// busy timeout (then 503).
+pub(super) async fn with_agent_fast<T: Send + 'static>(
     state: &AppState,
-    id: &str,
-    f: impl FnOnce(Agent) -> Result<T, ApiError>,
+    id: String,
+    f: impl Fn(Agent) -> Result<T, AgentError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    f(agent_of(state, id)?)
+    let agent = agent_of(state, &id)?;
+    match crate::gateway::without_waiting(|| f(agent)) {
+        Err(e) if e.is_busy() => with_agent(state, id, move |a| Ok(f(a)?)).await,
+        other => Ok(other?),
+    }
 }
 
 #[derive(Deserialize)]
@@ -138,7 +144,7 @@ async fn messages(
     let out = if m.text.contains('/') {
         with_agent(&s, agent, move |a| Ok(a.chat(&m.session, &m.text)?)).await?
     } else {
-        with_agent_now(&s, &agent, |a| Ok(a.chat(&m.session, &m.text)?))?
+        with_agent_fast(&s, agent, move |a| a.chat(&m.session, &m.text)).await?
     };
     Ok(json_response(&out))
 }
@@ -207,7 +213,8 @@ async fn status(
     State(s): State<AppState>,
     Path(agent): Path<String>,
 ) -> Result<Response, ApiError> {
-    let out = with_agent_now(&s, &agent, |a| Ok(a.status()?))?;
+    // Resolving secret references and every provider's order: never on the answering thread.
+    let out = with_agent(&s, agent, |a| Ok(a.status()?)).await?;
     Ok(json_response(&out))
 }
 

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::api::{AppState, with_agent, with_agent_now};
+use super::api::{AppState, with_agent, with_agent_fast};
 use super::body::{Body, json_response};
 use super::error::ApiError;
 use crate::Decision;
@@ -36,9 +36,11 @@ pub(super) async fn resolve(
         reason = "a latency metric measures real elapsed time"
     )]
     let started = Instant::now();
-    let cached = with_agent_now(&s, &agent, |a| {
-        Ok(a.next_cached(r.session.as_deref(), &r.provider, r.model.as_deref())?)
-    })?;
+    let (session, provider, model) = (r.session.clone(), r.provider.clone(), r.model.clone());
+    let cached = with_agent_fast(&s, agent.clone(), move |a| {
+        a.next_cached(session.as_deref(), &provider, model.as_deref())
+    })
+    .await?;
     let d = match cached {
         Decision::NeedsRefresh { .. } => {
             let (session, provider, model) =

@@ -138,6 +138,13 @@ impl Db {
         Ok(db)
     }
 
+    /// Sets how long a statement waits for another connection's lock.
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(wait)
+            .map_err(sqlite_err(&self.view.state_db, "open"))
+    }
+
     /// The paths and attachments, as of now.
     pub fn view(&self) -> &DbView {
         &self.view

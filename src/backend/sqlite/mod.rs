@@ -12,6 +12,7 @@
 
 pub mod db;
 pub mod merge;
+pub mod nowait;
 pub mod profiles;
 pub mod sessions;
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use db::SharedLocation;
+pub use nowait::{is_busy, without_waiting};
 pub use profiles::SqliteProfiles;
 pub use sessions::SqliteSessions;
 

@@ -189,19 +189,9 @@ fn write_planned(conn: &Connection, db: &DbView, writes: &[Planned], check: bool
 /// How often an edit starts over when another writer changed a cell between its read and its write.
 const SPLIT_RETRIES: usize = 8;
 
-impl ProfileStore for SqliteProfiles {
-    fn location(&self) -> String {
-        let db = self.lock();
-        let db = db.view();
-        if self.cells.shared_store.is_some_and(|c| c.schema() == "main") {
-            format!("{} (shared) and {}", db.state_db().display(), db.agent_db().display())
-        } else {
-            db.agent_db().display().to_string()
-        }
-    }
-
-    fn snapshot(&self) -> Result<Versioned<AuthProfiles>, StoreError> {
-        let mut db = self.lock();
+impl SqliteProfiles {
+    /// [`ProfileStore::snapshot`] on the connection in hand.
+    fn snapshot_in(&self, db: &mut Db) -> Result<Versioned<AuthProfiles>, StoreError> {
         db.attach_new()?;
         let token = db.data_version()?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -218,6 +208,32 @@ impl ProfileStore for SqliteProfiles {
         })?;
         *cache = Some((token, fresh.clone()));
         Ok(fresh)
+    }
+}
+
+impl ProfileStore for SqliteProfiles {
+    fn location(&self) -> String {
+        let db = self.lock();
+        let db = db.view();
+        if self.cells.shared_store.is_some_and(|c| c.schema() == "main") {
+            format!("{} (shared) and {}", db.state_db().display(), db.agent_db().display())
+        } else {
+            db.agent_db().display().to_string()
+        }
+    }
+
+    /// The merged view, re-read when another connection committed. Inside
+    /// [`super::nowait::without_waiting`], while the database is locked (or the connection is busy
+    /// with another request), the last snapshot is answered: it is what was last committed.
+    fn snapshot(&self) -> Result<Versioned<AuthProfiles>, StoreError> {
+        let fresh = super::nowait::with_db(&self.db, |db| self.snapshot_in(db));
+        match fresh {
+            Err(e) if super::nowait::no_wait() && super::nowait::is_busy(&e) => {
+                let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                cache.as_ref().map(|(_, v)| v.clone()).ok_or(e)
+            }
+            other => other,
+        }
     }
 
     /// Each commit touches one database file: the change is computed from a snapshot of every

@@ -43,17 +43,19 @@ impl SqliteSessions {
         SqliteSessions { db, agent }
     }
 
+    /// Reads `f` (never waiting inside [`super::nowait::without_waiting`]: a busy error instead).
     fn read<T>(&self, f: impl FnOnce(&Connection, &DbView) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
-        let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        db.attach_new()?;
-        if !db.view().has("agent") {
-            return Ok(None);
-        }
-        db.read(|conn, view| {
-            check(conn, view)?;
-            f(conn, view)
+        super::nowait::with_db(&self.db, |db| {
+            db.attach_new()?;
+            if !db.view().has("agent") {
+                return Ok(None);
+            }
+            db.read(|conn, view| {
+                check(conn, view)?;
+                f(conn, view)
+            })
+            .map(Some)
         })
-        .map(Some)
     }
 }
 

@@ -1,0 +1,95 @@
+//! `serve` while another process holds OpenClaw's databases locked (rollback-journal fixture, where a
+//! lock blocks readers): the answering thread never waits on it. `/healthz` and resolves that can be
+//! answered from the last snapshot answer at once; a request that must read the locked database
+//! waits on the blocking pool and gets its answer or a 503 within the busy timeout.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::serve_common::serve_with;
+use crate::sqlite_state::sqlite_state;
+
+/// Holds an exclusive lock on each of `dbs` for `hold`; returns when the locks are taken.
+fn lock_for(dbs: Vec<std::path::PathBuf>, hold: Duration) -> std::thread::JoinHandle<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let conns: Vec<rusqlite::Connection> = dbs
+            .iter()
+            .map(|db| {
+                let c = rusqlite::Connection::open(db).unwrap();
+                c.busy_timeout(Duration::from_secs(10)).unwrap();
+                c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                c
+            })
+            .collect();
+        tx.send(()).unwrap();
+        std::thread::sleep(hold);
+        for c in conns {
+            c.execute_batch("ROLLBACK").unwrap();
+        }
+    });
+    rx.recv().unwrap();
+    handle
+}
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "latency bounds are real time")]
+fn a_locked_database_never_holds_the_answering_thread() {
+    let dir = sqlite_state();
+    let d = dir.path();
+    let server = std::sync::Arc::new(serve_with(d, &[], &[]));
+    let resolve = |agent: &str, session: &str| {
+        let body = json!({"provider": "anthropic", "session": session});
+        server.unix("POST", &format!("/v1/agents/{agent}/resolve"), Some(&body))
+    };
+    assert_eq!(resolve("main", "agent:main:warm").0, 200);
+    assert_eq!(resolve("ops", "agent:ops:warm").0, 200);
+    let locked = lock_for(
+        vec![
+            d.join("state/openclaw.sqlite"),
+            d.join("agents/main/agent/openclaw-agent.sqlite"),
+        ],
+        Duration::from_secs(11),
+    );
+    let started = Instant::now();
+    // A session nobody has seen must be read from the locked database: it waits off the answering
+    // thread.
+    let waiting = {
+        let server = std::sync::Arc::clone(&server);
+        std::thread::spawn(move || {
+            let body = json!({"provider": "anthropic", "session": "agent:main:new"});
+            let answer = server.unix("POST", "/v1/agents/main/resolve", Some(&body));
+            (answer, started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        for (agent, session) in [("ops", "agent:ops:warm"), ("main", "agent:main:warm")] {
+            let t = Instant::now();
+            let (code, answer) = resolve(agent, session);
+            slowest = slowest.max(t.elapsed());
+            assert_eq!(code, 200, "{agent}: {answer}");
+        }
+        let t = Instant::now();
+        assert_eq!(server.unix("GET", "/healthz", None).0, 200);
+        slowest = slowest.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        slowest < Duration::from_millis(50),
+        "slowest answer during the lock: {slowest:?}"
+    );
+    let ((code, answer), took) = waiting.join().unwrap();
+    assert!(code == 200 || code == 503, "{code}: {answer}");
+    if code == 503 {
+        assert_eq!(answer["error"]["code"], "state_unavailable", "{answer}");
+    }
+    assert!(
+        took < Duration::from_secs(12),
+        "the waiting request took {took:?}"
+    );
+    locked.join().unwrap();
+    assert_eq!(resolve("main", "agent:main:new").0, 200);
+}
