@@ -120,6 +120,16 @@ fn dotenv_value(v: &str) -> String {
     }
 }
 
+/// True when an `openclaw` executable is on `PATH` (OpenClaw is installed for this user).
+fn openclaw_installed(env: &Env) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = env.get_plain("PATH").unwrap_or_default();
+    std::env::split_paths(path).any(|dir| {
+        std::fs::metadata(dir.join("openclaw"))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
 /// Runs `f` without waiting on a database lock on this thread: what an async executor's thread
 /// calls. A read of OpenClaw's databases then answers from the last snapshot while another process
 /// holds a lock, or fails with an error whose [`AgentError::is_busy`] is true (call again on a thread
@@ -254,6 +264,8 @@ struct Inner {
     /// cannot be read is an error of the call that needs it, and is tried again on the next one).
     config: once_cell::sync::OnceCell<Arc<dyn ConfigStore>>,
     dotenv_warnings: Vec<DotenvWarning>,
+    /// True when the layout was chosen (`--layout`), not detected.
+    layout_forced: bool,
     /// The shared routing state, when one is used (every agent holds it too).
     shared: Option<Arc<SharedState>>,
     /// What importing the login shell's environment did, when `env.shellEnv` is on.
@@ -374,6 +386,7 @@ impl GatewayBuilder {
     /// environment was given (its problems are in [`Gateway::dotenv_warnings`]).
     pub fn open(self) -> Result<Gateway, GatewayError> {
         let explicit_env = self.env.is_some();
+        let layout_forced = self.layout.is_some();
         let mut env = self.env.unwrap_or_else(Env::process);
         let mut dotenv_warnings = Vec::new();
         let mut shell_env = None;
@@ -450,6 +463,7 @@ impl GatewayBuilder {
                 agents: Mutex::new(HashMap::new()),
                 config: once_cell::sync::OnceCell::new(),
                 dotenv_warnings,
+                layout_forced,
             }),
         })
     }
@@ -598,6 +612,35 @@ impl Gateway {
         Ok(agent)
     }
 
+    /// Why a first credential or session written now would be refused ([`StoreError::FreshStateDir`]:
+    /// the directory holds nothing yet and OpenClaw is installed), if it would: ask before asking the
+    /// user for a secret.
+    pub fn first_write_refusal(&self) -> Option<StoreError> {
+        let state = self.state()?;
+        match self.json_guard(state) {
+            crate::backend::json::WriteGuard::UnlessFresh(root)
+                if !crate::backend::json::json_generation_evidence(&root) =>
+            {
+                Some(StoreError::FreshStateDir { dir: root })
+            }
+            _ => None,
+        }
+    }
+
+    /// When the JSON files of `state` may be written: never beside a state database; a first write
+    /// into a directory holding nothing, while OpenClaw is installed (`openclaw` on `PATH`), only when
+    /// `--layout json` chose the JSON generation (docs/DECISIONS.md).
+    fn json_guard(&self, state: &StateDir) -> crate::backend::json::WriteGuard {
+        use crate::backend::json::WriteGuard;
+        match self.sqlite_db() {
+            Some(db) => WriteGuard::SqliteGeneration(db),
+            None if self.inner.layout_forced || !openclaw_installed(&self.inner.env) => {
+                WriteGuard::Open
+            }
+            None => WriteGuard::UnlessFresh(state.root().to_owned()),
+        }
+    }
+
     /// Builds the backends of agent `id`.
     fn open_agent(&self, id: &AgentId) -> Result<Agent, GatewayError> {
         let inner = &self.inner;
@@ -618,10 +661,10 @@ impl Gateway {
             }
             Layout::Files(state, None) => agent::Parts {
                 profiles: Arc::new(
-                    JsonProfiles::open(state.auth_file(id))?.read_only_for(self.sqlite_db()),
+                    JsonProfiles::open(state.auth_file(id))?.guarded(self.json_guard(state)),
                 ) as Arc<dyn ProfileStore>,
                 sessions: Some(Arc::new(
-                    JsonSessions::new(state.sessions_file(id)).read_only_for(self.sqlite_db()),
+                    JsonSessions::new(state.sessions_file(id)).guarded(self.json_guard(state)),
                 ) as Arc<dyn SessionStore>),
                 config: self.config_store()?,
                 locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,

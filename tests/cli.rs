@@ -857,3 +857,59 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_fresh_directory_beside_an_installed_openclaw_gets_no_json_files() {
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("openclaw");
+    std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
+    let mut perm = std::fs::metadata(&fake).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&fake, perm).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let paste = |extra: &[&str]| {
+        let mut c = cmd(dir.path());
+        c.env("PATH", &path)
+            .args(extra)
+            .args(["models", "auth", "paste-token", "--provider", "anthropic"])
+            .write_stdin("sk-ant-oat01-FRESHxxxxxxxxxxxxxxxxxxxxxxxx\n");
+        c.output().unwrap()
+    };
+    let refused = paste(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("run `openclaw onboard`"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let onboard = {
+        let mut c = cmd(dir.path());
+        c.env("PATH", &path)
+            .args([
+                "onboard",
+                "--non-interactive",
+                "--provider",
+                "anthropic",
+                "--kind",
+                "api_key",
+            ])
+            .write_stdin("sk-ant-api03-FRESHxxxxxxxxxxxxxxxxxxxxxxxx\n");
+        c.output().unwrap()
+    };
+    assert_eq!(
+        onboard.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&onboard.stderr)
+    );
+    // The user's explicit choice of the JSON generation is honoured, and from then on it is evidence.
+    assert!(paste(&["--layout", "json"]).status.success());
+    assert!(
+        dir.path()
+            .join("agents/main/agent/auth-profiles.json")
+            .is_file()
+    );
+    assert!(paste(&[]).status.success());
+}

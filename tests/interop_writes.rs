@@ -133,3 +133,80 @@ fn openclaw_starts_and_writes_while_modelauth_commits_across_both_databases() {
         "OpenClaw starts on the result",
     );
 }
+
+#[test]
+fn a_first_write_on_a_fresh_machine_never_leaves_a_directory_openclaw_refuses() {
+    let Some(bin) = openclaw_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let paste = |id: &str, tag: &str| {
+        crate::common::modelauth_in(d)
+            .env("PATH", &path)
+            .args([
+                "models",
+                "auth",
+                "paste-token",
+                "--provider",
+                "anthropic",
+                "--profile-id",
+                id,
+            ])
+            .write_stdin(token(tag))
+            .output()
+            .unwrap()
+    };
+    // OpenClaw is installed and the directory is empty: nothing is written, the message says what
+    // to run first.
+    let refused = paste("anthropic:ma", "FRESH1");
+    let text = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("openclaw onboard") && text.contains("Nothing was written"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_dir(d).unwrap().count(),
+        0,
+        "something was written"
+    );
+    // As the message says: OpenClaw first, then modelauth, and OpenClaw reads both without a migration.
+    ok(
+        oc(
+            &bin,
+            d,
+            "models auth paste-token --provider anthropic --profile-id anthropic:oc",
+            &token("FRESH2"),
+        ),
+        "openclaw paste-token",
+    );
+    let pasted = paste("anthropic:ma", "FRESH3");
+    assert!(
+        pasted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pasted.stderr)
+    );
+    let status = oc(&bin, d, "models status --json", "");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(!all.contains("AUTH_PROFILE_MIGRATION_REQUIRED"), "{all}");
+    let listed: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let ids: Vec<&str> = listed["auth"]["oauth"]["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profileId"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"anthropic:ma") && ids.contains(&"anthropic:oc"),
+        "{ids:?}"
+    );
+    assert!(!d.join("agents/main/agent/auth-profiles.json").exists());
+}

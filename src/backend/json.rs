@@ -15,15 +15,56 @@ use super::{
     ConfigStore, LockGuard, ProfileStore, ReportError, SessionStore, StateLock, Versioned,
 };
 
-/// The write refusal of a JSON file in a directory of OpenClaw's SQLite generation (`db` set).
-fn refuse_sqlite_generation(db: Option<&Path>, path: &Path) -> Result<(), StoreError> {
-    match db {
-        Some(db) => Err(StoreError::SqliteGeneration {
-            path: path.to_owned(),
-            db: db.to_owned(),
-        }),
-        None => Ok(()),
+/// When the JSON files of a state directory may be written.
+#[derive(Debug, Clone, Default)]
+pub enum WriteGuard {
+    /// Always (the layout was chosen with `--layout json`, or nothing is known of the directory).
+    #[default]
+    Open,
+    /// Never: the directory has OpenClaw's state database (the SQLite generation).
+    SqliteGeneration(PathBuf),
+    /// Only once the directory shows it is of the JSON generation (see [`json_generation_evidence`]):
+    /// a first write into a directory holding nothing is refused with [`StoreError::FreshStateDir`].
+    UnlessFresh(PathBuf),
+}
+
+impl WriteGuard {
+    /// Refuses a write of `path` when this guard says so.
+    fn check(&self, path: &Path) -> Result<(), StoreError> {
+        match self {
+            WriteGuard::Open => Ok(()),
+            WriteGuard::SqliteGeneration(db) => Err(StoreError::SqliteGeneration {
+                path: path.to_owned(),
+                db: db.clone(),
+            }),
+            WriteGuard::UnlessFresh(root) if !json_generation_evidence(root) => {
+                Err(StoreError::FreshStateDir { dir: root.clone() })
+            }
+            WriteGuard::UnlessFresh(_) => Ok(()),
+        }
     }
+}
+
+/// True when state directory `root` is of OpenClaw's JSON generation: an agent has an
+/// `auth-profiles.json` or `sessions.json`, or `openclaw.json` was last written by a release before
+/// 2026.9 (`meta.lastTouchedVersion`).
+pub fn json_generation_evidence(root: &Path) -> bool {
+    let agents = std::fs::read_dir(root.join("agents")).into_iter().flatten().flatten();
+    for agent in agents {
+        let dir = agent.path();
+        if dir.join("agent/auth-profiles.json").exists() || dir.join("sessions/sessions.json").exists() {
+            return true;
+        }
+    }
+    let Ok(text) = std::fs::read_to_string(root.join("openclaw.json")) else {
+        return false;
+    };
+    let version = text
+        .split("\"lastTouchedVersion\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .map(str::to_owned);
+    version.is_some_and(|v| v.as_str() < "2026.9")
 }
 
 /// One agent's `auth-profiles.json`, with a snapshot reloaded when the file changes on disk.
@@ -31,8 +72,8 @@ fn refuse_sqlite_generation(db: Option<&Path>, path: &Path) -> Result<(), StoreE
 pub struct JsonProfiles {
     file: AuthFile,
     cache: Stamped<AuthProfiles>,
-    /// The SQLite state database that makes this directory read-only for the JSON backend, if any.
-    sqlite: Option<PathBuf>,
+    /// When writes are allowed.
+    guard: WriteGuard,
 }
 
 impl JsonProfiles {
@@ -42,13 +83,13 @@ impl JsonProfiles {
         Ok(JsonProfiles {
             file,
             cache,
-            sqlite: None,
+            guard: WriteGuard::Open,
         })
     }
 
-    /// Refuses every write with [`StoreError::SqliteGeneration`] naming `db`.
-    pub fn read_only_for(mut self, db: Option<PathBuf>) -> JsonProfiles {
-        self.sqlite = db;
+    /// Writes only as `guard` allows.
+    pub fn guarded(mut self, guard: WriteGuard) -> JsonProfiles {
+        self.guard = guard;
         self
     }
 }
@@ -66,7 +107,11 @@ impl ProfileStore for JsonProfiles {
         &self,
         change: &mut dyn FnMut(&mut AuthEdit) -> Result<(), ReportError>,
     ) -> Result<(), ReportError> {
-        refuse_sqlite_generation(self.sqlite.as_deref(), self.file.path())?;
+        if !self.file.path().exists() {
+            self.guard.check(self.file.path())?;
+        } else if let WriteGuard::SqliteGeneration(_) = self.guard {
+            self.guard.check(self.file.path())?;
+        }
         self.file.update(|e| change(e))
     }
 }
@@ -75,18 +120,21 @@ impl ProfileStore for JsonProfiles {
 #[derive(Debug)]
 pub struct JsonSessions {
     file: SessionsFile,
-    sqlite: Option<PathBuf>,
+    guard: WriteGuard,
 }
 
 impl JsonSessions {
     /// The sessions at `file` (nothing is read until a session is asked for).
     pub fn new(file: SessionsFile) -> JsonSessions {
-        JsonSessions { file, sqlite: None }
+        JsonSessions {
+            file,
+            guard: WriteGuard::Open,
+        }
     }
 
-    /// Refuses every write with [`StoreError::SqliteGeneration`] naming `db`.
-    pub fn read_only_for(mut self, db: Option<PathBuf>) -> JsonSessions {
-        self.sqlite = db;
+    /// Writes only as `guard` allows.
+    pub fn guarded(mut self, guard: WriteGuard) -> JsonSessions {
+        self.guard = guard;
         self
     }
 }
@@ -112,7 +160,9 @@ impl SessionStore for JsonSessions {
     }
 
     fn store(&self, records: &[(&str, &SessionRecord)]) -> Result<(), StoreError> {
-        refuse_sqlite_generation(self.sqlite.as_deref(), self.file.path())?;
+        if !self.file.path().exists() || matches!(self.guard, WriteGuard::SqliteGeneration(_)) {
+            self.guard.check(self.file.path())?;
+        }
         self.file.store(records.iter().copied())
     }
 }

@@ -28,6 +28,18 @@ fn add_api_key(
 
 /// Dispatches a `models auth` command.
 pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
+    // Before a secret is asked for: a write that would be refused is refused first.
+    let stores_a_secret = matches!(
+        cmd,
+        AuthCommand::Add { .. }
+            | AuthCommand::PasteApiKey { .. }
+            | AuthCommand::PasteToken { .. }
+            | AuthCommand::SetupToken { .. }
+            | AuthCommand::Login { .. }
+    );
+    if stores_a_secret && let Some(refusal) = ctx.gateway.first_write_refusal() {
+        return Err(CliError::Store(refusal));
+    }
     match cmd {
         AuthCommand::List { provider } => list(ctx, provider.as_deref()),
         AuthCommand::Add {

@@ -66,6 +66,12 @@ pub fn run(
     non_interactive: bool,
     flags: &Flags<'_>,
 ) -> Result<u8, CliError> {
+    // Before any question: a secret typed for a write that would be refused is a secret typed twice.
+    if flags.store != Some("env")
+        && let Some(refusal) = ctx.gateway.first_write_refusal()
+    {
+        return Err(CliError::Store(refusal));
+    }
     let plan = if non_interactive {
         from_flags(ctx, flags)?
     } else {

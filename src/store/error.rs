@@ -162,6 +162,15 @@ pub enum StoreError {
         /// The state database.
         db: PathBuf,
     },
+    /// A first write into a state directory that holds nothing of either generation: OpenClaw
+    /// 2026.9 and later would refuse JSON files there, and only OpenClaw creates its databases.
+    #[error(
+        "{dir} holds no OpenClaw state yet. OpenClaw 2026.9 and later keep credentials in {dir}/state/openclaw.sqlite, which only OpenClaw creates, and refuse JSON credential files (AUTH_PROFILE_MIGRATION_REQUIRED): run `openclaw onboard` (or `openclaw models auth paste-token --provider <provider>`) once, then run this command again. For an early-2026 OpenClaw that keeps JSON files, add --layout json. Nothing was written"
+    )]
+    FreshStateDir {
+        /// The state directory.
+        dir: PathBuf,
+    },
     /// A SQLite state database could not be opened, read or written.
     #[error("cannot {action} {path}: {source}; nothing was changed")]
     Sqlite {
@@ -233,13 +242,14 @@ pub enum StoreError {
 impl StoreError {
     /// A stable machine-readable name of the error (`--json` error documents, the service's error
     /// bodies): `io`, `busy`, `bad_state_file`, `wrong_generation`, `database`, `database_schema`,
-    /// `agent_database_missing`, `bad_session_key`, `shared_state_unavailable`, `bad_id`,
+    /// `agent_database_missing`, `openclaw_first`, `bad_session_key`, `shared_state_unavailable`, `bad_id`,
     /// `too_many_names`.
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Read { .. } | StoreError::Write { .. } | StoreError::Lock { .. } => "io",
             StoreError::LockTimeout { .. } | StoreError::Conflict { .. } => "busy",
             StoreError::SqliteGeneration { .. } => "wrong_generation",
+            StoreError::FreshStateDir { .. } => "openclaw_first",
             StoreError::Sqlite { .. } => "database",
             StoreError::SqliteSchema { .. } => "database_schema",
             StoreError::AgentDatabaseMissing { .. } => "agent_database_missing",
