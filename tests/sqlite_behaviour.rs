@@ -219,3 +219,67 @@ fn openclaws_default_source_marker_survives_a_modelauth_write() {
     assert_eq!(entry["modelOverrideSource"], "default", "{entry}");
     assert_eq!(entry["authProfileOverride"], "anthropic:work");
 }
+
+fn entry_of(dir: &Path, session: &str) -> Value {
+    crate::sqlite_state::cell(
+        &dir.join("agents/main/agent/openclaw-agent.sqlite"),
+        "SELECT entry_json FROM session_nodes WHERE session_key = ?1",
+        session,
+    )
+    .unwrap()
+}
+
+/// Adds `agents.defaults.models[model_ref] = {}` (an entry without an alias) to openclaw.json.
+fn list_model(dir: &Path, model_ref: &str) {
+    let mut c = config(dir);
+    c["agents"]["defaults"]["models"][model_ref] = json!({});
+    std::fs::write(dir.join("openclaw.json"), c.to_string()).unwrap();
+}
+
+#[test]
+fn builtin_aliases_labels_and_the_default_source_follow_2026_9() {
+    let dir = sqlite_state();
+    let d = dir.path();
+    // No entry in agents.defaults.models: `gpt-mini` is a bare id of the default model's provider.
+    let out = chat(d, "agent:main:a1", "/model gpt-mini\n");
+    assert!(
+        out.contains("Model set to anthropic/gpt-mini for this session only"),
+        "{out}"
+    );
+    assert_eq!(
+        entry_of(d, "agent:main:a1")["providerOverride"],
+        "anthropic"
+    );
+    assert_eq!(entry_of(d, "agent:main:a1")["modelOverride"], "gpt-mini");
+    // With an entry (and no alias of its own) the built-in alias is active, and labels the reply
+    // because it was typed.
+    list_model(d, "openai/gpt-5.4-mini");
+    let out = chat(d, "agent:main:a2", "/model gpt-mini\n");
+    assert!(
+        out.contains("Model set to gpt-mini (openai/gpt-5.4-mini) for this session only"),
+        "{out}"
+    );
+    // The same model typed in full is named in full.
+    let out = chat(d, "agent:main:a3", "/model openai/gpt-5.4-mini\n");
+    assert!(
+        out.contains("Model set to openai/gpt-5.4-mini for this session only"),
+        "{out}"
+    );
+    // The configured default, by name or by `default`: no override, modelOverrideSource "default".
+    for (session, line) in [
+        ("agent:main:a4", "/model anthropic/claude-opus-4-6\n"),
+        ("agent:main:a5", "/model default\n"),
+    ] {
+        let out = chat(d, session, line);
+        assert!(
+            out.contains("Session model reset to configured default (anthropic/claude-opus-4-6)."),
+            "{out}"
+        );
+        let entry = entry_of(d, session);
+        assert_eq!(entry["modelOverrideSource"], "default", "{entry}");
+        assert!(entry.get("modelOverride").is_none(), "{entry}");
+    }
+    // A later selection replaces the marker.
+    chat(d, "agent:main:a5", "/model openai/gpt-5.4-mini\n");
+    assert_eq!(entry_of(d, "agent:main:a5")["modelOverrideSource"], "user");
+}

@@ -637,6 +637,7 @@ impl Agent {
             if let Some(model) = &c.model {
                 s.model_override = model.as_deref().map(Into::into);
                 s.model_source = model.as_ref().map(|_| OverrideSource::User);
+                s.model_default = model.is_none() && c.default_selected;
             }
             if let Some(pin) = &pin_profile {
                 s.pin = pin.as_ref().map(|profile| Pin {
@@ -826,8 +827,10 @@ impl Agent {
         let only = provider.map(ProviderId::new).transpose()?;
         let config = self.config()?;
         let store = self.store()?;
+        let rules_2026_9 = self.layout() == Some(super::StateLayout::Sqlite);
         let catalogue =
-            crate::interpreter::models::Catalogue::build(&config, &store, self.env(), self.id());
+            crate::interpreter::models::Catalogue::build(&config, &store, self.env(), self.id())
+                .with_alias_rules(rules_2026_9, &config);
         let models = catalogue
             .by_provider
             .iter()

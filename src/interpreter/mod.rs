@@ -1,6 +1,7 @@
 //! What a chat message does (SPEC §4): parse it, and when it is directive-only, apply the directive to
 //! the session (and config, for `-a`/`-g`) all-or-nothing, producing the reply text.
 
+mod fuzzy;
 pub mod malformed;
 pub mod models;
 pub mod replies;
@@ -135,6 +136,9 @@ pub struct Commit {
     pub reply: String,
     /// The changes, as reported.
     pub changes: Vec<Change>,
+    /// The configured default was chosen explicitly: with the override cleared, the session records
+    /// `modelOverrideSource: "default"` (OpenClaw 2026.9.6).
+    pub default_selected: bool,
 }
 
 /// What [`plan`] reads: snapshots only.
@@ -186,9 +190,14 @@ fn keeps_pin(i: &PlanInput<'_>, provider: Option<&ProviderId>) -> bool {
 
 /// Decides what a directive-only parse does (SPEC §4): a pure function of the parse and snapshots.
 pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
-    let catalogue = Catalogue::build(i.config, i.store, i.env, i.agent);
+    let new_rules = i.behaviour == Behaviour::OpenClaw2026_9;
+    let catalogue = Catalogue::build(i.config, i.store, i.env, i.agent).with_alias_rules(new_rules, i.config);
     let default_ref = models::normalise_ref(&i.config.primary_model(i.agent));
-    let default_label = replies::label(&default_ref, replies::alias_of(&catalogue, &default_ref));
+    // OpenClaw 2026.9.6 names a model by its alias only when the user typed the alias.
+    let default_alias = (!new_rules)
+        .then(|| replies::alias_of(&catalogue, &default_ref))
+        .flatten();
+    let default_label = replies::label(&default_ref, default_alias);
     let current = match i.session.and_then(|s| s.model_override.as_deref()) {
         Some(r) => replies::label(r, replies::alias_of(&catalogue, r)),
         None => default_label.clone(),
@@ -251,6 +260,7 @@ pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
                 pin: (!keep).then_some(None),
                 reply,
                 changes,
+                default_selected: i.behaviour == Behaviour::OpenClaw2026_9,
                 ..Commit::default()
             });
         }
@@ -287,12 +297,19 @@ fn select(
     };
     let default_provider =
         split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
-    let (model_ref, alias, unlisted) = match match_model(raw, catalogue, i.config, &default_provider) {
+    let new_rules = i.behaviour == Behaviour::OpenClaw2026_9;
+    let matched = match new_rules {
+        true => models::match_model_2026_9(raw, catalogue, i.config, default_ref),
+        false => match_model(raw, catalogue, i.config, &default_provider),
+    };
+    let (model_ref, alias, unlisted) = match matched {
         ModelMatch::Found {
             model_ref,
             alias,
             unlisted,
         } => (model_ref, alias, unlisted),
+        // OpenClaw 2026.9.6 takes an id it does not know, without an allowlist, as typed.
+        ModelMatch::Unknown { model_ref, .. } if new_rules => (model_ref, None, false),
         ModelMatch::Unknown {
             model_ref,
             suggestion,
@@ -339,12 +356,15 @@ fn select(
             ));
         }
     }
-    let label = replies::label(
-        &model_ref,
-        alias
-            .as_deref()
-            .or(replies::alias_of(catalogue, &model_ref)),
-    );
+    let label = match new_rules {
+        true => replies::label(&model_ref, alias.as_deref()),
+        false => replies::label(
+            &model_ref,
+            alias
+                .as_deref()
+                .or(replies::alias_of(catalogue, &model_ref)),
+        ),
+    };
     let mut commit = Commit::default();
     let mut scope_text = String::new();
     if let Some(scope @ (Scope::Agent | Scope::Global)) = p.scope {
@@ -368,6 +388,7 @@ fn select(
         (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
     let keep = profile.is_none() && keeps_pin(i, provider.as_ref());
     commit.model = Some(override_to.clone());
+    commit.default_selected = new_rules && override_to.is_none() && is_default;
     commit.pin = (!keep).then(|| profile.map(str::to_owned));
     commit.runtime = p.raw_runtime.map(str::to_owned);
     let new_wording = i.behaviour == Behaviour::OpenClaw2026_9;
@@ -410,7 +431,7 @@ fn select(
         });
         reply.push_str(&format!(" Runtime set to {rt}."));
     }
-    if unlisted {
+    if unlisted && !new_rules {
         reply.push_str(&format!(
             " Note: modelauth does not list {model_ref}; it is used as typed (check the id with /model list)."
         ));

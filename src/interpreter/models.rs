@@ -73,7 +73,19 @@ pub fn builtin_alias(raw: &str, config: &Config, catalogue: &Catalogue) -> Optio
     if config.aliases().any(|(a, _)| a.eq_ignore_ascii_case(alias)) {
         return None;
     }
+    if catalogue.configured_builtins_only && !builtin_active_2026_9(target, config) {
+        return None;
+    }
     (!catalogue.restricted || catalogue.allows(target)).then_some((*alias, *target))
+}
+
+/// OpenClaw 2026.9.6's rule (`applyModelAliasDefaults`): a built-in alias is active only for a target
+/// that has an entry in `agents.defaults.models` without an alias of its own.
+fn builtin_active_2026_9(target: &str, config: &Config) -> bool {
+    config
+        .models
+        .iter()
+        .any(|(r, alias)| normalise_ref(r) == target && alias.is_none())
 }
 
 /// The models a chat user may select, grouped by provider, with their aliases.
@@ -89,6 +101,9 @@ pub struct Catalogue {
     pub wildcards: BTreeSet<String>,
     /// Providers that may be used with any model id (no allowlist).
     pub known_providers: BTreeSet<String>,
+    /// OpenClaw 2026.9.6's rule: a built-in alias only for a target listed in
+    /// `agents.defaults.models` without an alias (else every built-in alias, docs/DECISIONS.md).
+    pub configured_builtins_only: bool,
 }
 
 /// Splits `provider/model`, normalising the provider; `None` without a `/` or with an invalid provider.
@@ -192,6 +207,23 @@ impl Catalogue {
         c.known_providers = known;
         c.add_builtin(&builtin);
         c
+    }
+
+    /// Under OpenClaw 2026.9.6's rules (`on`): built-in aliases only for targets with an entry in
+    /// `agents.defaults.models` (the listed ones are dropped from the aliases shown).
+    pub fn with_alias_rules(mut self, on: bool, config: &Config) -> Catalogue {
+        self.configured_builtins_only = on;
+        if on {
+            for (alias, target) in BUILTIN_ALIASES {
+                if !builtin_active_2026_9(target, config)
+                    && let Some(list) = self.aliases.get_mut(target)
+                {
+                    list.retain(|a| a != alias || config.aliases().any(|(c, _)| c == alias));
+                }
+            }
+            self.aliases.retain(|_, list| !list.is_empty());
+        }
+        self
     }
 
     /// Lists the built-in `aliases` whose targets are listed or allowed.
@@ -310,9 +342,11 @@ pub fn match_model(
         .collect();
     match hits.len() {
         1 => {
+            // Named by its alias, as OpenClaw names a model it found by a fragment.
+            let alias = catalogue.aliases.get(hits[0]).and_then(|a| a.first()).cloned();
             return ModelMatch::Found {
                 model_ref: hits[0].clone(),
-                alias: None,
+                alias,
                 unlisted: false,
             };
         }
@@ -342,6 +376,55 @@ pub fn match_model(
     ModelMatch::NotAllowed {
         model_ref,
         suggestion,
+    }
+}
+
+/// [`match_model`] under OpenClaw 2026.9.6's rules (`resolveModelDirectiveSelection`): an alias
+/// (configured, or a built-in one active for this config); a listed or explicit `provider/model`; then
+/// OpenClaw's fuzzy match (within the typed provider first); then the text taken as typed (a bare id
+/// is of the default model's provider) when it may be selected.
+pub fn match_model_2026_9(
+    raw: &str,
+    catalogue: &Catalogue,
+    config: &Config,
+    default_ref: &str,
+) -> ModelMatch {
+    if let Some((alias, r)) = config.aliases().find(|(a, _)| a.eq_ignore_ascii_case(raw)) {
+        return found(normalise_ref(r), Some(alias.to_owned()));
+    }
+    if let Some((alias, r)) = builtin_alias(raw, config, catalogue) {
+        return found(r.to_owned(), Some(alias.to_owned()));
+    }
+    let default_provider = split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
+    let explicit = raw.contains('/');
+    let model_ref = if explicit { normalise_ref(raw) } else { format!("{default_provider}/{raw}") };
+    let allowed = catalogue.allows(&model_ref);
+    if allowed && (explicit || catalogue.refs().any(|r| *r == model_ref)) {
+        return found(model_ref, None);
+    }
+    let in_provider = split_ref(&model_ref)
+        .filter(|_| explicit)
+        .and_then(|(p, m)| super::fuzzy::best_match(m, Some(p.as_str()), catalogue, default_ref));
+    let hit = in_provider.or_else(|| super::fuzzy::best_match(raw, None, catalogue, default_ref));
+    if let Some(hit) = hit {
+        let alias = catalogue.aliases.get(&hit).and_then(|a| a.first()).cloned();
+        return found(hit, alias);
+    }
+    if allowed {
+        return found(model_ref, None);
+    }
+    ModelMatch::NotAllowed {
+        model_ref,
+        suggestion: None,
+    }
+}
+
+/// A found model, not flagged as unlisted.
+fn found(model_ref: String, alias: Option<String>) -> ModelMatch {
+    ModelMatch::Found {
+        model_ref,
+        alias,
+        unlisted: false,
     }
 }
 

@@ -280,6 +280,7 @@ impl Registry {
         let model: Option<Arc<str>> = model.map(Arc::from);
         self.update(key, |s| {
             s.model_source = model.as_ref().map(|_| source);
+            s.model_default = false;
             s.model_override = model;
         })
     }

@@ -22,6 +22,8 @@ const PIN_ROTATE: u8 = 1 << 2;
 const DIRTY: u8 = 1 << 3;
 /// `session_id` holds the session's id (a canonical UUID); else the id is out of line or absent.
 const HAS_UUID: u8 = 1 << 4;
+/// The configured default was chosen explicitly (`modelOverrideSource: "default"`).
+const MODEL_DEFAULT: u8 = 1 << 5;
 
 /// One session in the registry.
 #[derive(Debug)]
@@ -92,6 +94,7 @@ impl Slot {
             model_source: model_override
                 .as_ref()
                 .map(|_| source(self.flags, MODEL_USER)),
+            model_default: model_override.is_none() && self.flags & MODEL_DEFAULT != 0,
             model_override,
             pin: self.pin(symbols),
             runtime_override: self.extra.as_ref().and_then(|e| e.runtime.clone()),
@@ -161,6 +164,7 @@ impl Slot {
         self.pin_order_hash = pin.map_or(0, |p| p.order_hash);
         self.flags = (self.flags & DIRTY)
             | bit(user(session.model_source), MODEL_USER)
+            | bit(session.model_override.is_none() && session.model_default, MODEL_DEFAULT)
             | bit(user(pin.map(|p| p.source)), PIN_USER)
             | bit(pin.is_some_and(|p| p.rotate), PIN_ROTATE)
             | bit(uuid.is_some(), HAS_UUID);

@@ -28,6 +28,9 @@ pub struct Session {
     pub model_override: Option<Arc<str>>,
     /// Who set the model override.
     pub model_source: Option<OverrideSource>,
+    /// The session chose the configured default explicitly (`/model default`, or the default model by
+    /// name) under OpenClaw 2026.9.6's rules: no override, `modelOverrideSource: "default"`.
+    pub model_default: bool,
     /// The auth-profile pin, if any.
     pub pin: Option<Pin>,
     /// The runtime override (`--runtime`), if any.
@@ -47,6 +50,7 @@ impl Session {
         Session {
             model_override: None,
             model_source: None,
+            model_default: false,
             pin: None,
             runtime_override: None,
             session_id: Some(Uuid::new_v4().to_string().into()),
@@ -66,6 +70,7 @@ impl Session {
             provider_override: provider,
             model_override: model,
             model_override_source: self.model_override.as_ref().and(self.model_source),
+            model_default: self.model_override.is_none() && self.model_default,
             auth_profile_override: self.pin.as_ref().map(|p| p.profile.to_string()),
             auth_profile_override_source: self.pin.as_ref().map(|p| p.source),
             auth_profile_override_compaction_count: self.pin.as_ref().map(|p| p.compaction_at_pin),
@@ -102,6 +107,7 @@ impl Session {
             model_source: model_override
                 .as_ref()
                 .map(|_| r.model_override_source.unwrap_or(OverrideSource::User)),
+            model_default: model_override.is_none() && r.model_default,
             model_override,
             pin,
             runtime_override: r.runtime_override.as_deref().map(Into::into),

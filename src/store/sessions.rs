@@ -53,6 +53,9 @@ pub struct SessionRecord {
     pub model_override: Option<String>,
     /// `modelOverrideSource`.
     pub model_override_source: Option<OverrideSource>,
+    /// `modelOverrideSource: "default"` without an override: the configured default was chosen
+    /// explicitly (OpenClaw 2026.9.6).
+    pub model_default: bool,
     /// `authProfileOverride`: the pinned profile id.
     pub auth_profile_override: Option<String>,
     /// `authProfileOverrideSource`.
@@ -89,6 +92,7 @@ impl SessionRecord {
             provider_override: text("providerOverride"),
             model_override: text("modelOverride"),
             model_override_source: source("modelOverrideSource"),
+            model_default: entry.get("modelOverrideSource").and_then(Value::as_str) == Some("default"),
             auth_profile_override: text("authProfileOverride"),
             auth_profile_override_source: source("authProfileOverrideSource"),
             auth_profile_override_compaction_count: count("authProfileOverrideCompactionCount"),
@@ -124,10 +128,12 @@ impl SessionRecord {
             "modelOverride",
             self.model_override.as_ref().map(|v| json!(v)),
         );
-        set(
-            "modelOverrideSource",
-            self.model_override_source.map(|v| json!(v.as_str())),
-        );
+        let source = match (self.model_override_source, self.model_default) {
+            (Some(v), _) => Some(json!(v.as_str())),
+            (None, true) => Some(json!("default")),
+            (None, false) => None,
+        };
+        set("modelOverrideSource", source);
         set(
             "authProfileOverride",
             self.auth_profile_override.as_ref().map(|v| json!(v)),
