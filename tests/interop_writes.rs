@@ -210,3 +210,62 @@ fn a_first_write_on_a_fresh_machine_never_leaves_a_directory_openclaw_refuses() 
     );
     assert!(!d.join("agents/main/agent/auth-profiles.json").exists());
 }
+
+#[test]
+fn check_codes_agree_with_openclaw_on_expired_and_expiring_spares() {
+    let Some(bin) = openclaw_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        oc(
+            &bin,
+            d,
+            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+            "",
+        ),
+        "config set",
+    );
+    for (id, extra) in [
+        ("anthropic:good", ""),
+        ("anthropic:soon", " --expires-in 12h"),
+        ("anthropic:gone", " --expires-in 1s"),
+    ] {
+        let args = format!("models auth paste-token --provider anthropic --profile-id {id}{extra}");
+        ok(
+            oc(&bin, d, &args, &token(id.trim_start_matches("anthropic:"))),
+            "paste-token",
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let codes = |order: &str| {
+        ok(
+            oc(
+                &bin,
+                d,
+                &format!("models auth order set --provider anthropic {order}"),
+                "",
+            ),
+            "order set",
+        );
+        let theirs = oc(&bin, d, "models status --check", "").status.code();
+        let ours = run(d, "models status --check").output().unwrap();
+        (
+            theirs,
+            ours.status.code(),
+            String::from_utf8_lossy(&ours.stdout).into_owned(),
+        )
+    };
+    // The selected profile is fine: an expiring and an expired spare change nothing (both 0).
+    let (theirs, ours, text) = codes("anthropic:good anthropic:soon anthropic:gone");
+    assert_eq!((theirs, ours), (Some(0), Some(0)), "{text}");
+    assert!(
+        text.contains("note (does not change the code): profile anthropic:gone is expired"),
+        "{text}"
+    );
+    // The selected profile expires within 24 hours: 2.
+    let (theirs, ours, text) = codes("anthropic:soon anthropic:good anthropic:gone");
+    assert_eq!((theirs, ours), (Some(2), Some(2)), "{text}");
+    // Nothing usable in the order: 1.
+    let (theirs, ours, text) = codes("anthropic:gone");
+    assert_eq!((theirs, ours), (Some(1), Some(1)), "{text}");
+}

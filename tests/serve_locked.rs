@@ -1,5 +1,5 @@
 //! `serve` while another process holds OpenClaw's databases locked (rollback-journal fixture, where a
-//! lock blocks readers): the answering thread never waits on it. `/healthz` and resolves that can be
+//! lock blocks readers) for 20 s: the answering thread never waits on it. `/healthz` and resolves that can be
 //! answered from the last snapshot answer at once; a request that must read the locked database
 //! waits on the blocking pool and gets its answer or a 503 within the busy timeout.
 
@@ -50,7 +50,7 @@ fn a_locked_database_never_holds_the_answering_thread() {
             d.join("state/openclaw.sqlite"),
             d.join("agents/main/agent/openclaw-agent.sqlite"),
         ],
-        Duration::from_secs(11),
+        Duration::from_secs(20),
     );
     let started = Instant::now();
     // A session nobody has seen must be read from the locked database: it waits off the answering
