@@ -3,6 +3,7 @@
 pub mod backends;
 pub mod cli;
 mod common;
+mod faults;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
 mod fuzz_replay;

@@ -605,3 +605,42 @@ fn a_login_in_openclaws_sqlite_state_is_refreshed_in_its_shared_store_once_for_b
         "never copied into another agent's store"
     );
 }
+
+#[test]
+fn trace_logging_never_shows_a_token_endpoints_answer() {
+    let server = TokenServer::start();
+    let stem = "TRACEplantedTOKENxyzzy0123456789";
+    server.set_token_stem(stem);
+    server.set_rotate(true);
+    let old_refresh = "OLDrefreshPLANTEDqwerty9876543210";
+    let dir = state_with(&[("main", login_expiring(now_ms() - 1000, old_refresh))]);
+    let out = modelauth(dir.path(), &server)
+        .env("RUST_LOG", "trace")
+        .args(["--json", "resolve", "--provider", "anthropic"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server.refresh_calls(), 1);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("refreshing OAuth access token"),
+        "trace logging is on: {all}"
+    );
+    for secret in [stem, old_refresh] {
+        for i in 0..=secret.len() - 8 {
+            let slice = &secret[i..i + 8];
+            assert!(
+                !all.contains(slice),
+                "a slice of a token ({slice}) is in the trace output"
+            );
+        }
+    }
+}

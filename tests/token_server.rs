@@ -41,6 +41,8 @@ struct State {
     email: String,
     /// Content types of the token requests, in order.
     content_types: Vec<String>,
+    /// What issued tokens start with.
+    stem: String,
 }
 
 /// The running server; stops when dropped.
@@ -66,6 +68,7 @@ impl TokenServer {
             exchanges: 0,
             email: "me@example.com".into(),
             content_types: Vec::new(),
+            stem: String::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (Arc::clone(&state), Arc::clone(&stop));
@@ -99,6 +102,11 @@ impl TokenServer {
 
     pub fn set_delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Issued tokens start with `stem` (to look for them in logs).
+    pub fn set_token_stem(&self, stem: &str) {
+        self.state.lock().unwrap().stem = stem.to_owned();
     }
 
     pub fn set_rotate(&self, rotate: bool) {
@@ -326,11 +334,12 @@ fn refresh(conn: &mut TcpStream, state: &Mutex<State>, f: &HashMap<String, Strin
     }
     s.issued += 1;
     let n = s.issued;
-    let rotated = s.rotate.then(|| format!("refresh-{n}"));
+    let stem = s.stem.clone();
+    let rotated = s.rotate.then(|| format!("{stem}refresh-{n}"));
     if let Some(r) = &rotated {
         s.valid_refresh = Some(r.clone());
     }
-    let mut body = serde_json::json!({"access_token": format!("access-{n}"), "expires_in": 3600, "token_type": "Bearer"});
+    let mut body = serde_json::json!({"access_token": format!("{stem}access-{n}"), "expires_in": 3600, "token_type": "Bearer"});
     if let Some(r) = rotated {
         body["refresh_token"] = r.into();
     }

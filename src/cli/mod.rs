@@ -117,10 +117,12 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // A key typed where an id goes is never echoed back (text or JSON).
+            let message = modelauth::redact_secret_like(&e.to_string());
             if json {
-                output::json_error(e.code(), &e.to_string());
+                output::json_error(e.code(), &message);
             }
-            output::error(&e.to_string());
+            output::error(&message);
             ExitCode::from(1)
         }
     }
@@ -262,30 +264,13 @@ fn print_usage_error(e: &clap::Error) -> String {
     text
 }
 
-/// True for a command-line word that looks like a key or token: a known key prefix, or a long run of
-/// key characters with letters and digits (ids, paths, models and flags do not qualify).
-fn looks_like_secret(arg: &str) -> bool {
-    const PREFIXES: [&str; 7] = ["sk-", "sk_", "gsk_", "AIza", "xai-", "ya29.", "ghp_"];
-    if arg.starts_with('-') || arg.contains([':', '/', '@', '=']) {
-        return false;
-    }
-    let keyish = arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    keyish
-        && (PREFIXES
-            .iter()
-            .any(|p| arg.starts_with(p) && arg.len() > p.len() + 8)
-            || (arg.len() >= 24
-                && arg.chars().any(|c| c.is_ascii_digit())
-                && arg.chars().any(|c| c.is_ascii_alphabetic())))
-}
+use modelauth::looks_like_secret;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn secrets_are_told_from_ids_paths_and_models() {
-        use super::looks_like_secret as s;
+        use modelauth::looks_like_secret as s;
         assert!(s("sk-ant-api03-abcdefghijkl"));
         assert!(s("AIzaSyA1234567890abcdefghij"));
         assert!(s("0123456789abcdefABCDEFxyz_12"));

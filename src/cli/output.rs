@@ -7,15 +7,34 @@ use serde::Serialize;
 
 /// Starts tracing to stderr; `RUST_LOG` sets the filter (default `warn`).
 pub fn init_tracing() {
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // The HTTP and TLS libraries' own records (a token endpoint's answer in a wire dump, a header)
+    // are never shown, whatever RUST_LOG says: no level or target filter a user sets shows a secret.
+    let no_wire = tracing_subscriber::filter::filter_fn(|meta| {
+        !WIRE_TARGETS.iter().any(|t| meta.target().starts_with(t))
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color_on_stderr())
         .with_target(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(no_wire);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
+
+/// Log targets of libraries that may record request or answer bodies and headers.
+const WIRE_TARGETS: [&str; 8] = [
+    "ureq",
+    "ureq_proto",
+    "rustls",
+    "hyper",
+    "h2",
+    "reqwest",
+    "redis",
+    "axum::rejection",
+];
 
 /// True when stdout is a terminal and `NO_COLOR` is not set.
 pub fn color() -> bool {
@@ -38,6 +57,7 @@ pub fn paint(text: &str, code: u8) -> String {
 
 /// Prints `error: …` on stderr.
 pub fn error(msg: &str) {
+    let msg = modelauth::redact_secret_like(msg);
     let _ = writeln!(std::io::stderr(), "error: {msg}");
 }
 
@@ -54,6 +74,7 @@ pub fn json<T: Serialize>(value: &T) {
 
 /// Prints the one error document of a `--json` command on stdout: `{"error": {"code", "message"}}`.
 pub fn json_error(code: &str, message: &str) {
+    let message = modelauth::redact_secret_like(message);
     json(&serde_json::json!({ "error": { "code": code, "message": message } }));
 }
 

@@ -609,7 +609,8 @@ impl Agent {
                 outcome.directive = DirectiveStatus::Applied;
             }
             Plan::Refuse(text) => {
-                outcome.reply = Some(text);
+                // A key typed where a model or profile goes is never echoed back.
+                outcome.reply = Some(crate::redact_secret_like(&text));
                 outcome.directive = DirectiveStatus::Rejected;
             }
             Plan::Apply(commit) => {

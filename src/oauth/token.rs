@@ -213,6 +213,11 @@ fn error_code(body: &str) -> Option<String> {
         .map(|k| (*k).to_owned())
 }
 
+/// True for a token that can go into a header as it is: 1 to 16 KiB of visible ASCII.
+fn token_shaped(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 16 * 1024 && t.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Reads a success answer: `access_token`, optional `refresh_token`, `expires_in` seconds.
 fn parse_tokens(
     provider: &OAuthProvider,
@@ -232,6 +237,18 @@ fn parse_tokens(
             .filter(|s| !s.trim().is_empty())
     };
     let access = text_field("access_token").ok_or_else(|| bad("access_token"))?;
+    // A token goes into an HTTP header: control characters (header injection) or an absurd length
+    // make the answer bad; the old token stays in use.
+    if !token_shaped(access) {
+        return Err(bad(
+            "an access_token of printable characters, at most 16 KiB",
+        ));
+    }
+    if text_field("refresh_token").is_some_and(|r| !token_shaped(r)) {
+        return Err(bad(
+            "a refresh_token of printable characters, at most 16 KiB",
+        ));
+    }
     let expires_in = v
         .get("expires_in")
         .and_then(|e| e.as_f64().or_else(|| e.as_str()?.parse().ok()))
@@ -287,6 +304,16 @@ mod tests {
         assert_eq!(t.access.expose_secret(), "a1");
         assert_eq!(t.refresh.unwrap().expose_secret(), "r2");
         assert_eq!(t.expires_ms, 3_601_000);
+        for bad in [
+            r#"{"access_token":"a1\r\nX-Evil: 1","expires_in":3600}"#.to_owned(),
+            format!(
+                r#"{{"access_token":"{}","expires_in":3600}}"#,
+                "a".repeat(900_000)
+            ),
+            r#"{"access_token":"a1","refresh_token":"r 2","expires_in":3600}"#.to_owned(),
+        ] {
+            assert!(parse_tokens(p, "u", &bad, 0).is_err(), "{}", &bad[..40]);
+        }
         let e = parse_tokens(p, "u", r#"{"access_token":"a1"}"#, 0).unwrap_err();
         assert_eq!(e.code(), "bad_response");
         assert!(!e.to_string().contains("a1"));

@@ -71,7 +71,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let message = crate::redact_secret_like(&self.message);
+        let body = json!({ "error": { "code": self.code, "message": message } });
         (self.status, Json(body)).into_response()
     }
 }

@@ -8,7 +8,7 @@
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
 use super::stamp::FileStamp;
@@ -143,6 +143,32 @@ where
 /// [`update`], also returning the file's [`FileStamp`] as this call left it, taken while the lock is
 /// still held, so that it belongs to the text `change` saw or wrote and not to a later writer's.
 pub fn update_stamped<T, E>(
+    path: &Path,
+    limit: u64,
+    change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,
+) -> Result<(T, Option<FileStamp>), E>
+where
+    E: From<StoreError>,
+{
+    // Directories this call creates are removed again when it writes nothing (a refused change of a
+    // new agent leaves no trace).
+    let missing: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_owned)
+        .collect();
+    let result = update_locked(path, limit, change);
+    if !matches!(result, Ok((_, Some(_)))) {
+        for dir in &missing {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
+}
+
+/// [`update_stamped`] once the directories may be created.
+fn update_locked<T, E>(
     path: &Path,
     limit: u64,
     change: impl FnOnce(Option<String>) -> Result<(Option<String>, T), E>,

@@ -21,6 +21,14 @@ pub enum IdError {
         /// The rejected text.
         id: String,
     },
+    /// The text given as an id looks like a key or token (typed in the wrong place): not shown, not used.
+    #[error(
+        "the {what} given looks like a key or token; it is not shown and was not used (keys are read from stdin or the hidden prompt, never from arguments)"
+    )]
+    LooksLikeSecret {
+        /// `agent id` or `provider id`.
+        what: &'static str,
+    },
     /// The profile id is empty, too long, or has a control character, a slash or outer whitespace.
     #[error(
         "invalid profile id {id:?}: use 1-200 printable characters without '/' or '\\' (e.g. anthropic:work)"
@@ -39,6 +47,9 @@ pub struct AgentId(String);
 impl AgentId {
     /// Validates an agent id; rejects anything that could escape `agents/<id>/`.
     pub fn new(id: &str) -> Result<Self, IdError> {
+        if super::secret::looks_like_secret(id) {
+            return Err(IdError::LooksLikeSecret { what: "agent id" });
+        }
         let b = id.as_bytes();
         let ok = !b.is_empty()
             && b.len() <= 64
@@ -77,6 +88,9 @@ pub struct ProviderId(String);
 impl ProviderId {
     /// Lower-cases, maps synonyms (`z.ai` → `zai`, `bedrock` → `amazon-bedrock`, …) and validates.
     pub fn new(id: &str) -> Result<Self, IdError> {
+        if super::secret::looks_like_secret(id.trim()) {
+            return Err(IdError::LooksLikeSecret { what: "provider id" });
+        }
         let lower = id.trim().to_ascii_lowercase();
         let canonical = match lower.as_str() {
             "z.ai" | "z-ai" => "zai",

@@ -38,6 +38,57 @@ impl Secret {
     }
 }
 
+/// True for a word that looks like a key or token: a known key prefix (`sk-`, `AIza`, …) with more
+/// after it, or at least 24 letters and digits in a row, both kinds present. Ids, paths, model ids
+/// (`claude-3-5-sonnet-20241022`: short runs between dashes) and flags do not qualify.
+pub fn looks_like_secret(word: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "sk-", "sk_", "gsk_", "AIza", "xai-", "ya29.", "ghp_", "gho_", "github_pat_", "eyJ",
+    ];
+    if word.starts_with('-') || word.contains([':', '/', '@', '=']) {
+        return false;
+    }
+    let keyish = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let lower = word.to_ascii_lowercase();
+    keyish
+        && (PREFIXES.iter().any(|p| {
+            lower.starts_with(&p.to_ascii_lowercase()) && word.len() > p.len() + 8
+        }) || word
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|run| {
+                run.len() >= 24
+                    && run.chars().any(|c| c.is_ascii_digit())
+                    && run.chars().any(|c| c.is_ascii_alphabetic())
+            }))
+}
+
+/// `text` with every word that [`looks_like_secret`] replaced by `[REDACTED]`: for messages that may
+/// echo what a user typed (an id, a provider) when a key was typed there by mistake.
+pub fn redact_secret_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_like_secret(word) {
+            out.push_str("[REDACTED]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([REDACTED])")
@@ -47,6 +98,21 @@ impl fmt::Debug for Secret {
 #[cfg(test)]
 mod tests {
     use super::Secret;
+
+    #[test]
+    fn secret_like_words_are_redacted_in_messages() {
+        use super::redact_secret_like as r;
+        assert_eq!(
+            r("no profile \"sk-ant-api03-abcdefghijkl\" (known: anthropic:work)"),
+            "no profile \"[REDACTED]\" (known: anthropic:work)"
+        );
+        assert_eq!(
+            r("set SK_ANT_API03_ABCDEFGHIJKL12_API_KEY"),
+            "set [REDACTED]"
+        );
+        let plain = "session 123e4567-e89b-12d3-a456-426614174000 of anthropic/claude-3-5-sonnet-20241022";
+        assert_eq!(r(plain), plain);
+    }
 
     #[test]
     fn debug_is_redacted() {

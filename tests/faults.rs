@@ -1,0 +1,132 @@
+//! Issue 28 ("trust under faults") through the real binary: what a user typed by mistake is never
+//! echoed when it looks like a secret, a failed `--create` leaves no directory, and no log level shows
+//! a token endpoint's answer.
+
+use std::path::Path;
+
+use crate::common::modelauth_in;
+
+const PASTED: &str = "sk-ant-api03-PASTEDKEYxxYYzz0123456789abcdef";
+
+/// Every 8-character slice of `secret` that `text` contains.
+fn slices_in(text: &str, secret: &str) -> Vec<String> {
+    (0..=secret.len() - 8)
+        .map(|i| &secret[i..i + 8])
+        .filter(|s| !s.starts_with("sk-ant-a") && text.contains(*s))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn all(dir: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String) {
+    let out = modelauth_in(dir)
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn a_key_typed_where_an_id_goes_is_never_echoed() {
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["models", "auth", "remove", PASTED],
+        vec!["--json", "models", "auth", "remove", PASTED],
+        vec![
+            "models",
+            "auth",
+            "order",
+            "set",
+            "--provider",
+            "anthropic",
+            PASTED,
+        ],
+        vec![
+            "models",
+            "auth",
+            "report",
+            PASTED,
+            "--outcome",
+            "rate_limit",
+        ],
+        vec!["--agent", PASTED, "models", "status"],
+        vec!["resolve", "--provider", PASTED],
+        vec!["--json", "resolve", "--provider", PASTED],
+    ];
+    for args in cases {
+        let (code, text) = all(d, &args, "");
+        assert_ne!(code, Some(0), "{args:?}: {text}");
+        assert!(
+            slices_in(&text, PASTED).is_empty(),
+            "{args:?} echoed the key: {text}"
+        );
+    }
+    let lower = PASTED.to_ascii_lowercase();
+    let (_, text) = all(
+        d,
+        &["models", "auth", "paste-token", "--provider", &lower],
+        "tok\n",
+    );
+    assert!(
+        slices_in(&text.to_ascii_lowercase(), &lower).is_empty(),
+        "{text}"
+    );
+    let (_, text) = all(
+        d,
+        &["chat", "--session", "agent:main:x"],
+        &format!("/model opus@{PASTED}\n"),
+    );
+    assert!(
+        slices_in(&text, PASTED).is_empty(),
+        "chat echoed the key: {text}"
+    );
+}
+
+#[test]
+fn a_failing_create_leaves_no_agent_directory() {
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let (code, text) = all(
+        d,
+        &[
+            "--agent",
+            "ops",
+            "--create",
+            "models",
+            "auth",
+            "order",
+            "set",
+            "--provider",
+            "anthropic",
+            "anthropic:nope",
+        ],
+        "",
+    );
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        !d.join("agents/ops").exists(),
+        "agents/ops was left behind: {text}"
+    );
+    let (code, text) = all(
+        d,
+        &[
+            "--agent",
+            "ops",
+            "--create",
+            "models",
+            "auth",
+            "paste-token",
+            "--provider",
+            "anthropic",
+        ],
+        "sk-ant-oat01-CREATEDxxxxxxxxxxxxxxxxxxxx\n",
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(d.join("agents/ops/agent/auth-profiles.json").is_file());
+}
