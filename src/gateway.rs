@@ -762,6 +762,16 @@ impl Gateway {
         self.inner.shell_env.as_ref()
     }
 
+    /// Asks the shared state's server whether it answers now (`Ok` when no server is used): a
+    /// one-shot command that changes state calls it first, since a change it cannot make durable
+    /// before it exits would be lost.
+    pub fn check_shared_reachable(&self) -> Result<(), GatewayError> {
+        match self.shared_link() {
+            Some(link) => link.ping().map_err(GatewayError::Store),
+            None => Ok(()),
+        }
+    }
+
     /// The link to the shared state's server, when one is used.
     pub(crate) fn shared_link(&self) -> Option<&Arc<Link>> {
         self.inner.shared.as_ref().map(|s| &s.link)

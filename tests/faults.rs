@@ -130,3 +130,75 @@ fn a_failing_create_leaves_no_agent_directory() {
     assert_eq!(code, Some(0), "{text}");
     assert!(d.join("agents/ops/agent/auth-profiles.json").is_file());
 }
+
+#[test]
+fn a_one_shot_change_while_redis_is_unreachable_says_nothing_was_changed() {
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let before = std::fs::read_to_string(d.join("agents/main/agent/auth-profiles.json")).unwrap();
+    for args in [
+        vec![
+            "--redis",
+            &url,
+            "models",
+            "auth",
+            "order",
+            "set",
+            "--provider",
+            "anthropic",
+            "anthropic:home",
+            "anthropic:work",
+        ],
+        vec![
+            "--redis",
+            &url,
+            "models",
+            "auth",
+            "report",
+            "anthropic:work",
+            "--outcome",
+            "rate_limit",
+        ],
+        vec![
+            "--redis",
+            &url,
+            "--json",
+            "models",
+            "auth",
+            "order",
+            "clear",
+            "--provider",
+            "anthropic",
+        ],
+    ] {
+        let (code, text) = all(d, &args, "");
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains("nothing was changed") || text.contains("were not saved"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.contains("shared_state_unavailable") || !args.contains(&"--json"),
+            "{text}"
+        );
+    }
+    let (code, text) = all(
+        d,
+        &["--redis", &url, "chat", "--session", "agent:main:r"],
+        "/model sonnet@anthropic:home\n",
+    );
+    assert_eq!(code, Some(1), "chat: {text}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("agents/main/agent/auth-profiles.json")).unwrap(),
+        before
+    );
+    // Reads still work from this host's state.
+    let (code, text) = all(d, &["--redis", &url, "models", "auth", "list"], "");
+    assert_eq!(code, Some(0), "{text}");
+}

@@ -91,7 +91,19 @@ impl Context {
     /// The agent for a command that changes it: an `--agent` that does not exist yet needs
     /// `--create` (a typo must not create an empty agent).
     pub fn agent_to_change(&self) -> Result<Agent, CliError> {
+        self.writable()?;
         self.existing_agent(true)
+    }
+
+    /// Refuses a change while the shared state's server (Redis) is out of reach: a one-shot command
+    /// exits before it could write the change back, so it would be lost.
+    pub fn writable(&self) -> Result<(), CliError> {
+        self.gateway.check_shared_reachable().map_err(|e| CliError::Coded {
+            code: "shared_state_unavailable",
+            message: format!(
+                "{e}; nothing was changed (neither in Redis nor in this host's files). Start Redis and run the command again, or add --no-redis to change this host's files only"
+            ),
+        })
     }
 
     fn existing_agent(&self, change: bool) -> Result<Agent, CliError> {

@@ -141,25 +141,45 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         return chat::run_demo(&cli, session.as_deref());
     }
     let ctx = Context::from_cli(&cli)?;
+    let code = dispatch(&cli, &ctx)?;
+    // A change kept for write-back dies with this process: say so instead of reporting success.
+    if !matches!(cli.command, Command::Serve { .. })
+        && let Some(h) = ctx.gateway.shared_health().filter(|h| h.pending > 0)
+    {
+        return Err(CliError::Coded {
+            code: "shared_state_unavailable",
+            message: format!(
+                "shared state at {} became unreachable ({}); {} change(s) of this command were not saved (nothing reached Redis or this host's files). Start Redis and run the command again",
+                h.url,
+                h.problem.as_deref().unwrap_or("no answer"),
+                h.pending
+            ),
+        });
+    }
+    Ok(code)
+}
+
+/// Runs the command of `cli` with its settings.
+fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
     match &cli.command {
         Command::Models(m) => match &m.command {
             ModelsCommand::Status {
                 check,
                 quiet,
                 notify_cmd,
-            } => models::status(&ctx, *check, *quiet, notify_cmd.as_deref()),
-            ModelsCommand::List { provider } => models::list(&ctx, provider.as_deref()),
-            ModelsCommand::Auth(a) => auth::run(&ctx, &a.command),
+            } => models::status(ctx, *check, *quiet, notify_cmd.as_deref()),
+            ModelsCommand::List { provider } => models::list(ctx, provider.as_deref()),
+            ModelsCommand::Auth(a) => auth::run(ctx, &a.command),
         },
-        Command::Doctor { fix } => doctor::run(&ctx, *fix),
-        Command::State { command } => state::run(&ctx, command),
-        Command::Chat { session, .. } => chat::run(&ctx, session.as_deref()),
-        Command::Parse { message, aliases } => parse::run(&ctx, message.as_deref(), aliases),
+        Command::Doctor { fix } => doctor::run(ctx, *fix),
+        Command::State { command } => state::run(ctx, command),
+        Command::Chat { session, .. } => chat::run(ctx, session.as_deref()),
+        Command::Parse { message, aliases } => parse::run(ctx, message.as_deref(), aliases),
         Command::Resolve {
             provider,
             model,
             session,
-        } => resolve::run(&ctx, provider, model.as_deref(), session.as_deref()),
+        } => resolve::run(ctx, provider, model.as_deref(), session.as_deref()),
         Command::Serve {
             listen,
             allow_remote,
@@ -167,7 +187,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             header_timeout,
             threads,
         } => serve::run(
-            &ctx,
+            ctx,
             listen,
             *allow_remote,
             token_file.clone(),
@@ -183,8 +203,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             default_model,
             expires_in,
         } => onboard::run(
-            &cli,
-            &ctx,
+            cli,
+            ctx,
             *non_interactive,
             &onboard::Flags {
                 provider: provider.as_deref(),
