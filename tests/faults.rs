@@ -202,3 +202,41 @@ fn a_one_shot_change_while_redis_is_unreachable_says_nothing_was_changed() {
     let (code, text) = all(d, &["--redis", &url, "models", "auth", "list"], "");
     assert_eq!(code, Some(0), "{text}");
 }
+
+#[test]
+fn serve_refuses_a_token_file_it_cannot_trust_and_doctor_names_it() {
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let token = d.join("modelauth.token");
+    let serve = |d: &Path| {
+        modelauth_in(d)
+            .args(["serve", "--listen", "tcp:127.0.0.1:0"])
+            .timeout(std::time::Duration::from_secs(10))
+            .output()
+            .unwrap()
+    };
+    // Short, world-readable, a link to a system file: each refused with the fix named.
+    std::fs::write(&token, "abc\n").unwrap();
+    let set_mode = |mode: u32| {
+        let mut perm = std::fs::metadata(&token).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, mode);
+        std::fs::set_permissions(&token, perm).unwrap();
+    };
+    set_mode(0o644);
+    let out = serve(d);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    let doctor = all(d, &["doctor"], "").1;
+    assert!(
+        doctor.contains("modelauth.token has mode 644") && doctor.contains("shorter than 32"),
+        "{doctor}"
+    );
+    set_mode(0o600);
+    let err = String::from_utf8_lossy(&serve(d).stderr).into_owned();
+    assert!(err.contains("shorter than 32"), "{err}");
+    std::fs::remove_file(&token).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &token).unwrap();
+    let err = String::from_utf8_lossy(&serve(d).stderr).into_owned();
+    assert!(err.contains("symbolic link"), "{err}");
+}

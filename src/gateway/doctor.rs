@@ -360,6 +360,17 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
         Err(e) => out.push(Finding::error(e.to_string())),
     }
     check_mode(&state.dotenv_path(), FILE_MODE, owner, out);
+    // `serve`'s bearer token: private, and long enough to be a secret.
+    let token = root.join("modelauth.token");
+    check_mode(&token, FILE_MODE, owner, out);
+    if let Ok(text) = std::fs::read_to_string(&token)
+        && text.trim().len() < 32
+    {
+        out.push(Finding::error(format!(
+            "{} holds a token shorter than 32 characters; delete it and start modelauth serve again to have a strong one generated",
+            token.display()
+        )));
+    }
     for agent in agent_ids(state, selected) {
         for dir in [state.agent_dir(&agent), state.sessions_dir(&agent)] {
             check_mode(&dir, DIR_MODE, owner, out);

@@ -51,6 +51,49 @@ pub enum ListenError {
     /// The token file exists but holds no token.
     #[error("{0} holds no token; delete it to have a new one generated, or write a token into it")]
     EmptyToken(PathBuf),
+    /// The token file cannot be trusted (a link, another user's, readable by others, too short).
+    #[error("{path}: {why}; the server does not start with it")]
+    UnsafeToken {
+        /// The token file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+}
+
+/// The shortest token accepted from a file (the generated ones have 64 hex digits).
+pub const MIN_TOKEN_LEN: usize = 32;
+
+/// Why the token file at `path` (which exists) cannot be used, if it cannot.
+pub fn token_file_problem(path: &Path, token: Option<&str>) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        return Some("it is a symbolic link; replace it with a regular file (or delete it to have one generated)".into());
+    }
+    if !meta.is_file() {
+        return Some("it is not a regular file; delete it to have a token file generated".into());
+    }
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if me.is_some_and(|uid| uid != meta.uid()) {
+        return Some(format!(
+            "it is owned by uid {}, not by this user; delete it to have a new one generated",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Some(format!(
+            "its mode is {:o}: other users may read the token; run chmod 600 {} (modelauth doctor --fix does), or delete it to have a new one generated",
+            meta.mode() & 0o777,
+            path.display()
+        ));
+    }
+    if token.is_some_and(|t| t.len() < MIN_TOKEN_LEN || !t.bytes().all(|b| b.is_ascii_graphic())) {
+        return Some(format!(
+            "the token in it is shorter than {MIN_TOKEN_LEN} characters or has spaces or control characters; delete it to have a strong one generated"
+        ));
+    }
+    None
 }
 
 impl FromStr for Listen {
@@ -204,11 +247,23 @@ pub async fn bind(l: &Listen, allow_remote: bool) -> Result<Bound, ListenError> 
 
 /// The token in `path`, created (0600, 256 random bits in hex) when the file does not exist.
 pub fn token(path: &Path) -> Result<String, ListenError> {
+    if let Some(why) = token_file_problem(path, None) {
+        return Err(ListenError::UnsafeToken {
+            path: path.to_owned(),
+            why,
+        });
+    }
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let t = text.trim().to_owned();
             if t.is_empty() {
                 return Err(ListenError::EmptyToken(path.to_owned()));
+            }
+            if let Some(why) = token_file_problem(path, Some(&t)) {
+                return Err(ListenError::UnsafeToken {
+                    path: path.to_owned(),
+                    why,
+                });
             }
             Ok(t)
         }
