@@ -240,3 +240,43 @@ fn serve_refuses_a_token_file_it_cannot_trust_and_doctor_names_it() {
     let err = String::from_utf8_lossy(&serve(d).stderr).into_owned();
     assert!(err.contains("symbolic link"), "{err}");
 }
+
+#[test]
+fn a_login_modelauth_refreshes_itself_does_not_wake_the_monitoring_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let agent = d.join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "expiry relative to the real clock the binary uses"
+    )]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    std::fs::write(
+        d.join("openclaw.json"),
+        r#"{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}"#,
+    )
+    .unwrap();
+    let write = |note: serde_json::Value| {
+        let mut login = serde_json::json!({"type": "oauth", "provider": "anthropic", "access": "a1",
+            "refresh": "r1", "expires": now + 3_600_000, "email": "me@example.com"});
+        if !note.is_null() {
+            login["modelauthRefresh"] = note;
+        }
+        let doc = serde_json::json!({"version": 1, "profiles": {"anthropic:me": login}});
+        std::fs::write(agent.join("auth-profiles.json"), doc.to_string()).unwrap();
+    };
+    // Access token good for an hour, refreshable: nothing to do.
+    write(serde_json::Value::Null);
+    let (code, text) = all(d, &["models", "status", "--check"], "");
+    assert_eq!(code, Some(0), "{text}");
+    // modelauth's last refresh of it failed: now its expiry matters.
+    write(
+        serde_json::json!({"at": now - 60_000, "ok": false, "error": "HTTP 503", "refreshFingerprint": "x"}),
+    );
+    let (code, text) = all(d, &["models", "status", "--check"], "");
+    assert_eq!(code, Some(2), "{text}");
+}

@@ -505,6 +505,34 @@ fn login_by_paste_on_a_headless_host_checks_the_state() {
     assert_eq!(server.exchanges(), 1);
     let p = &store_of(dir.path(), "main")["profiles"]["anthropic:work"];
     assert_eq!(p["refresh"], "login-refresh");
+    // A bogus code with the right state: the endpoint refuses the authorization code (not a refresh
+    // token), and its description is shown.
+    let mut child = start(dir.path());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (_, location) = get(&login_url(&mut stderr));
+    let location = location.unwrap();
+    let state = location
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    writeln!(child.stdin.take().unwrap(), "bogus-code#{state}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let all = format!("{}{err}", String::from_utf8_lossy(&out.stdout));
+    assert!(!out.status.success());
+    assert!(
+        all.contains("refused the authorization code (invalid_grant"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("refresh token") && !all.contains("retries later"),
+        "{all}"
+    );
     // Nothing on stdin and no loopback redirect: a clear message, not a hang.
     let mut child = start(dir.path());
     drop(child.stdin.take());

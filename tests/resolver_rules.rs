@@ -230,7 +230,7 @@ fn all_cooling_names_the_soonest_time_and_nothing_at_all_names_the_env_variable(
         .to_string();
     assert_eq!(
         err,
-        "No credentials found for google. Run modelauth models auth paste-token --provider google, or set GEMINI_API_KEY."
+        "No credentials found for google. Run modelauth models auth paste-api-key --provider google, or set GEMINI_API_KEY."
     );
 }
 

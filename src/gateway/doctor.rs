@@ -74,6 +74,7 @@ impl Finding {
 
 /// What `doctor` found (and, with `fix`, repaired).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DoctorReport {
     /// Where the state lives.
     pub state_dir: String,
@@ -479,8 +480,9 @@ fn check_refresh_copies(copies: &[RefreshCopy], inherited: bool, out: &mut Vec<F
             .map(|(agent, id, _)| format!("{id} (agent {agent})"))
             .collect();
         let (keep_agent, keep_id, _) = places[0];
+        let provider = keep_id.split_once(':').map_or(keep_id.as_str(), |(p, _)| p);
         out.push(Finding::error(format!(
-            "one OAuth refresh token is stored {} times: {}; a refresh by one rotates it and the others fail              with refresh_token_reused. Keep it in one place ({keep_id} of agent {keep_agent}) and give each              other agent its own login (modelauth models auth login --provider <provider> --agent <agent>) or              remove the copies (modelauth models auth remove <id> --agent <agent>)",
+            "one OAuth refresh token is stored {} times: {}; a refresh by one rotates it and the others fail with refresh_token_reused. Keep it in one place ({keep_id} of agent {keep_agent}) and give each other agent its own login (modelauth models auth login --provider {provider} --agent <agent>) or remove the copies (modelauth models auth remove <id> --agent <agent>)",
             places.len(),
             names.join(", ")
         )));

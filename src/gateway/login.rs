@@ -37,7 +37,7 @@ pub enum LoginError {
         error: String,
     },
     /// The code exchange failed.
-    #[error(transparent)]
+    #[error("{}", .0.login_wording())]
     Token(#[from] TokenError),
     /// Storing the new profile failed.
     #[error(transparent)]

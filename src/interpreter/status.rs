@@ -136,6 +136,11 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
     }
 }
 
+/// True when modelauth's last refresh of this login failed (then its expiry matters again).
+fn refresh_failed(p: &Profile) -> bool {
+    p.refresh_note.as_ref().is_some_and(|n| !n.ok)
+}
+
 /// The status of profile `p` with `stats` at `now`. Windows are the resolver's
 /// ([`resolver::blocked_until`]): providers that never cool down show none, and a cooldown scoped to
 /// one model is shown with that model.
@@ -161,7 +166,10 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
             Some(resolver::Reason::Cooldown { reason, .. }) => {
                 (State::Cooldown, Some(until), reason)
             }
+            // A login modelauth refreshes by itself is not "expiring": its short-lived access
+            // token would wake the monitoring timer after every refresh (docs/DECISIONS.md).
             _ if p.kind != CredentialKind::ApiKey
+                && !(oauth && crate::oauth::can_refresh(p) && !refresh_failed(p))
                 && p.expires
                     .is_some_and(|e| e.saturating_sub(now) < EXPIRING_MS) =>
             {

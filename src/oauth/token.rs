@@ -31,7 +31,8 @@ pub enum TokenError {
     /// The endpoint refused the grant (400/401/403, `invalid_grant`, `refresh_token_reused`, …): the
     /// login is dead and only a new one helps.
     #[error(
-        "{provider} token endpoint {url} refused the refresh token ({code}, HTTP {status}); log in again with `modelauth models auth login --provider {provider}`"
+        "{provider} token endpoint {url} refused the refresh token ({code}, HTTP {status}{}); log in again with `modelauth models auth login --provider {provider}`",
+        said(description)
     )]
     Rejected {
         /// The provider.
@@ -42,6 +43,9 @@ pub enum TokenError {
         status: u16,
         /// The OAuth error code (`invalid_grant`, …) or `rejected`.
         code: String,
+        /// The provider's `error_description`: one line of at most 200 printable characters, with
+        /// anything that looks like a secret removed.
+        description: Option<String>,
     },
     /// The endpoint failed (5xx, 429): try again later.
     #[error("{provider} token endpoint {url} answered HTTP {status}; modelauth retries later")]
@@ -77,7 +81,52 @@ pub enum TokenError {
     },
 }
 
+/// `: <description>` when the provider said something.
+fn said(description: &Option<String>) -> String {
+    description
+        .as_ref()
+        .map_or_else(String::new, |d| format!(": {d}"))
+}
+
 impl TokenError {
+    /// The same failure worded for a login's code exchange (an authorization code, not a refresh
+    /// token, and nothing retries a login).
+    pub fn login_wording(&self) -> String {
+        match self {
+            TokenError::Rejected {
+                provider,
+                url,
+                status,
+                code,
+                description,
+            } => format!(
+                "{provider} token endpoint {url} refused the authorization code ({code}, HTTP {status}{}); run the login again (a code works once and expires within minutes)",
+                said(description)
+            ),
+            TokenError::Server {
+                provider,
+                url,
+                status,
+            } => format!(
+                "{provider} token endpoint {url} answered HTTP {status}; run the login again in a moment"
+            ),
+            TokenError::Network {
+                provider,
+                url,
+                detail,
+            } => format!(
+                "{provider} token endpoint {url} could not be reached: {detail}; check the network (or MODELAUTH_<PROVIDER>_TOKEN_URL) and run the login again"
+            ),
+            TokenError::BadResponse {
+                provider,
+                url,
+                missing,
+            } => format!(
+                "{provider} token endpoint {url} answered without {missing}; run the login again"
+            ),
+        }
+    }
+
     /// True when only a new login helps (the refresh token is dead).
     pub fn is_permanent(&self) -> bool {
         matches!(self, TokenError::Rejected { .. })
@@ -188,6 +237,7 @@ fn refusal(provider: &OAuthProvider, url: &str, status: u16, body: &str) -> Toke
             url: url.to_owned(),
             status,
             code: code.unwrap_or_else(|| "rejected".to_owned()),
+            description: description(body),
         }
     } else {
         TokenError::Server {
@@ -196,6 +246,23 @@ fn refusal(provider: &OAuthProvider, url: &str, status: u16, body: &str) -> Toke
             status,
         }
     }
+}
+
+/// The `error_description` (or `error.message`) of an error body, made safe to show: one line, at
+/// most 200 printable characters, secret-looking words removed.
+fn description(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let text = v
+        .get("error_description")
+        .and_then(Value::as_str)
+        .or_else(|| v.get("error")?.get("message")?.as_str())?;
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    let line = crate::redact_secret_like(line.trim());
+    (!line.is_empty()).then_some(line)
 }
 
 /// The OAuth `error` code of an error body (`{"error": "invalid_grant"}` or `{"error": {"code": …}}`),
@@ -289,6 +356,18 @@ mod tests {
         assert!(!refusal(p, "u", 500, r#"{"error":"invalid_grant"}"#).is_permanent());
         assert!(!refusal(p, "u", 429, "").is_permanent());
         assert!(!refusal(p, "u", 503, "").is_permanent());
+    }
+
+    #[test]
+    fn a_refusals_description_is_one_safe_line() {
+        let body = r#"{"error":"invalid_grant","error_description":"Invalid code sk-ant-api03-abcdefghijklmnop\nsee docs"}"#;
+        assert_eq!(
+            super::description(body).as_deref(),
+            Some("Invalid code [REDACTED] see docs")
+        );
+        assert_eq!(super::description(r#"{"error":"x"}"#), None);
+        let long = format!(r#"{{"error_description":"{}"}}"#, "a b ".repeat(200));
+        assert!(super::description(&long).unwrap().chars().count() <= 200);
     }
 
     #[test]

@@ -438,6 +438,7 @@ fn key_fallback<'a>(
         }),
         None => Err(ResolveError::NoCredentials {
             provider: provider.to_string(),
+            command: if provider.as_str() == "anthropic" { "paste-token" } else { "paste-api-key" },
             env_name: Env::key_name(provider),
         }),
     }

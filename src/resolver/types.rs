@@ -228,12 +228,13 @@ impl<'a> Resolution<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// Nothing stored, configured or in the environment.
-    #[error(
-        "No credentials found for {provider}. Run modelauth models auth paste-token --provider {provider}, or set {env_name}."
-    )]
+    #[error("No credentials found for {provider}. Run modelauth models auth {command} --provider {provider}, or set {env_name}.")]
     NoCredentials {
         /// The provider.
         provider: String,
+        /// The command that stores one: `paste-token` where a setup token exists (anthropic),
+        /// `paste-api-key` elsewhere.
+        command: &'static str,
         /// The environment variable that would work.
         env_name: String,
     },
