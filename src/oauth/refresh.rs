@@ -57,7 +57,7 @@ pub enum RefreshError {
         /// The profile.
         id: String,
         /// What the endpoint did.
-        source: TokenError,
+        source: Box<TokenError>,
     },
     /// The store or the refresh lock failed (a lock held past the caller's deadline is `LockTimeout`).
     #[error("refreshing {id}: {source}")]
@@ -351,7 +351,7 @@ fn settle(
             tracing::warn!(profile = id, error = %source, "OAuth refresh failed");
             Err(RefreshError::Token {
                 id: id.to_owned(),
-                source,
+                source: Box::new(source),
             })
         }
     }
