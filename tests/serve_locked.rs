@@ -93,3 +93,74 @@ fn a_locked_database_never_holds_the_answering_thread() {
     locked.join().unwrap();
     assert_eq!(resolve("main", "agent:main:new").0, 200);
 }
+
+/// Sends `head` (request line and headers, with a Content-Length of 100) then `drip` body bytes
+/// one every 300 ms; returns what the server answered (status line) and when.
+#[allow(clippy::disallowed_methods, reason = "time bounds are real time")]
+fn stall_body(addr: &str, token: &str, drip: usize) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/agents/main/resolve HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(8) {
+        if sent < drip {
+            let _ = c.write_all(b" ");
+            sent += 1;
+        }
+        let mut buf = [0u8; 512];
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    (
+        text.lines().next().unwrap_or("").to_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "time bounds are real time")]
+fn a_stalled_or_dripping_body_is_cut_off_and_shutdown_has_a_deadline() {
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let mut s = serve_with(
+        d,
+        &["--listen", "tcp:127.0.0.1:0", "--header-timeout", "1s"],
+        &[],
+    );
+    let addr = s.tcp.clone().unwrap();
+    let token = s.token.clone().unwrap();
+    for drip in [0, 20] {
+        let (status, took) = stall_body(&addr, &token, drip);
+        assert!(status.contains("408"), "drip {drip}: {status:?}");
+        assert!(took < Duration::from_secs(4), "drip {drip}: {took:?}");
+    }
+    // A client that keeps a request open does not hold SIGTERM past the drain deadline.
+    use std::io::Write;
+    let mut stuck = std::net::TcpStream::connect(&addr).unwrap();
+    stuck
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, took) = s.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(12), "shutdown took {took:?}");
+    drop(stuck);
+}

@@ -23,6 +23,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<Metrics>,
     /// Agent ids known to exist.
     pub known: std::sync::Arc<dashmap::DashMap<String, ()>>,
+    /// How long a request body may take to arrive after its headers (the header timeout's value).
+    pub body_timeout: std::time::Duration,
 }
 
 pub use super::body::Body;

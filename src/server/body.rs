@@ -13,14 +13,20 @@ use super::error::ApiError;
 /// A request body of type `T`, sent as `Content-Type: application/json` (or `application/*+json`).
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned> FromRequest<super::api::AppState> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    /// Reads the whole body within [`super::api::AppState::body_timeout`]: a client that stalls
+    /// after its headers, or drips its body, gets a 408 and loses the connection.
+    async fn from_request(req: Request, state: &super::api::AppState) -> Result<Self, ApiError> {
         if !is_json(req.headers()) {
             return Err(ApiError::not_json());
         }
-        let bytes = Bytes::from_request(req, state).await?;
+        let limit = state.body_timeout;
+        let bytes = match tokio::time::timeout(limit, Bytes::from_request(req, state)).await {
+            Ok(read) => read?,
+            Err(_) => return Err(ApiError::body_timeout(limit)),
+        };
         // The plain parse is the fast path; only a refused body is parsed again to name the field.
         match serde_json::from_slice(&bytes) {
             Ok(v) => Ok(Body(v)),

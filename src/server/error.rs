@@ -54,6 +54,18 @@ impl ApiError {
         }
     }
 
+    /// 408: the request body did not arrive in time (the connection is closed after the answer).
+    pub fn body_timeout(limit: std::time::Duration) -> ApiError {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "body_timeout",
+            message: format!(
+                "the request body did not arrive within {} (send it with the headers)",
+                crate::short_duration(limit.as_millis() as i64)
+            ),
+        }
+    }
+
     /// 500: the server failed on its own (never for anything a request holds).
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -32,7 +32,7 @@ impl RefusalLog {
     /// At most one line per 10 s.
     pub(crate) const INTERVAL_MS: u64 = 10_000;
 
-    const fn new() -> RefusalLog {
+    pub(crate) const fn new() -> RefusalLog {
         RefusalLog {
             last_ms: std::sync::atomic::AtomicU64::new(0),
             skipped: std::sync::atomic::AtomicU64::new(0),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use std::time::Duration;
 
@@ -163,6 +164,7 @@ impl Bound {
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(header_timeout);
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         let mut stop = std::pin::pin!(stop);
         loop {
             let accepted = tokio::select! {
@@ -171,22 +173,40 @@ impl Bound {
             };
             match accepted {
                 Ok(io) => {
+                    // Over the bound, a new connection is closed at once: the open ones keep
+                    // their descriptors and `/healthz` keeps answering.
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        if let Some(more) = FULL.admit() {
+                            tracing::warn!(listener = %self.address(), "{MAX_CONNECTIONS} connections open; new ones are closed ({more} more since the last such line)");
+                        }
+                        continue;
+                    };
                     let conn = http.serve_connection(io, service.clone());
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
                             tracing::debug!(error = %e, "connection ended");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => {
                     // Out of descriptors or a reset before accept: keep serving the others.
-                    tracing::warn!(error = %e, listener = %self.address(), "accept failed");
+                    if let Some(more) = ACCEPT_FAILED.admit() {
+                        tracing::warn!(error = %e, listener = %self.address(), "accept failed ({more} more since the last such line)");
+                    }
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
         }
-        graceful.shutdown().await;
+        // Requests in flight finish, within a deadline: a client that keeps its connection open
+        // (a stalled body, a slow reader) does not hold the shutdown (and the final session write).
+        if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(listener = %self.address(), "connections still open after {} s; closing them", DRAIN_DEADLINE.as_secs());
+        }
     }
 
     /// The next connection.
@@ -244,6 +264,17 @@ pub async fn bind(l: &Listen, allow_remote: bool) -> Result<Bound, ListenError> 
         }
     }
 }
+
+/// The most connections one listener keeps open at once.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// How long a shutdown waits for requests in flight.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// "Connections full" lines, at most one per interval.
+static FULL: super::front::RefusalLog = super::front::RefusalLog::new();
+/// "Accept failed" lines, at most one per interval.
+static ACCEPT_FAILED: super::front::RefusalLog = super::front::RefusalLog::new();
 
 /// The token in `path`, created (0600, 256 random bits in hex) when the file does not exist.
 pub fn token(path: &Path) -> Result<String, ListenError> {

@@ -127,6 +127,7 @@ impl Server {
             gateway: self.gateway.clone(),
             metrics: Arc::default(),
             known: Arc::default(),
+            body_timeout: self.header_timeout,
         };
         let app = api::router(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
