@@ -280,3 +280,49 @@ fn a_login_modelauth_refreshes_itself_does_not_wake_the_monitoring_timer() {
     let (code, text) = all(d, &["models", "status", "--check"], "");
     assert_eq!(code, Some(2), "{text}");
 }
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "the bound is real time")]
+fn a_notify_command_that_never_reads_stdin_cannot_hold_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let agent = d.join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        d.join("openclaw.json"),
+        r#"{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}"#,
+    )
+    .unwrap();
+    // 3,000 expired tokens: a summary far larger than a pipe's buffer.
+    let profiles: serde_json::Map<String, serde_json::Value> = (0..3000)
+        .map(|i| {
+            (
+                format!("anthropic:expired-token-number-{i:05}"),
+                serde_json::json!({"type": "token", "provider": "anthropic", "token": "t", "expires": 1000}),
+            )
+        })
+        .collect();
+    let doc = serde_json::json!({"version": 1, "profiles": profiles});
+    std::fs::write(agent.join("auth-profiles.json"), doc.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    let out = modelauth_in(d)
+        .env("MODELAUTH_NOTIFY_TIMEOUT", "2s")
+        .args([
+            "models",
+            "status",
+            "--check",
+            "--quiet",
+            "--notify-cmd",
+            "sleep 60",
+        ])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was stopped"));
+}

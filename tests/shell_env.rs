@@ -127,3 +127,30 @@ fn a_key_from_dot_env_keeps_its_value_and_source_while_the_others_are_imported()
     assert_eq!(v["source"], "env: ANTHROPIC_API_KEY", "{v}");
     assert!(dir.path().join("shell-was-run").exists());
 }
+
+#[test]
+fn a_background_job_of_the_login_profile_cannot_hold_the_command() {
+    for body in [
+        "sleep 40 &\nprintf '\\0ANTHROPIC_API_KEY=sk-ant-api03-BGJOB00000000\\0'",
+        "setsid sleep 40 &\nprintf '\\0ANTHROPIC_API_KEY=sk-ant-api03-BGJOB00000000\\0'",
+    ] {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a bound on blocking, not a timing"
+        )]
+        let start = Instant::now();
+        let (dir, shell) = setup(body, 3_000);
+        let (code, out, err) = modelauth(
+            dir.path(),
+            &shell,
+            &["--json", "resolve", "--provider", "anthropic"],
+        );
+        assert_eq!(code, Some(0), "{body}: {err}");
+        assert!(out.contains("shell env: ANTHROPIC_API_KEY"), "{out}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{body}: {:?}",
+            start.elapsed()
+        );
+    }
+}

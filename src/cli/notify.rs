@@ -13,6 +13,14 @@ use super::output;
 /// How long the notification command may run before it is killed.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// [`NOTIFY_TIMEOUT`], or `MODELAUTH_NOTIFY_TIMEOUT` (e.g. `5s`) when set.
+fn timeout() -> Duration {
+    std::env::var("MODELAUTH_NOTIFY_TIMEOUT")
+        .ok()
+        .and_then(|t| humantime::parse_duration(t.trim()).ok())
+        .unwrap_or(NOTIFY_TIMEOUT)
+}
+
 /// Runs `cmd` with `sh -c` when `report.check` is not 0. The summary holds the agent, the code, the
 /// findings (each naming a credential, never a secret) and the time. A failing command is reported on
 /// stderr; the check's own exit code is kept either way.
@@ -27,7 +35,10 @@ pub fn run(cmd: &str, report: &Status, now_ms: i64) {
         "findings": report.findings,
         "at": modelauth::format_time(now_ms),
     });
+    use std::os::unix::process::CommandExt as _;
     let spawned = Command::new("sh")
+        // Its own process group: a timeout stops whatever it started too.
+        .process_group(0)
         .arg("-c")
         .arg(cmd)
         .env("MODELAUTH_CHECK_CODE", report.check.to_string())
@@ -46,8 +57,12 @@ pub fn run(cmd: &str, report: &Status, now_ms: i64) {
             return;
         }
     };
+    // Written by a thread of its own: a command that does not read its stdin must not block this
+    // one past the deadline once the summary is larger than a pipe's buffer.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(stdin, "{summary}");
+        std::thread::spawn(move || {
+            let _ = writeln!(stdin, "{summary}");
+        });
     }
     #[allow(
         clippy::disallowed_methods,
@@ -61,10 +76,19 @@ pub fn run(cmd: &str, report: &Status, now_ms: i64) {
                 output::warn(&format!("the notification command failed ({status})"));
                 return;
             }
-            Ok(None) if started.elapsed() > NOTIFY_TIMEOUT => {
+            Ok(None) if started.elapsed() > timeout() => {
+                // Its pipe closes with it, which ends the writing thread. `--` first: procps-ng
+                // 4.0's kill reads `-SIG -PGID` without it as `-1`.
+                let _ = Command::new("kill")
+                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                    .stderr(Stdio::null())
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
-                output::warn("the notification command took longer than 30 s and was stopped");
+                output::warn(&format!(
+                    "the notification command took longer than {} and was stopped",
+                    humantime::format_duration(timeout())
+                ));
                 return;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),

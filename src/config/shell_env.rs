@@ -104,13 +104,22 @@ fn run(shell: &Path, env: &Env, timeout: Duration) -> Result<Vec<(String, String
         .spawn()
         .map_err(|e| format!("{} could not be started ({e})", shell.display()))?;
     let mut stdout = child.stdout.take().ok_or("no output pipe")?;
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout).take(MAX_OUTPUT as u64 + 1).read_to_end(&mut buf);
-        buf
+    // Read by a thread that hands over chunks: a background job of the profile that keeps the pipe
+    // open (`sleep 40 &`), or one that left the process group (`setsid`), cannot hold this call
+    // past the timeout.
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 || tx.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
     });
     let status = wait_bounded(&mut child, timeout)?;
-    let buf = reader.join().unwrap_or_default();
+    let buf = drain(&rx, Duration::from_millis(200));
+    // Whatever the profile left behind in the group goes with it.
+    kill_group(child.id());
     if !status.success() {
         return Err(format!("{} exited with {status}", shell.display()));
     }
@@ -118,6 +127,27 @@ fn run(shell: &Path, env: &Env, timeout: Duration) -> Result<Vec<(String, String
         return Err(format!("{} printed more than 2 MiB", shell.display()));
     }
     Ok(parse(&buf))
+}
+
+/// What the pipe still delivers until it closes or stays quiet for `quiet` (the shell has exited;
+/// a background job holding the pipe does not hold the caller), at most [`MAX_OUTPUT`] + 1 bytes.
+fn drain(rx: &std::sync::mpsc::Receiver<Vec<u8>>, quiet: Duration) -> Vec<u8> {
+    let mut buf = Vec::new();
+    while let Ok(chunk) = rx.recv_timeout(quiet) {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > MAX_OUTPUT {
+            break;
+        }
+    }
+    buf
+}
+
+/// Kills process group `pgid` (`--` first: procps-ng 4.0's kill reads `-SIG -PGID` as `-1`).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Waits for `child` at most `timeout`; on timeout kills its process group.
@@ -131,12 +161,7 @@ fn wait_bounded(
         match child.try_wait() {
             Ok(Some(status)) => return Ok(status),
             Ok(None) if waited >= timeout => {
-                // `--` first: procps-ng 4.0's kill reads `-SIG -PGID` without it as `-1` (every
-                // process the user may signal).
-                let _ = Command::new("kill")
-                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
-                    .stderr(Stdio::null())
-                    .status();
+                kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
