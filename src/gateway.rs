@@ -751,6 +751,14 @@ impl Gateway {
             if !found {
                 out.push_str(&format!("{name}={quoted}\n"));
             }
+            // Never write a file every later command would refuse to read.
+            if out.len() as u64 > 1 << 20 {
+                return Err(StoreError::TooLarge {
+                    path: path.clone(),
+                    size: out.len() as u64,
+                    limit: 1 << 20,
+                });
+            }
             Ok::<_, StoreError>((Some(out), found))
         })?;
         Ok(replaced)

@@ -71,7 +71,7 @@ pub use resolver::{
     classify, format_time, short_duration,
 };
 pub use session::RegistryOptions;
-pub use store::secret::{looks_like_secret, redact_secret_like};
+pub use store::secret::{has_key_prefix, looks_like_secret, redact_secret_like};
 pub use store::{
     AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId,
     RedisProblem, Secret, StoreError, display_id,

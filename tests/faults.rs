@@ -326,3 +326,68 @@ fn a_notify_command_that_never_reads_stdin_cannot_hold_the_check() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("was stopped"));
 }
+
+#[test]
+fn onboard_refuses_what_it_would_store_wrongly_and_speaks_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let onboard = |extra: &[&str], stdin: &str| {
+        let mut args = vec![
+            "onboard",
+            "--non-interactive",
+            "--provider",
+            "anthropic",
+            "--kind",
+            "api_key",
+        ];
+        args.extend_from_slice(extra);
+        all(d, &args, stdin)
+    };
+    // Two values pasted together: refused, never glued into one wrong key.
+    let (code, text) = onboard(&[], "sk-ant-api03-AAAAAAAAAAAAAAAA\nOPENAI_API_KEY=x\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("line break") && !d.join("agents").exists(),
+        "{text}"
+    );
+    // A 2 MB "secret": refused without being read whole.
+    let (code, text) = onboard(&["--store", "env"], &"k".repeat(2 << 20));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("longer than 16 KiB") && !d.join(".env").exists(),
+        "{text}"
+    );
+    // A default model without its provider: refused before the secret is read.
+    for bad in ["opus", "nonsense", "/claude"] {
+        let (code, text) = onboard(&["--default-model", bad], "sk-ant-api03-BBBBBBBBBBBBBBBB\n");
+        assert_eq!(code, Some(1), "{bad}: {text}");
+        assert!(text.contains("provider/model"), "{text}");
+    }
+    // --json: one document.
+    let (code, text) = onboard(
+        &["--default-model", "anthropic/claude-opus-4-6"],
+        "sk-ant-api03-CCCCCCCCCCCCCCCC\n",
+    );
+    let out = modelauth_in(d)
+        .args([
+            "--json",
+            "onboard",
+            "--non-interactive",
+            "--provider",
+            "anthropic",
+            "--kind",
+            "api_key",
+            "--profile-id",
+            "anthropic:two",
+        ])
+        .write_stdin("sk-ant-api03-DDDDDDDDDDDDDDDD\n")
+        .output()
+        .unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["check"], 0, "{doc}");
+    assert!(
+        doc["done"][0].as_str().unwrap().contains("anthropic:two"),
+        "{doc}"
+    );
+}

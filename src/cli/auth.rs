@@ -170,24 +170,55 @@ pub(super) fn read_secret(prompt: &str) -> Result<Secret, CliError> {
             source,
         })?
     } else {
-        let mut s = String::new();
+        // Bounded: a huge input is refused without being read whole.
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .take(MAX_SECRET as u64 + 1)
+            .read_to_end(&mut bytes)
             .map_err(|source| CliError::Io {
                 what: "reading the secret from stdin".into(),
                 source,
             })?;
-        s
+        let bytes = zeroize::Zeroizing::new(bytes);
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| CliError::User("the secret is not UTF-8 text; nothing was saved".into()))?
     };
-    let raw = zeroize::Zeroizing::new(raw);
-    let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-    let secret = Secret::new(cleaned);
-    if secret.is_blank() {
+    clean_secret(&zeroize::Zeroizing::new(raw))
+}
+
+/// The longest secret accepted (keys and tokens are far shorter; a `.env` holds at most 1 MiB).
+pub(super) const MAX_SECRET: usize = 16 * 1024;
+
+/// A pasted secret as it is stored: outer white space removed, and the pieces of a paste a terminal
+/// wrapped across lines joined. Two values pasted together (a piece that is a `KEY=VALUE` line or
+/// starts like another key), a control character, or more than [`MAX_SECRET`] are refused, never
+/// silently rewritten into one wrong key.
+pub(super) fn clean_secret(raw: &str) -> Result<Secret, CliError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
         return Err(CliError::User(
             "no secret was given (empty input); nothing was saved".into(),
         ));
     }
-    Ok(secret)
+    if trimmed.len() > MAX_SECRET {
+        return Err(CliError::User(format!(
+            "the secret is longer than {} KiB (a key or token is far shorter: was a file pasted?); nothing was saved",
+            MAX_SECRET / 1024
+        )));
+    }
+    let pieces: Vec<&str> = trimmed.split_whitespace().collect();
+    let two_values = pieces.iter().any(|p| p.contains('='))
+        || pieces.iter().skip(1).any(|p| modelauth::has_key_prefix(p));
+    if two_values
+        || trimmed
+            .chars()
+            .any(|c| c.is_control() && !c.is_whitespace())
+    {
+        return Err(CliError::User(
+            "the input holds more than one value (a KEY=VALUE line, or a second key after a line break) or a control character; paste the key alone; nothing was saved".into(),
+        ));
+    }
+    Ok(Secret::new(pieces.concat()))
 }
 
 /// The prefix a provider's secrets usually start with, for a warning.

@@ -96,9 +96,35 @@ pub fn run(
             }
         }
     };
-    apply(ctx, &plan)?;
+    let done = apply(ctx, &plan)?;
     // A fresh gateway: the files just written are read as every later command reads them.
-    check(&Context::from_cli(cli)?)
+    let fresh = Context::from_cli(cli)?;
+    if ctx.json {
+        let status = fresh.agent()?.status()?;
+        output::json(&serde_json::json!({
+            "done": done,
+            "check": status.check,
+            "findings": status.findings,
+        }));
+        return Ok(status.check.min(1));
+    }
+    for line in &done {
+        println!("{line}");
+    }
+    check(&fresh)
+}
+
+/// A default model must be `provider/model`: config names the provider in use by it, and `--check`
+/// watches that provider's credentials.
+fn check_model_ref(m: &str) -> Result<(), CliError> {
+    match m.split_once('/') {
+        Some((p, model)) if !model.trim().is_empty() && modelauth::ProviderId::new(p).is_ok() => {
+            Ok(())
+        }
+        _ => Err(CliError::User(format!(
+            "--default-model takes provider/model (e.g. anthropic/claude-opus-4-6), not {m:?}; nothing was written"
+        ))),
+    }
 }
 
 fn kind_of(s: &str) -> Result<CredentialKind, CliError> {
@@ -139,6 +165,9 @@ fn from_flags(ctx: &Context, f: &Flags<'_>) -> Result<Plan, CliError> {
         return Err(CliError::User(
             "--store env holds API keys only; a token goes to the profiles".into(),
         ));
+    }
+    if let Some(m) = f.default_model {
+        check_model_ref(m)?;
     }
     let secret = super::auth::read_secret("")?;
     Ok(Plan {
@@ -299,7 +328,11 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
         "API key"
     };
     let secret = match rpassword::prompt_password(format!("Paste the {what} (input hidden): ")) {
-        Ok(s) => Secret::new(s.chars().filter(|c| !c.is_whitespace()).collect::<String>()),
+        Ok(s) if s.trim().is_empty() => {
+            println!("  no secret was given; nothing was written");
+            return Ok(None);
+        }
+        Ok(s) => super::auth::clean_secret(&zeroize::Zeroizing::new(s))?,
         Err(e) => {
             return Err(CliError::Io {
                 what: "reading the hidden prompt".into(),
@@ -307,14 +340,13 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
             });
         }
     };
-    if secret.is_blank() {
-        println!("  no secret was given; nothing was written");
-        return Ok(None);
-    }
     let current = ctx.agent_to_change()?.model_for(None)?;
     let Some(model) = line(&mut ed, "Default model (Enter keeps it)", &current)? else {
         return Ok(None);
     };
+    if model != current {
+        check_model_ref(&model)?;
+    }
     let plan = Plan {
         provider,
         kind,
@@ -354,8 +386,9 @@ fn describe(plan: &Plan) -> Vec<String> {
     out
 }
 
-fn apply(ctx: &Context, plan: &Plan) -> Result<(), CliError> {
+fn apply(ctx: &Context, plan: &Plan) -> Result<Vec<String>, CliError> {
     let agent = ctx.agent_to_change()?;
+    let mut done = Vec::new();
     match plan.store {
         Store::Profiles => {
             let expires = plan.expires_in.map(|d| {
@@ -371,21 +404,21 @@ fn apply(ctx: &Context, plan: &Plan) -> Result<(), CliError> {
             if agent.add_credential(&plan.profile_id, &cred)? {
                 output::warn("openclaw.json had comments; they were dropped when it was rewritten");
             }
-            println!("saved {} profile {}", plan.kind, plan.profile_id);
+            done.push(format!("saved {} profile {}", plan.kind, plan.profile_id));
         }
         Store::DotEnv => {
             let name = Env::key_name(&plan.provider);
             ctx.gateway
                 .set_dotenv(&name, &plan.secret)
                 .map_err(super::context::gateway_err)?;
-            println!("saved {name} in <state>/.env");
+            done.push(format!("saved {name} in <state>/.env"));
         }
     }
     if let Some(m) = &plan.default_model {
         agent.set_default_model(m)?;
-        println!("default model: {m}");
+        done.push(format!("default model: {m}"));
     }
-    Ok(())
+    Ok(done)
 }
 
 /// The checks of `models status` and `doctor` on the result, and what to do next.

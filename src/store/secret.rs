@@ -42,26 +42,31 @@ impl Secret {
 /// after it, or at least 24 letters and digits in a row, both kinds present. Ids, paths, model ids
 /// (`claude-3-5-sonnet-20241022`: short runs between dashes) and flags do not qualify.
 pub fn looks_like_secret(word: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
-        "sk-", "sk_", "gsk_", "AIza", "xai-", "ya29.", "ghp_", "gho_", "github_pat_", "eyJ",
-    ];
     if word.starts_with('-') || word.contains([':', '/', '@', '=']) {
         return false;
     }
     let keyish = word
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    let lower = word.to_ascii_lowercase();
     keyish
-        && (PREFIXES.iter().any(|p| {
-            lower.starts_with(&p.to_ascii_lowercase()) && word.len() > p.len() + 8
-        }) || word
+        && (has_key_prefix(word) || word
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|run| {
                 run.len() >= 24
                     && run.chars().any(|c| c.is_ascii_digit())
                     && run.chars().any(|c| c.is_ascii_alphabetic())
             }))
+}
+
+/// True for the start of a known kind of key (`sk-…`, `AIza…`, `ghp_…`, …) with more after it.
+pub fn has_key_prefix(word: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "sk-", "sk_", "gsk_", "aiza", "xai-", "ya29.", "ghp_", "gho_", "github_pat_", "eyj",
+    ];
+    let lower = word.to_ascii_lowercase();
+    PREFIXES
+        .iter()
+        .any(|p| lower.starts_with(p) && word.len() > p.len() + 8)
 }
 
 /// `text` with every word that [`looks_like_secret`] replaced by `[REDACTED]`: for messages that may
