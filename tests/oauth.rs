@@ -672,3 +672,37 @@ fn trace_logging_never_shows_a_token_endpoints_answer() {
         }
     }
 }
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "latency bounds are real time")]
+fn a_slow_token_endpoint_never_delays_a_still_valid_token_in_serve() {
+    let server = TokenServer::start();
+    server.set_delay(Duration::from_secs(3));
+    // Valid for two more minutes: due for a refresh (5-minute margin), still usable.
+    let dir = state_with(&[("main", login_expiring(now_ms() + 120_000, "r0"))]);
+    let sock = dir.path().join("m.sock");
+    let s = crate::serve_common::serve_with(
+        dir.path(),
+        &["--listen", &format!("unix:{}", sock.display())],
+        &[(URL_VAR, &server.token_url())],
+    );
+    let body = json!({"provider": "anthropic", "includeSecret": true});
+    let started = std::time::Instant::now();
+    let (code, answer) = s.unix("POST", "/v1/agents/main/resolve", Some(&body));
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["secret"], "old-access");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    // Meanwhile the refresh runs once; its token is handed out once it lands.
+    for _ in 0..5 {
+        let (_, again) = s.unix("POST", "/v1/agents/main/resolve", Some(&body));
+        assert_eq!(again["secret"], "old-access");
+    }
+    std::thread::sleep(Duration::from_millis(3500));
+    let (_, after) = s.unix("POST", "/v1/agents/main/resolve", Some(&body));
+    assert_eq!(after["secret"], "access-1", "{after}");
+    assert_eq!(server.refresh_calls(), 1);
+}

@@ -19,7 +19,12 @@ fn lock_for(dbs: Vec<std::path::PathBuf>, hold: Duration) -> std::thread::JoinHa
             .map(|db| {
                 let c = rusqlite::Connection::open(db).unwrap();
                 c.busy_timeout(Duration::from_secs(10)).unwrap();
-                c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                // The server's own short writes (its session autosave) may be in the way: retry.
+                let mut tries = 0;
+                while let Err(e) = c.execute_batch("BEGIN EXCLUSIVE") {
+                    tries += 1;
+                    assert!(tries < 5, "cannot lock {}: {e}", db.display());
+                }
                 c
             })
             .collect();

@@ -140,6 +140,8 @@ struct Inner {
     aliases: Mutex<(u64, Arc<Aliases>)>,
     /// Resolved secret references, kept briefly ([`crate::secrets::RESOLVED_TTL`]).
     refs: crate::secrets::RefResolver,
+    /// Profiles being refreshed in the background (one thread each at most).
+    refreshing: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One agent of a gateway. Clone it freely: clones share caches and sessions.
@@ -194,6 +196,7 @@ impl Agent {
                 sessions,
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
                 refs: crate::secrets::RefResolver::default(),
+                refreshing: Mutex::new(Default::default()),
             }),
         }
     }
@@ -339,10 +342,11 @@ impl Agent {
         self.next_with(session, provider, model, true)
     }
 
-    /// [`Agent::next`] without network calls or commands: a login due for a refresh, one OpenClaw is
-    /// refreshing, or a profile whose secret reference has no fresh resolved value is answered
-    /// [`Decision::NeedsRefresh`]; then call [`Agent::next`] on a blocking thread. Never blocks on a
-    /// token endpoint or a secret provider.
+    /// [`Agent::next`] without network calls or commands: a login due for a refresh whose access
+    /// token is still valid is handed out while a background thread refreshes it; an expired one, one
+    /// OpenClaw is refreshing, or a profile whose secret reference has no fresh resolved value is
+    /// answered [`Decision::NeedsRefresh`]; then call [`Agent::next`] on a blocking thread. Never
+    /// blocks on a token endpoint or a secret provider.
     pub fn next_cached(
         &self,
         session: Option<&str>,
@@ -402,11 +406,17 @@ impl Agent {
                 let secret = self.secret_of(&p, &config);
                 return Ok(Decision::from_resolution(resolution, secret));
             }
-            if !refresh {
-                return Ok(Decision::needs_refresh(resolution));
-            }
             // The old access token, while it is still valid.
             let old = p.secret.clone().filter(|_| !p.is_expired(now));
+            if !refresh {
+                // No waiting here: a still-valid token is handed out while the refresh runs on a
+                // thread of its own (a slow endpoint delays nobody).
+                if let Some(old) = old {
+                    self.refresh_in_background(&p.id);
+                    return Ok(Decision::ready(resolution, old));
+                }
+                return Ok(Decision::needs_refresh(resolution));
+            }
             match (self.refresh(&p.id), old) {
                 (Ok(r), _) => return Ok(Decision::ready(resolution, r.access().clone())),
                 (Err(e), Some(old)) => {
@@ -425,6 +435,32 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// Refreshes OAuth profile `id` on a thread of its own unless one already is.
+    fn refresh_in_background(&self, id: &str) {
+        {
+            let mut busy = self
+                .inner
+                .refreshing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !busy.insert(id.to_owned()) {
+                return;
+            }
+        }
+        let (agent, id) = (self.clone(), id.to_owned());
+        std::thread::spawn(move || {
+            if let Err(e) = agent.refresh(&id) {
+                tracing::debug!(profile = %id, "background refresh: {e}");
+            }
+            let mut busy = agent
+                .inner
+                .refreshing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            busy.remove(&id);
+        });
     }
 
     /// How long one OAuth call (a refresh, a code exchange) may take.
