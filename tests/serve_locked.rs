@@ -169,3 +169,34 @@ fn a_stalled_or_dripping_body_is_cut_off_and_shutdown_has_a_deadline() {
     assert!(took < Duration::from_secs(12), "shutdown took {took:?}");
     drop(stuck);
 }
+
+#[test]
+fn every_refusal_is_the_documented_json_error() {
+    let dir = crate::serve_common::json_state();
+    let s = serve_with(dir.path(), &[], &[]);
+    use crate::serve_common::{Conn, raw};
+    let sock = s.unix.clone().unwrap();
+    // A path segment that is not UTF-8, a method the route does not take, an empty order.
+    let (code, body) = raw(
+        Conn::Unix(&sock),
+        b"GET /v1/agents/%FF%FE/status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+        "{body}"
+    );
+    let (code, body) = raw(
+        Conn::Unix(&sock),
+        b"DELETE /v1/agents/main/resolve HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 405, "{body}");
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    let (code, body) = s.unix(
+        "PUT",
+        "/v1/agents/main/order/anthropic",
+        Some(&json!({"profiles": []})),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"]["code"], "empty_order");
+}

@@ -246,6 +246,13 @@ async fn order_put(
     Path((agent, provider)): Path<(String, String)>,
     Body(o): Body<OrderIn>,
 ) -> Result<Response, ApiError> {
+    // The CLI's rule: an order names at least one profile; DELETE drops the override.
+    if o.profiles.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_order",
+            "an order names at least one profile; to drop the override send DELETE to this route",
+        ));
+    }
     let out = with_agent(&s, agent, move |a| {
         a.set_order(&provider, &o.profiles)?;
         Ok(order_json(&provider, &a.order(&provider)?))

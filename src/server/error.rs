@@ -36,6 +36,15 @@ impl ApiError {
         }
     }
 
+    /// An error with this status, code and message (for answers made outside the handlers).
+    pub fn with_status(status: StatusCode, code: &'static str, message: String) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message,
+        }
+    }
+
     /// 401: no or a wrong bearer token.
     pub fn unauthorized() -> ApiError {
         ApiError {

@@ -124,9 +124,39 @@ impl Service<hyper::Request<Incoming>> for Front {
                 Err(never) => match never {},
             };
             metrics.count(route, response.status().as_u16());
-            Ok(response)
+            Ok(as_json_error(response).await)
         })
     }
+}
+
+/// An error answer that is not the documented `{"error": {code, message}}` (axum's own refusals: a
+/// path segment that is not UTF-8, a method the route does not take) made into one; every other
+/// answer as it is.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let code = match status.as_u16() {
+        405 => "method_not_allowed",
+        404 => "no_route",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        text
+    };
+    ApiError::with_status(status, code, message).into_response()
 }
 
 /// The route template `path` falls under (`/v1/agents/{agent}/resolve`), or `unmatched`: metric labels
