@@ -391,3 +391,46 @@ fn onboard_refuses_what_it_would_store_wrongly_and_speaks_json() {
         "{doc}"
     );
 }
+
+#[test]
+fn the_client_demos_never_change_a_real_state() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let s = crate::serve_common::serve(d, &[]);
+    let sock = s.unix.clone().unwrap();
+    let before = std::fs::read_to_string(d.join("agents/main/agent/auth-profiles.json")).unwrap();
+    for (program, script) in [
+        ("node", "clients/node/modelauth.mjs"),
+        ("python3", "clients/python/modelauth_client.py"),
+    ] {
+        // Without configuration: says what to set.
+        let out = std::process::Command::new(program)
+            .arg(root.join(script))
+            .env_remove("MODELAUTH_SOCKET")
+            .env_remove("MODELAUTH_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{program}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("MODELAUTH_SOCKET"));
+        // Pointed at a server, without MODELAUTH_DEMO=1: it only reads.
+        let out = std::process::Command::new(program)
+            .arg(root.join(script))
+            .env("MODELAUTH_SOCKET", &sock)
+            .env_remove("MODELAUTH_DEMO")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("changed nothing"));
+    }
+    drop(s);
+    assert_eq!(
+        std::fs::read_to_string(d.join("agents/main/agent/auth-profiles.json")).unwrap(),
+        before
+    );
+    assert!(!d.join("agents/main/sessions/sessions.json").exists());
+}

@@ -597,6 +597,7 @@ fn the_example_clients_pin_resolve_report_and_resolve_again() {
             "node" => {
                 let mut c = std::process::Command::new("node");
                 c.arg(root.join("clients/node/modelauth.mjs"));
+                c.env("MODELAUTH_DEMO", "1");
                 c.env(
                     "MODELAUTH_URL",
                     format!("http://{}", s.tcp.as_deref().unwrap()),
@@ -607,6 +608,7 @@ fn the_example_clients_pin_resolve_report_and_resolve_again() {
             _ => {
                 let mut c = std::process::Command::new("python3");
                 c.arg(root.join("clients/python/modelauth_client.py"));
+                c.env("MODELAUTH_DEMO", "1");
                 c.env("MODELAUTH_SOCKET", &sock);
                 c
             }

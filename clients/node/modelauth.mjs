@@ -76,10 +76,22 @@ export class ModelAuth {
 }
 
 async function demo() {
+  if (!process.env.MODELAUTH_SOCKET && !process.env.MODELAUTH_URL) {
+    console.error("set MODELAUTH_SOCKET=<state>/modelauth.sock (or MODELAUTH_URL and MODELAUTH_TOKEN) to a modelauth serve");
+    process.exit(2);
+  }
   const ma = process.env.MODELAUTH_SOCKET
     ? new ModelAuth({ socketPath: process.env.MODELAUTH_SOCKET })
     : new ModelAuth({ baseUrl: process.env.MODELAUTH_URL, token: process.env.MODELAUTH_TOKEN });
   const agent = process.env.MODELAUTH_AGENT ?? "main";
+  // The full demo pins a session and reports a made-up 429: never against a real state by accident.
+  if (process.env.MODELAUTH_DEMO !== "1") {
+    const r = await ma.resolve(agent, { provider: "anthropic" });
+    console.log(JSON.stringify({ step: "resolve", profile: r.profile, decision: r.decision }));
+    console.error("read-only demo: it changed nothing. For pins and cooldowns, start a scratch server " +
+      "(modelauth --state-dir \"$(mktemp -d)\" serve) and set MODELAUTH_DEMO=1");
+    return;
+  }
   const pinned = await ma.message(agent, "agent:main:demo-pinned", "/model opus@anthropic:work");
   console.log(JSON.stringify({ step: "pin", reply: pinned.reply }));
   const first = await ma.resolve(agent, { session: "agent:main:demo-pinned", provider: "anthropic" });

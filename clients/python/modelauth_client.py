@@ -94,11 +94,22 @@ class ModelAuth:
 
 
 def demo():
+    if not os.environ.get("MODELAUTH_SOCKET") and not os.environ.get("MODELAUTH_URL"):
+        print("set MODELAUTH_SOCKET=<state>/modelauth.sock (or MODELAUTH_URL and MODELAUTH_TOKEN) to a modelauth serve",
+              file=sys.stderr)
+        sys.exit(2)
     if os.environ.get("MODELAUTH_SOCKET"):
         ma = ModelAuth(socket_path=os.environ["MODELAUTH_SOCKET"])
     else:
         ma = ModelAuth(base_url=os.environ["MODELAUTH_URL"], token=os.environ.get("MODELAUTH_TOKEN"))
     agent = os.environ.get("MODELAUTH_AGENT", "main")
+    # The full demo pins a session and reports a made-up 429: never against a real state by accident.
+    if os.environ.get("MODELAUTH_DEMO") != "1":
+        r = ma.resolve(agent, "anthropic")
+        print(json.dumps({"step": "resolve", "profile": r["profile"], "decision": r["decision"]}))
+        print("read-only demo: it changed nothing. For pins and cooldowns, start a scratch server "
+              "(modelauth --state-dir \"$(mktemp -d)\" serve) and set MODELAUTH_DEMO=1", file=sys.stderr)
+        return
     out = ma.message(agent, "agent:main:py-pinned", "/model opus@anthropic:work")
     print(json.dumps({"step": "pin", "reply": out["reply"]}))
     first = ma.resolve(agent, "anthropic", session="agent:main:py-pinned")
