@@ -434,3 +434,65 @@ fn the_client_demos_never_change_a_real_state() {
     );
     assert!(!d.join("agents/main/sessions/sessions.json").exists());
 }
+
+#[test]
+fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
+    let redis = crate::redis_server::RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let agent = d.join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::create_dir_all(d.join("agents/main/sessions")).unwrap();
+    // A usage time near i64::MAX: every write for the profile failed on Redis's PXAT.
+    let doc = serde_json::json!({"version": 1,
+        "profiles": {
+            "anthropic:work": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-WORK"},
+            "anthropic:home": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-HOME"}},
+        "usageStats": {"anthropic:work": {"lastUsed": 9_223_372_036_854_775_000_i64}}});
+    std::fs::write(agent.join("auth-profiles.json"), doc.to_string()).unwrap();
+    // A pin whose source is neither user nor auto.
+    let sessions = serde_json::json!({"agent:main:odd": {"sessionId": "123e4567-e89b-42d3-a456-426614174000",
+        "updatedAt": 1, "authProfileOverride": "anthropic:work", "authProfileOverrideSource": "attacker"}});
+    std::fs::write(
+        d.join("agents/main/sessions/sessions.json"),
+        sessions.to_string(),
+    )
+    .unwrap();
+    let (code, text) = all(d, &["--redis", &url, "state", "import"], "");
+    assert_eq!(code, Some(0), "import: {text}");
+    let (code, text) = all(
+        d,
+        &[
+            "--redis",
+            &url,
+            "models",
+            "auth",
+            "report",
+            "anthropic:work",
+            "--outcome",
+            "rate_limit",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "report: {text}");
+    // The odd pin is not obeyed, in the files or through Redis.
+    for extra in [&["--no-redis"][..], &["--redis", &url][..]] {
+        let mut args = extra.to_vec();
+        args.extend([
+            "--json",
+            "resolve",
+            "--provider",
+            "anthropic",
+            "--session",
+            "agent:main:odd",
+        ]);
+        let (code, text) = all(d, &args, "");
+        assert_eq!(code, Some(0), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_ne!(
+            v["candidates"][0]["place"], "pinned by user",
+            "{extra:?}: {v}"
+        );
+    }
+}

@@ -60,6 +60,9 @@ pub struct SessionRecord {
     pub auth_profile_override: Option<String>,
     /// `authProfileOverrideSource`.
     pub auth_profile_override_source: Option<OverrideSource>,
+    /// `authProfileOverrideSource` holds a value that is neither `user` nor `auto`: the pin is not
+    /// honoured (an unknown source is no evidence that a user chose it).
+    pub auth_profile_override_source_unknown: bool,
     /// `authProfileOverrideCompactionCount`.
     pub auth_profile_override_compaction_count: Option<u32>,
     /// `runtimeOverride`.
@@ -93,8 +96,16 @@ impl SessionRecord {
             model_override: text("modelOverride"),
             model_override_source: source("modelOverrideSource"),
             model_default: entry.get("modelOverrideSource").and_then(Value::as_str) == Some("default"),
-            auth_profile_override: text("authProfileOverride"),
+            // A pin whose source is neither user nor auto is not a pin (in files and Redis alike).
+            auth_profile_override: text("authProfileOverride").filter(|_| {
+                entry
+                    .get("authProfileOverrideSource")
+                    .is_none_or(|v| v.as_str().and_then(OverrideSource::parse).is_some())
+            }),
             auth_profile_override_source: source("authProfileOverrideSource"),
+            auth_profile_override_source_unknown: entry
+                .get("authProfileOverrideSource")
+                .is_some_and(|v| v.as_str().and_then(OverrideSource::parse).is_none()),
             auth_profile_override_compaction_count: count("authProfileOverrideCompactionCount"),
             runtime_override: text("runtimeOverride"),
             session_id: text("sessionId"),

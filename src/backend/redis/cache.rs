@@ -331,7 +331,13 @@ pub fn expires_at(record: &Value) -> i64 {
     .into_iter()
     .max()
     .unwrap_or(0)
+    // A time past 2100 in a record is bogus: kept without expiry rather than sent to Redis as a
+    // PXAT it refuses (Lua turns an i64 near its maximum into `9.2e+18`).
+    .min(LATEST_EXPIRY_MS)
 }
+
+/// 2100-01-01T00:00:00Z, ms: the latest expiry written (well within Lua's exact integers).
+const LATEST_EXPIRY_MS: i64 = 4_102_444_800_000;
 
 #[cfg(test)]
 mod tests {
