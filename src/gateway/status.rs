@@ -104,13 +104,15 @@ pub fn shared_down(h: &crate::SharedHealth) -> String {
 /// the command that makes the healthy profile usable again.
 fn healthy_outside(
     profiles: &[ProfileStatus],
-    outside: &[String],
+    outside: &std::collections::HashSet<&str>,
     source: &str,
     provider: &str,
 ) -> Option<String> {
     let healthy: Vec<&str> = profiles
         .iter()
-        .filter(|p| outside.contains(&p.id) && matches!(p.state, State::Ok | State::Expiring))
+        .filter(|p| {
+            matches!(p.state, State::Ok | State::Expiring) && outside.contains(p.id.as_str())
+        })
         .map(|p| p.id.as_str())
         .collect();
     if healthy.is_empty() {
@@ -289,10 +291,15 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             (None, Some(ids)) => ("configOrder", Some(ids.clone())),
             (None, None) => ("automatic", None),
         };
+        let explicit_set: std::collections::HashSet<&str> =
+            explicit.iter().flatten().map(String::as_str).collect();
         let outside_order: Vec<String> = match &explicit {
-            Some(ids) => store
+            Some(_) => store
                 .of_provider(&pid)
-                .filter(|p| !ids.contains(&p.id))
+                .filter(|p| {
+                    let listed: &std::collections::HashSet<&str> = &explicit_set;
+                    !listed.contains(p.id.as_str())
+                })
                 .map(|p| p.id.clone())
                 .collect(),
             None => Vec::new(),
@@ -314,12 +321,13 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
                     crate::interpreter::status::invalid_status(id, Some(&pid), why)
                 }))
                 .collect();
-        profiles.sort_by_key(|s| {
-            order
-                .iter()
-                .position(|id| *id == s.id)
-                .unwrap_or(usize::MAX)
-        });
+        // Positions by id: sorting thousands of profiles stays linear-logarithmic.
+        let place: std::collections::HashMap<&str, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        profiles.sort_by_key(|s| place.get(s.id.as_str()).copied().unwrap_or(usize::MAX));
         let env_keys: Vec<String> = agent
             .env()
             .provider_keys(&pid)
@@ -341,12 +349,14 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         let expiry_counts = |id: &str| {
             agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
         };
+        let outside: std::collections::HashSet<&str> =
+            outside_order.iter().map(String::as_str).collect();
         let left_out = problem
             .as_ref()
-            .and_then(|_| healthy_outside(&profiles, &outside_order, order_source, name));
+            .and_then(|_| healthy_outside(&profiles, &outside, order_source, name));
         let order_leaves_out_the_healthy = left_out.is_some();
         let problem = left_out.or(problem);
-        for s in profiles.iter().filter(|s| !outside_order.contains(&s.id)) {
+        for s in profiles.iter().filter(|s| !outside.contains(s.id.as_str())) {
             let Some((code, line)) = profile_finding(s) else {
                 continue;
             };

@@ -241,8 +241,18 @@ pub(super) fn sort_candidates(candidates: &mut [Candidate<'_>], explicit: bool) 
         *key = sort_key(c, pos, explicit);
     }
     keys.sort_unstable();
-    // Apply the permutation in place: the element for slot i is at the end of i's chain of moves.
     const POS: u128 = 0xFFFF_FFFF;
+    if n > STACK_KEYS {
+        // Many candidates (a status view of thousands of profiles): a copy in the new order is
+        // linear, where following chains of moves can be quadratic.
+        let sorted: Vec<Candidate<'_>> = keys
+            .iter()
+            .map(|k| candidates[(k & POS) as usize].clone())
+            .collect();
+        candidates.clone_from_slice(&sorted);
+        return;
+    }
+    // Apply the permutation in place: the element for slot i is at the end of i's chain of moves.
     for i in 0..n {
         let mut src = (keys[i] & POS) as usize;
         while src < i {

@@ -210,12 +210,27 @@ pub fn resolve<'a>(
     let mut fingerprint = Fingerprint::default();
     let room = ids.upper_bound().min(64);
     let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(room + 1);
+    // Ids already placed, once an explicit order is long (a short one is checked by a scan).
+    let mut placed: std::collections::HashSet<&'a str> = std::collections::HashSet::new();
     ids.for_each(|id, profile, same_provider| {
         if known_hash.is_none() {
             fingerprint.add(id);
         }
-        if explicit && candidates.iter().any(|c| c.id == id) {
-            return; // an order that names an id twice keeps its first place
+        if explicit {
+            let seen = if candidates.len() < 32 {
+                candidates.iter().any(|c| c.id == id)
+            } else {
+                if placed.is_empty() {
+                    placed.extend(candidates.iter().map(|c| match &c.id {
+                        Cow::Borrowed(b) => *b,
+                        Cow::Owned(_) => "",
+                    }));
+                }
+                !placed.insert(id)
+            };
+            if seen {
+                return; // an order that names an id twice keeps its first place
+            }
         }
         let profile = profile.map(|p| (p, same_provider));
         candidates.push(evaluate(id, profile, config, req, never_cool, place));
