@@ -71,19 +71,8 @@ fn check_id(id: &str) -> Result<(), &'static str> {
 /// OpenClaw's checks on the command path.
 fn check_command(path: &Path, def: &ExecDef) -> Result<(), String> {
     let shown = path.display();
-    if !path.is_absolute() {
-        return Err(format!("must be an absolute path: {shown}"));
-    }
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| format!("is not readable: {shown} ({e})"))?;
-    if meta.file_type().is_symlink() {
-        return Err(format!(
-            "must not be a symlink: {shown} (configure the real path: realpath {shown})"
-        ));
-    }
-    if !meta.is_file() {
-        return Err(format!("must be a file: {shown}"));
-    }
+    let hint = format!(" (configure the real path: realpath {shown})");
+    let meta = super::regular_file(path, &hint)?;
     if !def.trusted_dirs.is_empty()
         && !def
             .trusted_dirs

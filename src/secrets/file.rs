@@ -79,17 +79,7 @@ pub(super) fn resolve(
 /// The text of `path` when it is a private regular file of this user within `max` bytes; else why not.
 fn read_private(path: &std::path::Path, max: u64) -> Result<String, String> {
     let shown = path.display();
-    if !path.is_absolute() {
-        return Err(format!("must be an absolute path: {shown}"));
-    }
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| format!("is not readable: {shown} ({e})"))?;
-    if meta.file_type().is_symlink() {
-        return Err(format!("must not be a symlink: {shown}"));
-    }
-    if !meta.is_file() {
-        return Err(format!("must be a regular file: {shown}"));
-    }
+    let meta = super::regular_file(path, "")?;
     if meta.nlink() > 1 {
         return Err(format!(
             "must not be hardlinked: {shown} (copy it into a new private file and replace the path)"

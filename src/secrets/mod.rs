@@ -176,6 +176,24 @@ fn expand_home(path: &str, env: Option<&Env>) -> PathBuf {
     }
 }
 
+/// The metadata of `path` when it is absolute, not a symbolic link and a regular file (OpenClaw's
+/// first checks for file and exec providers); `link_hint` follows the symlink refusal.
+fn regular_file(path: &std::path::Path, link_hint: &str) -> Result<std::fs::Metadata, String> {
+    let shown = path.display();
+    if !path.is_absolute() {
+        return Err(format!("must be an absolute path: {shown}"));
+    }
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| format!("is not readable: {shown} ({e})"))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("must not be a symlink: {shown}{link_hint}"));
+    }
+    if !meta.is_file() {
+        return Err(format!("must be a regular file: {shown}"));
+    }
+    Ok(meta)
+}
+
 /// OpenClaw's checks shared by file and exec providers: none of the `forbidden` mode bits set (the
 /// fix is `chmod {fix}`), and owned by this user. `Err` says why, naming `shown`.
 fn check_mode_and_owner(
