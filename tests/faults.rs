@@ -496,3 +496,67 @@ fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
         );
     }
 }
+
+#[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "write-back is awaited in real time"
+)]
+fn redis_refusing_writes_is_an_outage_with_write_back() {
+    let redis = crate::redis_server::RedisServer::start();
+    let url = redis.url();
+    let dir = crate::serve_common::json_state();
+    let d = dir.path();
+    let s = crate::serve_common::serve_with(d, &[], &[("MODELAUTH_REDIS_URL", &url)]);
+    let mut con = redis.con();
+    // The server now refuses every write (OOM under maxmemory with noeviction).
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query(&mut con)
+        .unwrap();
+    let body =
+        serde_json::json!({"profile": "anthropic:work", "outcome": "failure", "status": 429});
+    let (code, answer) = s.unix("POST", "/v1/agents/main/outcomes", Some(&body));
+    assert_eq!(code, 200, "kept for write-back, not a 503: {answer}");
+    let (_, status) = s.unix("GET", "/v1/agents/main/status", None);
+    assert_eq!(status["shared"]["up"], false, "{status}");
+    assert!(
+        status["shared"]["problem"]
+            .as_str()
+            .unwrap_or("")
+            .contains("OOM"),
+        "{status}"
+    );
+    // The server takes writes again: the kept change reaches it.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query(&mut con)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let key = loop {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*usage:anthropic:work")
+            .query(&mut con)
+            .unwrap();
+        if let Some(k) = keys.into_iter().next() {
+            break k;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never written back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let value: String = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
+    assert!(value.contains("cooldownUntil"), "{value}");
+}

@@ -124,6 +124,8 @@ pub struct Pool {
     client: Client,
     idle: Mutex<Vec<Connection>>,
     down: AtomicBool,
+    /// Why the last call that marked the server down failed (shown by `status` and `doctor`).
+    problem: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -147,6 +149,7 @@ impl Pool {
             client,
             idle: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
+            problem: Mutex::new(None),
         })
     }
 
@@ -169,6 +172,12 @@ impl Pool {
     /// Marks the server reachable again.
     pub fn mark_up(&self) {
         self.down.store(false, Ordering::Release);
+        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Why the last failed call marked the server down, while it is down.
+    pub fn problem(&self) -> Option<String> {
+        self.problem.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A new connection with the bound set on it.
@@ -204,6 +213,9 @@ impl Pool {
             return Err(self.settings.error(RedisProblem::Down));
         }
         self.call_now(f).inspect_err(|e| {
+            if is_outage(e) {
+                *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+            }
             if is_outage(e) && self.mark_down() {
                 tracing::warn!(
                     "shared state unavailable: {e}; serving from the last known state, changes are kept and written back when it returns"
@@ -252,13 +264,26 @@ impl Pool {
             RedisProblem::Tls(without_secrets(e, &self.settings.url))
         } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
             RedisProblem::Unreachable(without_secrets(e, &self.settings.url))
-        } else if matches!(e.kind(), ErrorKind::Server(_)) {
+        } else if matches!(e.kind(), ErrorKind::Server(_)) || refuses_writes(e) {
             RedisProblem::Server(without_secrets(e, &self.settings.url))
         } else {
             RedisProblem::Protocol(without_secrets(e, &self.settings.url))
         };
         self.settings.error(problem)
     }
+}
+
+/// True for a server that refuses writes for now (out of memory, a read-only replica, a failed
+/// background save, loading, busy, …), also when the refusal comes back through a script.
+fn refuses_writes(e: &RedisError) -> bool {
+    const CODES: [&str; 9] = [
+        "OOM", "READONLY", "MISCONF", "LOADING", "BUSY", "MASTERDOWN", "NOREPLICAS", "CLUSTERDOWN", "TRYAGAIN",
+    ];
+    let text = e.to_string();
+    e.code().is_some_and(|c| CODES.contains(&c))
+        || CODES
+            .iter()
+            .any(|c| text.contains(&format!("\"{c}\"")) || text.contains(&format!("{c} ")))
 }
 
 /// True for a failed TLS handshake or certificate check (rustls' words).
@@ -269,7 +294,8 @@ fn is_tls(e: &RedisError) -> bool {
         .any(|w| text.contains(w))
 }
 
-/// True for the errors that mean the server is (for now) out of reach, not that a command was wrong:
+/// True for the errors that mean the server is (for now) out of reach or refusing writes, not that a
+/// command was wrong:
 /// the instance serves from what it knows (a wrong password or certificate included: it is shown in
 /// `status` and `doctor`, and the watcher keeps trying).
 pub fn is_outage(e: &StoreError) -> bool {
@@ -280,7 +306,10 @@ pub fn is_outage(e: &StoreError) -> bool {
                 | RedisProblem::Timeout(_)
                 | RedisProblem::Down
                 | RedisProblem::Auth
-                | RedisProblem::Tls(_),
+                | RedisProblem::Tls(_)
+                // An error reply (OOM under maxmemory, READONLY on a replica, MISCONF, LOADING, …):
+                // the server refuses writes for now, which is an outage for this instance's changes.
+                | RedisProblem::Server(_),
             ..
         }
     )

@@ -167,7 +167,7 @@ impl Link {
             url: s.display_url(),
             prefix: s.prefix.clone(),
             up: !self.pool.is_down(),
-            problem: lock(&self.problem).clone(),
+            problem: lock(&self.problem).clone().or_else(|| self.pool.problem()),
             pending: lock(&self.pending).len(),
         }
     }
