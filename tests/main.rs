@@ -8,6 +8,7 @@ mod faults;
 mod fuzz_input;
 mod fuzz_replay;
 mod interop;
+mod interop_aliases;
 mod interop_refs;
 mod interop_writes;
 mod json_contract;

@@ -194,7 +194,7 @@ pub enum StoreError {
     },
     /// A change belongs in an agent's database, which OpenClaw has not created yet.
     #[error(
-        "{path} does not exist: OpenClaw creates an agent's database when the agent is first used (e.g. `openclaw models auth order get --agent {agent}`); modelauth does not create OpenClaw's databases. Nothing was changed"
+        "{path} does not exist: OpenClaw creates an agent's database when the agent is first used (e.g. `openclaw models auth order set --agent {agent} --provider <provider> <profile>`, or its first chat); modelauth does not create OpenClaw's databases. Nothing was changed"
     )]
     AgentDatabaseMissing {
         /// The agent.
