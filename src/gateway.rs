@@ -138,6 +138,13 @@ pub fn without_waiting<T>(f: impl FnOnce() -> T) -> T {
     crate::backend::sqlite::without_waiting(f)
 }
 
+/// Runs `f` waiting at most `wait` for a database lock, and not at all for a connection another call
+/// of this process holds: for periodic background work (a session autosave) that tries again later
+/// rather than keep a request waiting behind it.
+pub fn waiting_at_most<T>(wait: std::time::Duration, f: impl FnOnce() -> T) -> T {
+    crate::backend::sqlite::waiting_at_most(wait, f)
+}
+
 /// When config `env.shellEnv.enabled` (or `OPENCLAW_LOAD_SHELL_ENV`) is on: imports the provider keys
 /// the environment lacks from the login shell ([`crate::config::shell_env`]).
 fn import_shell_env(env: &mut Env, state: &StateDir) -> Option<crate::config::ShellImport> {

@@ -50,6 +50,9 @@ fn a_locked_database_never_holds_the_answering_thread() {
     };
     assert_eq!(resolve("main", "agent:main:warm").0, 200);
     assert_eq!(resolve("ops", "agent:ops:warm").0, 200);
+    // A new session's automatic pin: the autosave writes it during the lock (and must not keep the
+    // waiting request behind it for a whole busy timeout).
+    assert_eq!(resolve("main", "agent:main:dirty").0, 200);
     let locked = lock_for(
         vec![
             d.join("state/openclaw.sqlite"),

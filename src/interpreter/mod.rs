@@ -2,6 +2,7 @@
 //! the session (and config, for `-a`/`-g`) all-or-nothing, producing the reply text.
 
 mod fuzzy;
+mod model_ids;
 pub mod malformed;
 pub mod models;
 pub mod replies;

@@ -397,9 +397,18 @@ pub fn match_model_2026_9(
     }
     let default_provider = split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
     let explicit = raw.contains('/');
-    let model_ref = if explicit { normalise_ref(raw) } else { format!("{default_provider}/{raw}") };
+    let typed_ref = if explicit { normalise_ref(raw) } else { format!("{default_provider}/{raw}") };
+    // The provider's short names (`opus` for anthropic), as OpenClaw's plugins normalise them.
+    let model_ref = match split_ref(&typed_ref) {
+        Some((p, m)) => match super::model_ids::normalised(p.as_str(), m) {
+            Some(id) => format!("{p}/{id}"),
+            None => typed_ref.clone(),
+        },
+        None => typed_ref.clone(),
+    };
+    let normalised = model_ref != typed_ref;
     let allowed = catalogue.allows(&model_ref);
-    if allowed && (explicit || catalogue.refs().any(|r| *r == model_ref)) {
+    if allowed && (explicit || normalised || catalogue.refs().any(|r| *r == model_ref)) {
         return found(model_ref, None);
     }
     let in_provider = split_ref(&model_ref)

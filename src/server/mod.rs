@@ -163,7 +163,15 @@ impl Server {
                         _ = stop.wait_for(|s| *s) => break,
                     }
                     let g = gateway.clone();
-                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || g.flush()).await {
+                    // Short waits: a locked database is tried again on the next tick, and a request
+                    // never waits behind this write for a whole busy timeout.
+                    let flush = move || {
+                        crate::gateway::waiting_at_most(
+                            std::time::Duration::from_millis(500),
+                            || g.flush(),
+                        )
+                    };
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(flush).await {
                         tracing::warn!(error = %e, "saving sessions failed (will retry)");
                     }
                 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use db::SharedLocation;
-pub use nowait::{is_busy, without_waiting};
+pub use nowait::{is_busy, waiting_at_most, without_waiting};
 pub use profiles::SqliteProfiles;
 pub use sessions::SqliteSessions;
 

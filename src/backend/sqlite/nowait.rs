@@ -13,24 +13,32 @@ use crate::store::StoreError;
 use super::db::{BUSY_TIMEOUT, Db};
 
 thread_local! {
-    static NO_WAIT: Cell<bool> = const { Cell::new(false) };
+    /// The longest wait for another connection's lock on this thread (`None`: the busy timeout).
+    static WAIT: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 /// Runs `f` with SQLite waits off on this thread (see the module docs).
 pub fn without_waiting<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
+    waiting_at_most(Duration::ZERO, f)
+}
+
+/// Runs `f` waiting at most `wait` for another connection's lock, and never for this process's
+/// connection while another request holds it: for background work that tries again later (the
+/// session autosave), so that it never keeps a request waiting behind it for a whole busy timeout.
+pub fn waiting_at_most<T>(wait: Duration, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<Duration>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            NO_WAIT.with(|c| c.set(self.0));
+            WAIT.with(|c| c.set(self.0));
         }
     }
-    let _reset = Reset(NO_WAIT.with(|c| c.replace(true)));
+    let _reset = Reset(WAIT.with(|c| c.replace(Some(wait))));
     f()
 }
 
 /// True inside [`without_waiting`].
 pub fn no_wait() -> bool {
-    NO_WAIT.with(Cell::get)
+    WAIT.with(Cell::get) == Some(Duration::ZERO)
 }
 
 /// True for an error that only says "someone else holds the lock right now".
@@ -60,16 +68,16 @@ fn held(db: &Mutex<Db>) -> StoreError {
 /// Runs `f` on the connection: as usual, or inside [`without_waiting`] only if the connection is free
 /// and with SQLite's busy wait off for the call.
 pub fn with_db<T>(db: &Mutex<Db>, f: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    if !no_wait() {
+    let Some(wait) = WAIT.with(Cell::get) else {
         let mut guard = db.lock().unwrap_or_else(|e| e.into_inner());
         return f(&mut guard);
-    }
+    };
     let mut guard: MutexGuard<'_, Db> = match db.try_lock() {
         Ok(g) => g,
         Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return Err(held(db)),
     };
-    guard.set_busy_timeout(Duration::ZERO)?;
+    guard.set_busy_timeout(wait)?;
     let result = f(&mut guard);
     guard.set_busy_timeout(BUSY_TIMEOUT)?;
     result

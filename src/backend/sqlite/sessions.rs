@@ -115,21 +115,22 @@ impl SessionStore for SqliteSessions {
         if records.is_empty() {
             return Ok(());
         }
-        let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        db.attach_new()?;
-        if !db.view().has("agent") {
-            return Err(StoreError::AgentDatabaseMissing {
-                agent: self.agent.to_string(),
-                path: db.view().agent_db().to_owned(),
-            });
-        }
-        db.write_on("agent", |conn, view| {
-            check(conn, view)?;
-            let now = wall_ms();
-            for (key, record) in records {
-                store_one(conn, view, &self.agent, key, record, now)?;
+        super::nowait::with_db(&self.db, |db| {
+            db.attach_new()?;
+            if !db.view().has("agent") {
+                return Err(StoreError::AgentDatabaseMissing {
+                    agent: self.agent.to_string(),
+                    path: db.view().agent_db().to_owned(),
+                });
             }
-            Ok(())
+            db.write_on("agent", |conn, view| {
+                check(conn, view)?;
+                let now = wall_ms();
+                for (key, record) in records {
+                    store_one(conn, view, &self.agent, key, record, now)?;
+                }
+                Ok(())
+            })
         })
     }
 }
