@@ -92,6 +92,11 @@ pub(crate) fn ok(out: Output, what: &str) -> String {
     text
 }
 
+/// [`oc`] that must succeed (the test fails naming the command and its output); its output.
+pub(crate) fn oc_ok(bin: &Path, dir: &Path, args: &str, stdin: &str) -> String {
+    ok(oc(bin, dir, args, stdin), args)
+}
+
 pub(crate) fn token(tag: &str) -> String {
     format!("sk-ant-oat01-INTEROP{tag}{}\n", "0".repeat(60))
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::cli::run;
-use crate::interop::{oc, ok, openclaw_bin, token};
+use crate::interop::{oc_ok, openclaw_bin, token};
 
 /// OpenClaw's selection for `/model raw` with the config of `dir`.
 fn openclaw_selection(bin: &Path, dir: &Path, raw: &str) -> Value {
@@ -46,33 +46,24 @@ fn model_directives_select_and_label_what_openclaw_does() {
     let Some(bin) = openclaw_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth paste-token --provider anthropic --profile-id anthropic:a",
-            &token("AL"),
-        ),
-        "paste-token",
+    oc_ok(
+        &bin,
+        d,
+        "models auth paste-token --provider anthropic --profile-id anthropic:a",
+        &token("AL"),
     );
-    ok(
-        oc(
-            &bin,
-            d,
-            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
-            "",
-        ),
-        "config set",
+    oc_ok(
+        &bin,
+        d,
+        "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+        "",
     );
     // OpenClaw creates the agent's database (where sessions live) on its first write for the agent.
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --agent main --provider anthropic anthropic:a",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --agent main --provider anthropic anthropic:a",
+        "",
     );
     for listed in [false, true] {
         // A bare `opus` without an active alias is normalised by OpenClaw's anthropic plugin

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::interop::{oc, oc_json, ok, openclaw_bin};
+use crate::interop::{oc_json, oc_ok, openclaw_bin};
 use crate::serve_common::serve_with;
 use crate::token_server::TokenServer;
 
@@ -79,14 +79,11 @@ fn ref_state(bin: &Path) -> (tempfile::TempDir, tempfile::TempDir) {
         ),
         0o700,
     );
-    ok(
-        oc(
-            bin,
-            d,
-            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
-            "",
-        ),
-        "config set",
+    oc_ok(
+        bin,
+        d,
+        "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+        "",
     );
     let target = |id: &str, r: Value| {
         json!({"type": "auth-profiles.api_key.key", "path": format!("profiles.{id}.key"),
@@ -177,14 +174,11 @@ fn references_openclaw_wrote_choose_the_same_profile_and_hand_out_the_value() {
     let d = dir.path();
     let env = [("ANTHROPIC_REF_KEY", ENV_SECRET)];
     // The env reference first: both tools pick it, both --check codes are 0.
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:envp anthropic:execp anthropic:filep",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:envp anthropic:execp anthropic:filep",
+        "",
     );
     let chosen: Value =
         serde_json::from_slice(&ma(d, "--json resolve --provider anthropic", &env).stdout).unwrap();
@@ -195,14 +189,11 @@ fn references_openclaw_wrote_choose_the_same_profile_and_hand_out_the_value() {
     assert_eq!((oc_check, ma_check), (Some(0), Some(0)));
     // Without the variable the env reference does not resolve: OpenClaw's --check fails, and so does
     // modelauth's when it is the only profile in the order (it names the reference).
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:envp",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:envp",
+        "",
     );
     let oc_check = oc_env(&bin, d, "models status --check", &[]).status.code();
     let out = ma(d, "models status --check", &[]);
@@ -219,14 +210,11 @@ fn references_openclaw_wrote_choose_the_same_profile_and_hand_out_the_value() {
     );
     // The exec reference first: the same profile is chosen; modelauth resolves it for --check
     // ([better] in docs/DECISIONS.md: OpenClaw's CLI reports it indeterminate, exit 1).
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:execp anthropic:filep anthropic:envp",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:execp anthropic:filep anthropic:envp",
+        "",
     );
     let chosen: Value =
         serde_json::from_slice(&ma(d, "--json resolve --provider anthropic", &[]).stdout).unwrap();
@@ -239,14 +227,11 @@ fn references_openclaw_wrote_choose_the_same_profile_and_hand_out_the_value() {
     assert_eq!(code, 200, "{answer}");
     assert_eq!(answer["profile"], "anthropic:execp");
     assert_eq!(answer["secret"], EXEC_SECRET, "{answer}");
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:filep anthropic:execp",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:filep anthropic:execp",
+        "",
     );
     let (_, answer) = server.unix("POST", "/v1/agents/main/resolve", Some(&body));
     assert_eq!(
@@ -287,14 +272,11 @@ fn a_broken_reference_is_skipped_and_named_never_replaced_by_plaintext() {
     let Some(bin) = openclaw_bin() else { return };
     let (dir, sec) = ref_state(&bin);
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:filep anthropic:execp",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:filep anthropic:execp",
+        "",
     );
     // A world-readable secrets file is refused by both tools: modelauth moves on to the exec profile.
     let file = sec.path().join("secrets.json");
@@ -319,23 +301,17 @@ fn a_broken_reference_is_skipped_and_named_never_replaced_by_plaintext() {
         "#!/bin/sh\nsleep 30\n",
         0o700,
     );
-    ok(
-        oc(
-            &bin,
-            d,
-            "config set secrets.providers.vault.timeoutMs 700",
-            "",
-        ),
-        "config set timeout",
+    oc_ok(
+        &bin,
+        d,
+        "config set secrets.providers.vault.timeoutMs 700",
+        "",
     );
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:execp anthropic:envp",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:execp anthropic:envp",
+        "",
     );
     #[allow(clippy::disallowed_methods, reason = "the timeout bound is real time")]
     let started = std::time::Instant::now();
@@ -416,23 +392,17 @@ fn an_openclaw_refresh_fence_is_waited_out_never_sent_or_recorded() {
     let Some(bin) = openclaw_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
-            "",
-        ),
-        "config set",
+    oc_ok(
+        &bin,
+        d,
+        "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+        "",
     );
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth paste-token --provider anthropic --profile-id anthropic:setup",
-            &crate::interop::token("F"),
-        ),
-        "paste-token",
+    oc_ok(
+        &bin,
+        d,
+        "models auth paste-token --provider anthropic --profile-id anthropic:setup",
+        &crate::interop::token("F"),
     );
     let live = json!({"type": "oauth", "provider": "anthropic", "access": "sk-ant-oat01-OLDACCESS",
                       "refresh": "sk-ant-ort01-OLDREFRESH", "expires": ms_now() - 1000, "email": "me@example.com"});
@@ -441,14 +411,11 @@ fn an_openclaw_refresh_fence_is_waited_out_never_sent_or_recorded() {
         "anthropic:me",
         &openclaw_fence(&bin, "anthropic:me", &live, false),
     );
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth order set --provider anthropic anthropic:me anthropic:setup",
-            "",
-        ),
-        "order set",
+    oc_ok(
+        &bin,
+        d,
+        "models auth order set --provider anthropic anthropic:me anthropic:setup",
+        "",
     );
     let tokens = TokenServer::start();
     let url = tokens.token_url();
@@ -537,14 +504,11 @@ fn dotenv_files_and_environment_keys_pick_the_key_openclaw_picks() {
     for (what, body) in cases {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        ok(
-            oc(
-                &bin,
-                d,
-                "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
-                "",
-            ),
-            "config set",
+        oc_ok(
+            &bin,
+            d,
+            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+            "",
         );
         std::fs::write(d.join(".env"), body).unwrap();
         let mut perm = std::fs::metadata(d.join(".env")).unwrap().permissions();
@@ -562,14 +526,11 @@ fn dotenv_files_and_environment_keys_pick_the_key_openclaw_picks() {
     // GOOGLE_API_KEY is a google credential; OPENAI_API_KEYS (a list) is not one for 2026.9.6.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "config set agents.defaults.model.primary google/gemini-3-pro-preview",
-            "",
-        ),
-        "config set",
+    oc_ok(
+        &bin,
+        d,
+        "config set agents.defaults.model.primary google/gemini-3-pro-preview",
+        "",
     );
     std::fs::write(
         d.join(".env"),
@@ -594,14 +555,11 @@ fn paste_api_key_writes_what_openclaw_reads_under_its_default_id() {
     let Some(bin) = openclaw_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth paste-token --provider anthropic --profile-id anthropic:t",
-            &crate::interop::token("P"),
-        ),
-        "paste-token",
+    oc_ok(
+        &bin,
+        d,
+        "models auth paste-token --provider anthropic --profile-id anthropic:t",
+        &crate::interop::token("P"),
     );
     let out = crate::common::modelauth_in(d)
         .args(["models", "auth", "paste-api-key", "--provider", "openai"])

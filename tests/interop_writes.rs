@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::cli::run;
-use crate::interop::{oc, ok, openclaw_bin, token};
-use crate::sqlite_state::{agent_cell, machine, sqlite_state};
+use crate::interop::{oc, oc_ok, openclaw_bin, token};
+use crate::sqlite_state::{agent_cell, machine, sqlite_state, succeed};
 
 /// Puts an order for anthropic into the shared routing state (as an older OpenClaw left it), so that
 /// modelauth's `order clear` changes both databases.
@@ -92,21 +92,11 @@ fn openclaw_starts_and_writes_while_modelauth_commits_across_both_databases() {
     let mut rounds = 0;
     while !theirs.is_finished() || rounds < 6 {
         plant_shared_order(&d);
-        ok(
-            run(
-                &d,
-                "models auth order set --provider anthropic anthropic:work anthropic:home",
-            )
-            .output()
-            .unwrap(),
-            "order set",
+        succeed(
+            &d,
+            "models auth order set --provider anthropic anthropic:work anthropic:home",
         );
-        ok(
-            run(&d, "models auth order clear --provider anthropic")
-                .output()
-                .unwrap(),
-            "order clear",
-        );
+        succeed(&d, "models auth order clear --provider anthropic");
         rounds += 1;
         // A gateway's pace of changes, not a write storm (OpenClaw's start-up snapshot of a
         // rollback-journal database waits for a quiet moment between commits).
@@ -128,10 +118,7 @@ fn openclaw_starts_and_writes_while_modelauth_commits_across_both_databases() {
             .is_none_or(|s| s["order"].get("anthropic").is_none())
     );
     assert_eq!(super_journals(&d), Vec::<String>::new());
-    ok(
-        oc(&bin, &d, "models status --json", ""),
-        "OpenClaw starts on the result",
-    );
+    oc_ok(&bin, &d, "models status --json", "");
 }
 
 #[test]
@@ -175,14 +162,11 @@ fn a_first_write_on_a_fresh_machine_never_leaves_a_directory_openclaw_refuses() 
         "something was written"
     );
     // As the message says: OpenClaw first, then modelauth, and OpenClaw reads both without a migration.
-    ok(
-        oc(
-            &bin,
-            d,
-            "models auth paste-token --provider anthropic --profile-id anthropic:oc",
-            &token("FRESH2"),
-        ),
-        "openclaw paste-token",
+    oc_ok(
+        &bin,
+        d,
+        "models auth paste-token --provider anthropic --profile-id anthropic:oc",
+        &token("FRESH2"),
     );
     let pasted = paste("anthropic:ma", "FRESH3");
     assert!(
@@ -216,14 +200,11 @@ fn check_codes_agree_with_openclaw_on_expired_and_expiring_spares() {
     let Some(bin) = openclaw_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        oc(
-            &bin,
-            d,
-            "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
-            "",
-        ),
-        "config set",
+    oc_ok(
+        &bin,
+        d,
+        "config set agents.defaults.model.primary anthropic/claude-opus-4-6",
+        "",
     );
     for (id, extra) in [
         ("anthropic:good", ""),
@@ -231,21 +212,15 @@ fn check_codes_agree_with_openclaw_on_expired_and_expiring_spares() {
         ("anthropic:gone", " --expires-in 1s"),
     ] {
         let args = format!("models auth paste-token --provider anthropic --profile-id {id}{extra}");
-        ok(
-            oc(&bin, d, &args, &token(id.trim_start_matches("anthropic:"))),
-            "paste-token",
-        );
+        oc_ok(&bin, d, &args, &token(id.trim_start_matches("anthropic:")));
     }
     std::thread::sleep(std::time::Duration::from_secs(2));
     let codes = |order: &str| {
-        ok(
-            oc(
-                &bin,
-                d,
-                &format!("models auth order set --provider anthropic {order}"),
-                "",
-            ),
-            "order set",
+        oc_ok(
+            &bin,
+            d,
+            &format!("models auth order set --provider anthropic {order}"),
+            "",
         );
         let theirs = oc(&bin, d, "models status --check", "").status.code();
         let ours = run(d, "models status --check").output().unwrap();
