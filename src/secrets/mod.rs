@@ -151,11 +151,6 @@ impl RefResolver {
         (at.elapsed() < ttl).then(|| result.clone())
     }
 
-    /// Forgets `r` (after the provider refused its value, so the next use reads the store again).
-    pub fn forget(&self, r: &SecretRef) {
-        self.lock().remove(r);
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }

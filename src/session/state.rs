@@ -73,7 +73,6 @@ impl Session {
             model_default: self.model_override.is_none() && self.model_default,
             auth_profile_override: self.pin.as_ref().map(|p| p.profile.to_string()),
             auth_profile_override_source: self.pin.as_ref().map(|p| p.source),
-            auth_profile_override_source_unknown: false,
             auth_profile_override_compaction_count: self.pin.as_ref().map(|p| p.compaction_at_pin),
             runtime_override: self.runtime_override.as_deref().map(str::to_owned),
             session_id: self.session_id.as_deref().map(str::to_owned),
@@ -92,7 +91,7 @@ impl Session {
         let pin = r
             .auth_profile_override
             .as_deref()
-            .filter(|p| !p.is_empty() && !r.auth_profile_override_source_unknown)
+            .filter(|p| !p.is_empty())
             .map(|p| Pin {
                 profile: p.into(),
                 source: r

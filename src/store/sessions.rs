@@ -60,9 +60,6 @@ pub struct SessionRecord {
     pub auth_profile_override: Option<String>,
     /// `authProfileOverrideSource`.
     pub auth_profile_override_source: Option<OverrideSource>,
-    /// `authProfileOverrideSource` holds a value that is neither `user` nor `auto`: the pin is not
-    /// honoured (an unknown source is no evidence that a user chose it).
-    pub auth_profile_override_source_unknown: bool,
     /// `authProfileOverrideCompactionCount`.
     pub auth_profile_override_compaction_count: Option<u32>,
     /// `runtimeOverride`.
@@ -103,9 +100,6 @@ impl SessionRecord {
                     .is_none_or(|v| v.as_str().and_then(OverrideSource::parse).is_some())
             }),
             auth_profile_override_source: source("authProfileOverrideSource"),
-            auth_profile_override_source_unknown: entry
-                .get("authProfileOverrideSource")
-                .is_some_and(|v| v.as_str().and_then(OverrideSource::parse).is_none()),
             auth_profile_override_compaction_count: count("authProfileOverrideCompactionCount"),
             runtime_override: text("runtimeOverride"),
             session_id: text("sessionId"),
