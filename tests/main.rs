@@ -28,6 +28,7 @@ mod secret_refs;
 mod serve;
 mod serve_common;
 mod serve_locked;
+mod sessions_splice;
 mod shared_procs;
 mod shared_state;
 mod shell_env;

@@ -346,7 +346,8 @@ impl Registry {
     }
 
     /// Starts a background task on the current tokio runtime that flushes changes at most once per
-    /// `window`, so a burst of changes becomes one write. Dropping the returned handle does not stop it;
+    /// `window` (or per ten times the last flush's duration, when that is longer), so a burst of
+    /// changes becomes one write. Dropping the returned handle does not stop it;
     /// abort it and call [`Registry::flush`] at shutdown.
     pub fn spawn_autosave(&self, window: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let registry = self.clone();
@@ -356,10 +357,17 @@ impl Registry {
             loop {
                 interval.tick().await;
                 let r = registry.clone();
+                let started = tokio::time::Instant::now();
                 match tokio::task::spawn_blocking(move || r.flush()).await {
                     Ok(Err(e)) => tracing::warn!("saving sessions failed (will retry): {e}"),
                     Err(e) => tracing::warn!("session autosave task failed: {e}"),
                     Ok(Ok(_)) => {}
+                }
+                // A large sessions.json costs its rewrite: save at most a tenth of the time (a
+                // 250 MB file every few seconds instead of every second). Shutdown saves the rest.
+                let spent = started.elapsed();
+                if spent * 10 > window {
+                    tokio::time::sleep(spent * 10 - window).await;
                 }
             }
         })

@@ -6,7 +6,7 @@
 //! and two writers serialise on the lock instead of losing each other's changes.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +55,15 @@ pub fn read_text(path: &Path, limit: u64) -> Result<Option<String>, StoreError> 
             path: path.to_owned(),
             offset: e.utf8_error().valid_up_to(),
         })
+}
+
+/// Opens `path` for reading without following a link (for a caller that checks the version it got).
+pub(crate) fn open_nofollow(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
 }
 
 /// [`read_text`] without the UTF-8 check: the bytes of a regular file within `limit` (`None` when it
@@ -281,6 +290,67 @@ fn keep_owner(path: &Path, dir: &Path, tmp: &File) -> Result<(), StoreError> {
 /// Writes `bytes` to a temporary file beside `path` (`0600`), syncs it and renames it over `path`.
 /// Callers that may race with other writers must hold [`lock`].
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    replace_with(path, |tmp| tmp.write_all(bytes))
+}
+
+/// A piece of a file's new content: a range of the current version, copied by the kernel, or text.
+pub(crate) enum Piece {
+    /// `len` bytes of the current file at `at`.
+    Copy { at: u64, len: u64 },
+    /// New text.
+    Text(String),
+}
+
+/// Under the file's lock: opens the current version and asks `plan` (given it and its stamp) for
+/// the new content as pieces; `None` leaves the file as it is and returns `None` (the caller then
+/// takes its whole-text path). The pieces are written to a temporary file, synced and renamed over
+/// `path`, as [`replace`] does; unchanged ranges never pass through this process.
+pub(crate) fn update_pieces<T>(
+    path: &Path,
+    plan: impl FnOnce(&File, FileStamp) -> Option<(Vec<Piece>, T)>,
+) -> Result<Option<(T, Option<FileStamp>)>, StoreError> {
+    let guard = lock(path)?;
+    let Ok(current) = open_nofollow(path) else {
+        return Ok(None);
+    };
+    let Some(stamp) = current
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| FileStamp::of_metadata(&m))
+    else {
+        return Ok(None);
+    };
+    let Some((pieces, value)) = plan(&current, stamp) else {
+        return Ok(None);
+    };
+    replace_with(path, |tmp| {
+        for piece in &pieces {
+            match piece {
+                Piece::Copy { at, len } => {
+                    let mut src = &current;
+                    src.seek(std::io::SeekFrom::Start(*at))?;
+                    let copied = std::io::copy(&mut src.take(*len), tmp)?;
+                    if copied != *len {
+                        return Err(std::io::Error::other("the file shrank while it was copied"));
+                    }
+                }
+                Piece::Text(text) => tmp.write_all(text.as_bytes())?,
+            }
+        }
+        Ok(())
+    })?;
+    let stamp = FileStamp::of(path);
+    drop(guard);
+    Ok(Some((value, stamp)))
+}
+
+/// Writes a temporary file beside `path` (`0600`) with `write`, syncs it and renames it over `path`.
+/// Callers that may race with other writers must hold [`lock`].
+fn replace_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -299,7 +369,7 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     // The umask may have narrowed or (with 000) left the mode as asked; set it explicitly either way.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE)).map_err(write_err)?;
     keep_owner(path, dir, tmp.as_file())?;
-    tmp.write_all(bytes).map_err(write_err)?;
+    write(tmp.as_file_mut()).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;
     File::open(dir)

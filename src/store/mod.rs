@@ -15,6 +15,8 @@ pub mod lock;
 pub mod secret;
 pub mod secret_ref;
 pub mod sessions;
+mod session_index;
+mod session_layout;
 pub mod stamp;
 
 pub use auth::{

@@ -1,7 +1,6 @@
 //! `sessions.json`: the fields modelauth owns in each session entry (SPEC §2). Every other field and
 //! every other entry is preserved on rewrite.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -9,8 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::atomic;
 use super::error::StoreError;
-use super::hash::IdHasher;
 use super::json::{Document, object_entry};
+use super::session_index::{KeyIndex, Lookup};
+use super::session_layout as layout;
 use super::stamp::FileStamp;
 
 /// The largest `sessions.json` modelauth reads (256 MiB; gateways with many chats grow large files).
@@ -172,49 +172,7 @@ impl SessionRecord {
 #[derive(Debug, Clone)]
 pub struct SessionsFile {
     path: PathBuf,
-    index: Arc<Mutex<Option<KeyIndex>>>,
-}
-
-/// Which session keys one version of the file holds, as sorted 64-bit hashes (8 bytes a key), so that a
-/// key that is not on disk — every new chat — is answered with one `stat` instead of a full read.
-/// A hash collision only costs a read; the read decides.
-struct KeyIndex {
-    /// The version the hashes describe (`None`: the file did not exist).
-    stamp: Option<FileStamp>,
-    hashes: Vec<u64>,
-}
-
-impl fmt::Debug for KeyIndex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyIndex({} keys, {:?})", self.hashes.len(), self.stamp)
-    }
-}
-
-impl KeyIndex {
-    /// The index of `doc`'s session entries (those that are objects), for the version `stamp`.
-    fn of(doc: &Document, stamp: Option<FileStamp>) -> KeyIndex {
-        let mut hashes: Vec<u64> = doc
-            .root
-            .iter()
-            .filter(|(_, v)| v.is_object())
-            .map(|(k, _)| key_hash(k))
-            .collect();
-        hashes.sort_unstable();
-        KeyIndex { stamp, hashes }
-    }
-}
-
-/// The hash of one session key in a [`KeyIndex`].
-fn key_hash(key: &str) -> u64 {
-    IdHasher::of_ids([key])
-}
-
-/// The owned fields of every entry of `doc` that is an object.
-fn records_of(doc: &Document) -> Vec<(String, SessionRecord)> {
-    doc.root
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
-        .collect()
+    index: Arc<Mutex<Option<Arc<KeyIndex>>>>,
 }
 
 impl SessionsFile {
@@ -234,18 +192,26 @@ impl SessionsFile {
     /// Reads every entry's owned fields; a missing file has no entries. Non-object entries are skipped.
     #[cfg_attr(not(feature = "internals"), allow(dead_code))] // white-box tests read whole files
     pub fn load(&self) -> Result<Vec<(String, SessionRecord)>, StoreError> {
-        Ok(records_of(&self.load_document()?))
+        let before = FileStamp::of(&self.path);
+        self.read_all(before)
     }
 
     /// Reads one entry's owned fields. A key the file does not hold costs one `stat` when the file is
-    /// unchanged since this handle last read or wrote it; otherwise the file is read (and indexed).
+    /// unchanged since this handle last read or wrote it, and a key it holds one read of that entry's
+    /// bytes; otherwise the file is read (and indexed).
     pub fn load_one(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.read_unless_absent(key)?.and_then(|doc| {
-            doc.root
-                .get(key)
-                .and_then(Value::as_object)
-                .map(SessionRecord::from_entry)
-        }))
+        let before = FileStamp::of(&self.path);
+        if let Some(index) = self.index_of(before) {
+            match index.read_entry(&self.path, before, key) {
+                Lookup::Absent => return Ok(None),
+                Lookup::Found(entry) => return Ok(entry.as_ref().map(SessionRecord::from_entry)),
+                Lookup::Unknown => {}
+            }
+        }
+        Ok(self
+            .read_all(before)?
+            .into_iter()
+            .find_map(|(k, r)| (k == key).then_some(r)))
     }
 
     /// Every entry's owned fields, or `None` without reading when the file is known not to hold `key`
@@ -255,34 +221,46 @@ impl SessionsFile {
         &self,
         key: &str,
     ) -> Result<Option<Vec<(String, SessionRecord)>>, StoreError> {
-        Ok(self.read_unless_absent(key)?.as_ref().map(records_of))
-    }
-
-    /// The document, or `None` when the index shows the unchanged file does not hold `key`.
-    fn read_unless_absent(&self, key: &str) -> Result<Option<Document>, StoreError> {
         let before = FileStamp::of(&self.path);
-        if self.known_absent(key, before) {
+        if self.index_of(before).is_some_and(|i| i.lacks(key)) {
             return Ok(None);
         }
-        let doc = self.load_document()?;
-        // Index only a version that did not change while it was read.
-        if FileStamp::of(&self.path) == before {
-            self.set_index(KeyIndex::of(&doc, before));
-        }
-        Ok(Some(doc))
+        self.read_all(before).map(Some)
     }
 
-    /// True when the index describes version `stamp` and does not hold `key`.
-    fn known_absent(&self, key: &str, stamp: Option<FileStamp>) -> bool {
+    /// Reads and indexes the file, whose version before the read was `before`. The text is walked
+    /// entry by entry: no document of the whole file is built.
+    fn read_all(&self, before: Option<FileStamp>) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let Some(text) = atomic::read_text(&self.path, SESSIONS_FILE_LIMIT)? else {
+            return Ok(Vec::new());
+        };
+        let Ok(entries) = layout::entries(&text) else {
+            // Not one object: the document reader names the problem.
+            return Ok(records_of(&Document::parse_json(&self.path, &text)?));
+        };
+        let Some(index) = KeyIndex::of(&entries) else {
+            // A key written twice: read as a document reads it (the last value wins).
+            return Ok(records_of(&Document::parse_json(&self.path, &text)?));
+        };
+        // Index only a version that did not change while it was read.
+        if FileStamp::of(&self.path) == before {
+            self.set_index(index.at(before));
+        }
+        Ok(entries
+            .iter()
+            .filter_map(|e| Some((e.key.to_string(), SessionRecord::from_entry(&object(e.value)?))))
+            .collect())
+    }
+
+    /// The index, when it describes version `stamp`.
+    fn index_of(&self, stamp: Option<FileStamp>) -> Option<Arc<KeyIndex>> {
         let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
-        index
-            .as_ref()
-            .is_some_and(|i| i.stamp == stamp && i.hashes.binary_search(&key_hash(key)).is_err())
+        index.as_ref().filter(|i| i.stamp == stamp).cloned()
     }
 
     /// Replaces the index.
     fn set_index(&self, index: KeyIndex) {
-        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(index);
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(index));
     }
 
     /// The raw document (empty when the file is missing).
@@ -294,26 +272,91 @@ impl SessionsFile {
     }
 
     /// Under the lock: writes each record's owned fields into its entry (creating missing entries),
-    /// keeping every other field and entry.
+    /// keeping every other field and entry byte for byte. Only the changed entries are parsed and
+    /// printed; the rest of the text is copied.
     pub fn store<'a>(
         &self,
         records: impl IntoIterator<Item = (&'a str, &'a SessionRecord)>,
     ) -> Result<(), StoreError> {
-        let (index, stamp) = atomic::update_stamped(&self.path, SESSIONS_FILE_LIMIT, |current| {
-            let mut doc = match current {
-                Some(text) => Document::parse_json(&self.path, &text)?,
-                None => Document::default(),
-            };
-            let mut any = false;
-            for (key, record) in records {
-                record.write_into(object_entry(&mut doc.root, key));
-                any = true;
-            }
-            // The document as written (or found) is the next version's index: no read to rebuild it.
-            let index = KeyIndex::of(&doc, None);
-            Ok::<_, StoreError>((any.then(|| doc.to_text()), index))
+        let records: Vec<(&str, &SessionRecord)> = records.into_iter().collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        // The version this handle indexed is still there: copy it around the changed entries.
+        let quick = atomic::update_pieces(&self.path, |file, stamp| {
+            let index = self.index_of(Some(stamp))?;
+            index.pieces(file, file.metadata().ok()?.len(), &records)
         })?;
-        self.set_index(KeyIndex { stamp, ..index });
+        if let Some((index, stamp)) = quick {
+            self.set_index(index.at(stamp));
+            return Ok(());
+        }
+        let (index, stamp) = atomic::update_stamped(&self.path, SESSIONS_FILE_LIMIT, |current| {
+            let Some(text) = current else {
+                return whole(&self.path, None, &records);
+            };
+            // Under the lock the file is the version `text` is.
+            let known = self.index_of(FileStamp::of(&self.path));
+            let scanned;
+            let index = match known.as_deref() {
+                Some(i) => Some(i),
+                None => {
+                    scanned = layout::entries(&text).ok().and_then(|e| KeyIndex::of(&e));
+                    scanned.as_ref()
+                }
+            };
+            match index.and_then(|i| i.splice(&text, &records)) {
+                Some((text, index)) => Ok::<_, StoreError>((Some(text), Some(index))),
+                None => whole(&self.path, Some(&text), &records),
+            }
+        })?;
+        match index {
+            Some(index) => self.set_index(index.at(stamp)),
+            None => *self.index.lock().unwrap_or_else(|e| e.into_inner()) = None,
+        }
         Ok(())
     }
+}
+
+/// The object `value` holds, or an empty one when it holds another kind of value (which a write
+/// replaces, as a document write does).
+pub(crate) fn object_at(value: &str) -> Map<String, Value> {
+    object(value).unwrap_or_default()
+}
+
+/// The object `value` holds, or `None` when it is another kind of value.
+fn object(value: &str) -> Option<Map<String, Value>> {
+    if !value.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(value).ok()
+}
+
+/// The whole file rewritten as a document with `records` written into it (a new file, or one the
+/// entry-by-entry path does not take: not one object, a key written twice, no entry yet).
+/// Also returns the index of the text written.
+#[allow(clippy::type_complexity)]
+fn whole(
+    path: &Path,
+    text: Option<&str>,
+    records: &[(&str, &SessionRecord)],
+) -> Result<(Option<String>, Option<KeyIndex>), StoreError> {
+    let mut doc = match text {
+        Some(text) => Document::parse_json(path, text)?,
+        None => Document::default(),
+    };
+    for (key, record) in records {
+        record.write_into(object_entry(&mut doc.root, key));
+    }
+    let text = doc.to_text();
+    let index = layout::entries(&text).ok().and_then(|e| KeyIndex::of(&e));
+    Ok((Some(text), index))
+}
+
+/// The owned fields of every entry of `doc` that is an object.
+fn records_of(doc: &Document) -> Vec<(String, SessionRecord)> {
+    doc.root
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), SessionRecord::from_entry(v.as_object()?))))
+        .collect()
 }

@@ -16,10 +16,15 @@ impl FileStamp {
     /// The stamp of `path`, or `None` when it does not exist (or cannot be read).
     pub fn of(path: &Path) -> Option<FileStamp> {
         let m = std::fs::symlink_metadata(path).ok()?;
-        Some(FileStamp {
+        Some(FileStamp::of_metadata(&m))
+    }
+
+    /// The stamp of the file `m` describes (of an open file: the version it is).
+    pub fn of_metadata(m: &std::fs::Metadata) -> FileStamp {
+        FileStamp {
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             len: m.len(),
             ino: m.ino(),
-        })
+        }
     }
 }
