@@ -476,6 +476,80 @@ fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
         "",
     );
     assert_eq!(code, Some(0), "report: {text}");
+    // Values that are not UTF-8 (usage, lastGood, a session) are ignored with a warning, never a
+    // refusal, and the next outcome replaces the usage record.
+    let mut con = redis.con();
+    let usage_key = "modelauth:main:usage:anthropic:work";
+    let _: () = redis::cmd("SET")
+        .arg(usage_key)
+        .arg(&[0xff_u8, 0xfe, 0x00][..])
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("modelauth:main:lastgood")
+        .arg("anthropic")
+        .arg(&[0xc3_u8, 0x28][..])
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("modelauth:main:session:agent:main:bin")
+        .arg(&[0x80_u8][..])
+        .query(&mut con)
+        .unwrap();
+    let (code, text) = all(
+        d,
+        &[
+            "--redis",
+            &url,
+            "models",
+            "auth",
+            "report",
+            "anthropic:work",
+            "--outcome",
+            "auth",
+        ],
+        "",
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "report over a value that is not UTF-8: {text}"
+    );
+    let stored: Vec<u8> = redis::cmd("GET").arg(usage_key).query(&mut con).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_slice(&stored).expect("replaced by a JSON record");
+    assert!(
+        stored.get("errorCount").is_some() || stored.get("failureCounts").is_some(),
+        "{stored}"
+    );
+    let (code, text) = all(
+        d,
+        &[
+            "--redis",
+            &url,
+            "--json",
+            "resolve",
+            "--provider",
+            "anthropic",
+            "--session",
+            "agent:main:bin",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "resolve beside unreadable values: {text}");
+    // `state import` is resumable: records lost on the way are moved by running it again, the rest kept.
+    let _: () = redis::cmd("DEL")
+        .arg("modelauth:main:session:agent:main:odd")
+        .query(&mut con)
+        .unwrap();
+    let (code, text) = all(d, &["--redis", &url, "--json", "state", "import"], "");
+    assert_eq!(code, Some(0), "{text}");
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(m["sessions"], 1, "the missing session moves again: {m}");
+    assert!(
+        m["kept"].as_u64().unwrap() >= 1,
+        "what arrived is kept: {m}"
+    );
     // The odd pin is not obeyed, in the files or through Redis.
     for extra in [&["--no-redis"][..], &["--redis", &url][..]] {
         let mut args = extra.to_vec();

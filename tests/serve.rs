@@ -293,6 +293,23 @@ fn bad_input_of_every_kind_gets_a_named_4xx() {
         (404, Some("unknown_profile")),
         "{e}"
     );
+    // hyper's own refusals, sent before any service runs, carry the documented body too.
+    let (code, e) = raw(c, b"NOT A REQUEST LINE\r\n\r\n");
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{e}"
+    );
+    let many: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let (code, e) = raw(
+        c,
+        format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many}\r\n").as_bytes(),
+    );
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (431, Some("headers_too_large")),
+        "{e}"
+    );
     // The server is still fine.
     assert_eq!(s.unix("GET", "/healthz", None).0, 200);
 }

@@ -12,7 +12,19 @@ pub fn run(ctx: &Context, command: &StateCommand) -> Result<u8, CliError> {
         StateCommand::Import { dry_run, overwrite } => (true, *overwrite, *dry_run),
         StateCommand::Export { dry_run } => (false, false, *dry_run),
     };
-    let m = agent.migrate(to_shared, overwrite, dry_run)?;
+    let m = match agent.migrate(to_shared, overwrite, dry_run) {
+        Ok(m) => m,
+        // Each record moves on its own and a second run keeps what arrived: say how to finish.
+        Err(e) if to_shared && !dry_run => {
+            return Err(CliError::Coded {
+                code: "import_incomplete",
+                message: format!(
+                    "{e}; the import may have stopped part-way: run the same command again once the shared state takes writes (it keeps what already arrived and moves the rest); nothing was removed from this agent's files"
+                ),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     if ctx.json {
         output::json(&m);
         return Ok(0);

@@ -327,7 +327,7 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             .enumerate()
             .map(|(i, id)| (id.as_str(), i))
             .collect();
-        profiles.sort_by_key(|s| place.get(s.id.as_str()).copied().unwrap_or(usize::MAX));
+        profiles.sort_by_cached_key(|s| place.get(s.id.as_str()).copied().unwrap_or(usize::MAX));
         let env_keys: Vec<String> = agent
             .env()
             .provider_keys(&pid)

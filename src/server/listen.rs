@@ -212,11 +212,11 @@ impl Bound {
     /// The next connection.
     async fn accept(&self) -> std::io::Result<TokioIo<Stream>> {
         Ok(TokioIo::new(match self {
-            Bound::Unix(l, _) => Stream::Unix(l.accept().await?.0),
+            Bound::Unix(l, _) => Stream::unix(l.accept().await?.0),
             Bound::Tcp(l, _) => {
                 let (s, _) = l.accept().await?;
                 let _ = s.set_nodelay(true);
-                Stream::Tcp(s)
+                Stream::tcp(s)
             }
         }))
     }

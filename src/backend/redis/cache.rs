@@ -85,6 +85,13 @@ impl Raw {
         let last_good: Map<String, Value> = self
             .last_good
             .iter()
+            .filter(|(p, id)| {
+                let readable = id.as_str() != super::script::UNREADABLE;
+                if !readable {
+                    tracing::warn!("shared lastGood entry {p:?} is not UTF-8; ignored");
+                }
+                readable
+            })
             .map(|(p, id)| (p.clone(), Value::String(id.clone())))
             .collect();
         let mut ids: Vec<&String> = self.usage.keys().collect();
@@ -306,7 +313,8 @@ fn checked(key: String, field: Option<String>, old: Option<&String>, new: Option
         field,
         old: old.cloned(),
         new,
-        check: Check::Equal,
+        // A value that is not UTF-8 was read as a marker it can never equal: replace it.
+        check: if old.is_some_and(|o| o == super::script::UNREADABLE) { Check::None } else { Check::Equal },
         write: true,
         expire_at_ms,
     }

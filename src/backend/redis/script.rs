@@ -166,18 +166,44 @@ pub fn read(
     for k in usage_keys {
         call.key(k);
     }
-    let (rev, order, last_good, usage): (u64, Pairs, Pairs, Value) = call.invoke(con)?;
+    let (rev, order, last_good, usage): (u64, Value, Value, Value) = call.invoke(con)?;
     let usage = match usage {
-        Value::Array(items) => items
-            .into_iter()
-            .map(redis::from_redis_value::<Option<String>>)
-            .collect::<Result<_, _>>()?,
+        Value::Array(items) => items.into_iter().map(text_of).collect(),
         _ => Vec::new(),
     };
     Ok(Read {
         rev,
-        order,
-        last_good,
+        order: pairs(order),
+        last_good: pairs(last_good),
         usage,
     })
+}
+
+/// What a value that is not UTF-8 reads as: not JSON and not an id, so every reader ignores it (with
+/// a warning), and a write replaces it without comparing (it can never equal what was read).
+pub const UNREADABLE: &str = "\u{1}(not UTF-8)";
+
+/// A value as text: `None` when absent, [`UNREADABLE`] when it is not UTF-8.
+fn text_of(v: Value) -> Option<String> {
+    match redis::from_redis_value::<Option<Vec<u8>>>(v) {
+        Ok(Some(bytes)) => Some(String::from_utf8(bytes).unwrap_or_else(|_| UNREADABLE.to_owned())),
+        Ok(None) => None,
+        Err(_) => Some(UNREADABLE.to_owned()),
+    }
+}
+
+/// The field/value pairs of an `HGETALL` answer; a field that is not UTF-8 is no provider and is
+/// left out.
+fn pairs(v: Value) -> Pairs {
+    let Value::Array(items) = v else {
+        return Vec::new();
+    };
+    let mut items = items.into_iter();
+    let mut out = Vec::with_capacity(items.len() / 2);
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        if let Some(field) = text_of(field).filter(|f| f != UNREADABLE) {
+            out.push((field, text_of(value).unwrap_or_default()));
+        }
+    }
+    out
 }

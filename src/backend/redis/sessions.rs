@@ -89,9 +89,9 @@ impl SessionStore for RedisSessions {
         match self
             .link
             .pool
-            .call(|con| redis::cmd("GET").arg(&k).query::<Option<String>>(con))
+            .call(|con| redis::cmd("GET").arg(&k).query::<Option<Vec<u8>>>(con))
         {
-            Ok(Some(text)) => match record_of(&text) {
+            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(record_of) {
                 Some(r) => Ok(Some(r)),
                 None => {
                     tracing::warn!(session = key, "shared session entry is not a JSON object; ignored");
@@ -117,7 +117,7 @@ impl SessionStore for RedisSessions {
         let mut keys: Vec<String> = Vec::new();
         let mut cursor = 0u64;
         loop {
-            let (next, batch): (u64, Vec<String>) = self.link.pool.call(|con| {
+            let (next, batch): (u64, Vec<Vec<u8>>) = self.link.pool.call(|con| {
                 redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")
@@ -126,7 +126,8 @@ impl SessionStore for RedisSessions {
                     .arg(1000)
                     .query(con)
             })?;
-            keys.extend(batch);
+            // A key that is not UTF-8 names no session.
+            keys.extend(batch.into_iter().filter_map(|k| String::from_utf8(k).ok()));
             if next == 0 {
                 break;
             }
@@ -134,12 +135,12 @@ impl SessionStore for RedisSessions {
         }
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(500) {
-            let values: Vec<Option<String>> = self
+            let values: Vec<Option<Vec<u8>>> = self
                 .link
                 .pool
                 .call(|con| redis::cmd("MGET").arg(chunk).query(con))?;
             for (k, v) in chunk.iter().zip(values) {
-                if let (Some(key), Some(r)) = (k.strip_prefix(&prefix), v.as_deref().and_then(record_of)) {
+                if let (Some(key), Some(r)) = (k.strip_prefix(&prefix), v.as_deref().and_then(|b| std::str::from_utf8(b).ok()).and_then(record_of)) {
                     out.push((key.to_owned(), r));
                 }
             }
