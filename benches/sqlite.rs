@@ -2,13 +2,14 @@
 //! that the state is unchanged — three `PRAGMA data_version`s on SQLite, a `stat` on JSON — plus the
 //! resolution) and `report` (one outcome written: a `BEGIN IMMEDIATE` transaction on SQLite, a locked
 //! atomic file rewrite on JSON). SQLite runs on a copy of the fixture databases OpenClaw 2026.9.6
-//! wrote; JSON on the same two profiles.
+//! wrote; JSON on the same two profiles; each with 14 API keys added (16 profiles).
 //!
 //! `cargo bench --bench sqlite`
 
 use std::path::Path;
 
 use criterion::Criterion;
+use modelauth::store::{CredentialKind, NewCredential, ProviderId, Secret};
 use modelauth::{Gateway, Outcome};
 
 mod common;
@@ -52,6 +53,18 @@ fn benches(c: &mut Criterion) {
     for (name, dir) in [("sqlite", sqlite.path()), ("json", json.path())] {
         let gateway = Gateway::open(dir).unwrap();
         let agent = gateway.agent("main").unwrap();
+        // 16 profiles in each generation: the fixture's two and 14 API keys.
+        for i in 0..14 {
+            let cred = NewCredential::new(
+                ProviderId::new("anthropic").unwrap(),
+                CredentialKind::ApiKey,
+                Secret::new(format!("sk-ant-api03-bench-{i:02}")),
+                None,
+            );
+            agent
+                .put_credential(&format!("anthropic:k{i:02}"), &cred)
+                .unwrap();
+        }
         agent
             .next(Some("agent:main:bench"), "anthropic", None)
             .unwrap();

@@ -74,3 +74,59 @@ fn a_change_across_both_databases_never_makes_a_super_journal() {
         "a super-journal was seen beside the state database"
     );
 }
+
+/// issue 32: the freshness check reads SQLite's commit counters without a lock; every commit of
+/// another process (here the CLI, as OpenClaw would) is still seen by the very next call, with the
+/// databases in rollback-journal mode (as OpenClaw leaves them at rest) and in WAL mode (as its
+/// running gateway uses them).
+#[test]
+fn every_commit_of_another_process_is_seen_by_the_next_call_in_both_journal_modes() {
+    for mode in ["DELETE", "WAL"] {
+        let dir = crate::sqlite_state::sqlite_state();
+        let d = dir.path();
+        let dbs = [
+            d.join("state/openclaw.sqlite"),
+            d.join("agents/main/agent/openclaw-agent.sqlite"),
+        ];
+        // A connection of "OpenClaw" that stays open (a running gateway keeps its WAL index alive).
+        let holders: Vec<rusqlite::Connection> = dbs
+            .iter()
+            .map(|db| {
+                let c = rusqlite::Connection::open(db).unwrap();
+                let got: String = c
+                    .query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(got.to_ascii_uppercase(), mode);
+                c
+            })
+            .collect();
+        let gateway = modelauth::Gateway::open(d).unwrap();
+        let agent = gateway.agent("main").unwrap();
+        for round in 0..6 {
+            let order = if round % 2 == 0 {
+                ["anthropic:work", "anthropic:home"]
+            } else {
+                ["anthropic:home", "anthropic:work"]
+            };
+            crate::sqlite_state::succeed(
+                d,
+                &format!(
+                    "models auth order set --provider anthropic {} {}",
+                    order[0], order[1]
+                ),
+            );
+            let decision = agent.next(None, "anthropic", None).unwrap();
+            assert_eq!(
+                decision.profile(),
+                Some(order[0]),
+                "{mode}, round {round}: the other process's commit was not seen"
+            );
+            // Answered again without a commit in between: the same.
+            assert_eq!(
+                agent.next(None, "anthropic", None).unwrap().profile(),
+                Some(order[0])
+            );
+        }
+        drop(holders);
+    }
+}

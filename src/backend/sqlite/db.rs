@@ -107,6 +107,7 @@ impl DbView {
 pub struct Db {
     conn: Connection,
     view: DbView,
+    fresh: super::fresh::Freshness,
 }
 
 /// A SQLite error of the database at `path`, while doing `action`.
@@ -133,6 +134,7 @@ impl Db {
                 agent_attached: false,
                 shared_attached: false,
             },
+            fresh: super::fresh::Freshness::default(),
         };
         db.attach_new()?;
         Ok(db)
@@ -164,6 +166,21 @@ impl Db {
             v.shared_attached = true;
         }
         Ok(())
+    }
+
+    /// A token of the attached databases' commit counters, read without a lock: equal tokens mean no
+    /// commit in between (see [`super::fresh`]); `None` when it cannot tell.
+    pub fn commit_token(&mut self) -> Option<Vec<u8>> {
+        let v = &self.view;
+        let mut paths: Vec<&Path> = vec![&v.state_db];
+        if v.agent_attached {
+            paths.push(&v.agent_db);
+        }
+        if let Some(shared) = v.shared_db.as_deref().filter(|_| v.shared_attached) {
+            paths.push(shared);
+        }
+        self.fresh.watch(&paths);
+        self.fresh.token()
     }
 
     /// A token that changes whenever another connection commits to any attached database.

@@ -11,6 +11,7 @@
 //! Nothing here creates a database, a table, or a JSON file beside them.
 
 pub mod db;
+mod fresh;
 pub mod merge;
 pub mod nowait;
 pub mod profiles;

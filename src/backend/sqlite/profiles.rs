@@ -50,11 +50,24 @@ pub struct SqliteProfiles {
     agent: AgentId,
     cells: CellMap,
     target: Target,
-    cache: Mutex<Option<(DataVersion, Versioned<AuthProfiles>)>>,
+    cache: Mutex<Option<Snapshot>>,
 }
 
 /// The databases' `data_version`s a snapshot was read at.
 type DataVersion = (i64, i64, i64);
+
+/// The last snapshot: the `data_version`s and commit counters it was read at, and the view.
+struct Snapshot {
+    version: DataVersion,
+    commits: Option<Vec<u8>>,
+    value: Versioned<AuthProfiles>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snapshot({:?})", self.version)
+    }
+}
 
 /// A [`Cells`] whose secrets are wiped when it is dropped.
 struct Held(Cells);
@@ -193,12 +206,22 @@ impl SqliteProfiles {
     /// [`ProfileStore::snapshot`] on the connection in hand.
     fn snapshot_in(&self, db: &mut Db) -> Result<Versioned<AuthProfiles>, StoreError> {
         db.attach_new()?;
-        let token = db.data_version()?;
+        // No commit since the last snapshot: answered without a lock (taken before the check below,
+        // so a commit racing with it is seen by the next call).
+        let commits = db.commit_token();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((t, v)) = cache.as_ref()
-            && *t == token
+        if let Some(c) = cache.as_ref()
+            && commits.is_some()
+            && c.commits == commits
         {
-            return Ok(v.clone());
+            return Ok(c.value.clone());
+        }
+        let token = db.data_version()?;
+        if let Some(c) = cache.as_mut()
+            && c.version == token
+        {
+            c.commits = commits;
+            return Ok(c.value.clone());
         }
         let map = self.cells;
         let fresh = db.read(|conn, view| {
@@ -206,7 +229,7 @@ impl SqliteProfiles {
             let doc = Document { root: merge(&held.0) };
             Ok::<_, StoreError>(Versioned { version: next_version(), value: Arc::new(AuthProfiles::from_document(&doc)) })
         })?;
-        *cache = Some((token, fresh.clone()));
+        *cache = Some(Snapshot { version: token, commits, value: fresh.clone() });
         Ok(fresh)
     }
 }
@@ -230,7 +253,7 @@ impl ProfileStore for SqliteProfiles {
         match fresh {
             Err(e) if super::nowait::no_wait() && super::nowait::is_busy(&e) => {
                 let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-                cache.as_ref().map(|(_, v)| v.clone()).ok_or(e)
+                cache.as_ref().map(|c| c.value.clone()).ok_or(e)
             }
             other => other,
         }
