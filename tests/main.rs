@@ -7,6 +7,7 @@ mod faults;
 #[path = "../fuzz/fuzz_input.rs"]
 mod fuzz_input;
 mod fuzz_replay;
+mod house;
 mod interop;
 mod interop_aliases;
 mod interop_refs;

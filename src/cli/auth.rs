@@ -55,18 +55,7 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             provider,
             profile_id,
             expires_in,
-        } => {
-            let provider = ctx.provider(provider)?;
-            let id = profile_id
-                .clone()
-                .unwrap_or_else(|| format!("{provider}:manual"));
-            let expires = expires_in.map(|d| {
-                ctx.now()
-                    .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            });
-            let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
-            save(ctx, &id, provider, CredentialKind::Token, secret, expires)
-        }
+        } => paste_token(ctx, provider, profile_id.as_deref(), *expires_in),
         AuthCommand::Login {
             provider,
             profile_id,
@@ -84,60 +73,87 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
             outcome,
             model,
             retry_after,
-        } => {
-            let agent = ctx.agent_to_change()?;
-            let outcome = match outcome {
-                OutcomeArg::Success => Outcome::Success,
-                other => Outcome::Failure {
-                    reason: match other {
-                        OutcomeArg::RateLimit => FailureReason::RateLimit,
-                        OutcomeArg::Timeout => FailureReason::Timeout,
-                        OutcomeArg::Overloaded => FailureReason::Overloaded,
-                        OutcomeArg::Billing => FailureReason::Billing,
-                        OutcomeArg::Auth => FailureReason::Auth,
-                        _ => FailureReason::AuthPermanent,
-                    },
-                    retry_after_ms: retry_after
-                        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-                },
-            };
-            let applied = agent.report(id, model.as_deref(), outcome)?;
-            let text = match applied {
-                Applied::Succeeded => format!("Recorded success for {id}."),
-                Applied::WindowStarted(until) => {
-                    let verb = if window_word(outcome, false) == "disabled" {
-                        "is disabled"
-                    } else {
-                        "cools down"
-                    };
-                    format!("{id} {verb} until {}.", format_time(until))
-                }
-                Applied::InsideActiveWindow(until) => {
-                    format!(
-                        "{id} is already {} until {}; the window was not extended.",
-                        window_word(outcome, true),
-                        format_time(until)
-                    )
-                }
-            };
-            if ctx.json {
-                let (name, until) = match applied {
-                    Applied::Succeeded => ("succeeded", None),
-                    Applied::WindowStarted(t) => ("windowStarted", Some(t)),
-                    Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
-                };
-                output::json(&serde_json::json!({
-                    "profile": id,
-                    "applied": name,
-                    "untilMs": until,
-                    "until": until.map(format_time),
-                }));
-            } else {
-                println!("{text}");
-            }
-            Ok(0)
-        }
+        } => report(ctx, id, *outcome, model.as_deref(), *retry_after),
     }
+}
+
+/// `models auth paste-token`.
+fn paste_token(
+    ctx: &Context,
+    provider: &str,
+    profile_id: Option<&str>,
+    expires_in: Option<std::time::Duration>,
+) -> Result<u8, CliError> {
+    let provider = ctx.provider(provider)?;
+    let id = profile_id
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{provider}:manual"));
+    let expires = expires_in.map(|d| {
+        ctx.now()
+            .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    });
+    let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
+    save(ctx, &id, provider, CredentialKind::Token, secret, expires)
+}
+
+/// `models auth report`.
+fn report(
+    ctx: &Context,
+    id: &str,
+    outcome: OutcomeArg,
+    model: Option<&str>,
+    retry_after: Option<std::time::Duration>,
+) -> Result<u8, CliError> {
+    let agent = ctx.agent_to_change()?;
+    let outcome = match outcome {
+        OutcomeArg::Success => Outcome::Success,
+        other => Outcome::Failure {
+            reason: match other {
+                OutcomeArg::RateLimit => FailureReason::RateLimit,
+                OutcomeArg::Timeout => FailureReason::Timeout,
+                OutcomeArg::Overloaded => FailureReason::Overloaded,
+                OutcomeArg::Billing => FailureReason::Billing,
+                OutcomeArg::Auth => FailureReason::Auth,
+                _ => FailureReason::AuthPermanent,
+            },
+            retry_after_ms: retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        },
+    };
+    let applied = agent.report(id, model, outcome)?;
+    let text = match applied {
+        Applied::Succeeded => format!("Recorded success for {id}."),
+        Applied::WindowStarted(until) => {
+            let verb = if window_word(outcome, false) == "disabled" {
+                "is disabled"
+            } else {
+                "cools down"
+            };
+            format!("{id} {verb} until {}.", format_time(until))
+        }
+        Applied::InsideActiveWindow(until) => {
+            format!(
+                "{id} is already {} until {}; the window was not extended.",
+                window_word(outcome, true),
+                format_time(until)
+            )
+        }
+    };
+    if ctx.json {
+        let (name, until) = match applied {
+            Applied::Succeeded => ("succeeded", None),
+            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
+            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
+        };
+        output::json(&serde_json::json!({
+            "profile": id,
+            "applied": name,
+            "untilMs": until,
+            "until": until.map(format_time),
+        }));
+    } else {
+        println!("{text}");
+    }
+    Ok(0)
 }
 
 /// `models auth list`.

@@ -52,34 +52,8 @@ pub fn run(
         None => {}
     }
     let tty = std::io::stdin().is_terminal();
-    {
-        let tx = tx.clone();
-        sources += 1;
-        std::thread::spawn(move || {
-            let pasted = if tty {
-                rpassword::prompt_password(
-                    "Paste the authorization code or the redirect URL (input hidden): ",
-                )
-                .ok()
-            } else {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .ok()
-                    .map(|_| line)
-            };
-            match pasted.filter(|p| !p.trim().is_empty()) {
-                Some(p) => {
-                    let _ = tx.send(Login::parse_pasted(&p));
-                }
-                None if !tty => {
-                    let _ = tx.send(Err(LoginError::NoCode));
-                }
-                None => {}
-            }
-        });
-    }
+    sources += 1;
+    read_pasted(tx.clone(), tty);
     drop(tx);
     let code = receive(&rx, sources, wait, tty)?;
     let (code, state) = code.map_err(login_err)?;
@@ -98,6 +72,35 @@ pub fn run(
         );
     }
     Ok(0)
+}
+
+/// Reads a pasted code or redirect URL on a thread of its own (hidden on a terminal), sending what
+/// it got to `tx`; without a terminal, an empty input is sent as "no code".
+fn read_pasted(tx: mpsc::Sender<Code>, tty: bool) {
+    std::thread::spawn(move || {
+        let pasted = if tty {
+            rpassword::prompt_password(
+                "Paste the authorization code or the redirect URL (input hidden): ",
+            )
+            .ok()
+        } else {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .ok()
+                .map(|_| line)
+        };
+        match pasted.filter(|p| !p.trim().is_empty()) {
+            Some(p) => {
+                let _ = tx.send(Login::parse_pasted(&p));
+            }
+            None if !tty => {
+                let _ = tx.send(Err(LoginError::NoCode));
+            }
+            None => {}
+        }
+    });
 }
 
 /// The first code any source delivers within `wait`. A source that ends without one (stdin at its

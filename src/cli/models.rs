@@ -98,85 +98,95 @@ pub fn status(
     if ctx.json {
         output::json(&report);
     } else {
-        let now = ctx.now();
-        if let Some(problem) = &report.layout_problem {
-            println!("{} {problem}", paint("warning:", 33));
-        }
-        for w in &report.config_warnings {
-            println!("{} {w}", paint("warning:", 33));
-        }
-        println!("Agent: {}", report.agent);
-        println!("State dir: {}", report.state_dir);
-        if let Some(layout) = &report.layout {
-            println!("Layout: {layout} ({})", report.store);
-        }
-        println!("Routing state: {}", report.backend);
-        if let Some(h) = report.shared.as_ref().filter(|h| !h.up) {
-            println!(
-                "{} {}",
-                paint("warning:", 33),
-                modelauth::gateway::status::shared_down(h)
-            );
-        }
-        println!("Default model: {}", report.default_model);
-        if !report.fallbacks.is_empty() {
-            println!("Fallbacks: {}", report.fallbacks.join(", "));
-        }
-        if !report.aliases.is_empty() {
-            let list: Vec<String> = report
-                .aliases
-                .iter()
-                .map(|(a, r)| format!("{a} → {r}"))
-                .collect();
-            println!("Aliases: {}", list.join(", "));
-        }
-        for p in &report.providers {
-            let used = if p.in_use { " (in use)" } else { "" };
-            let source = match (&p.source, &p.problem) {
-                (Some(s), _) => format!("next: {}", modelauth::display_id(s)),
-                (None, Some(problem)) => paint(&modelauth::display_id(problem), 31),
-                (None, None) => String::new(),
-            };
-            println!("\n[{}]{used} {source}", p.provider);
-            let outside = if p.outside_order.is_empty() {
-                String::new()
-            } else {
-                format!("; not in it: {}", p.outside_order.join(", "))
-            };
-            match (p.order_source, &p.order) {
-                ("orderOverride", Some(ids)) => {
-                    println!(
-                        "  order: override (models auth order set): {}{outside}",
-                        ids.join(", ")
-                    )
-                }
-                (_, Some(ids)) => {
-                    println!("  order: auth.order in config: {}{outside}", ids.join(", "))
-                }
-                _ => println!("  order: automatic (every stored profile)"),
-            }
-            for s in &p.profiles {
-                println!("{}", profile_line(s, now));
-            }
-            if !p.env_keys.is_empty() {
-                println!("  env keys: {}", p.env_keys.join(", "));
-            }
-            if let Some(w) = &p.env_shadow_warning {
-                println!("  {} {w}", paint("warning:", 33));
-            }
-        }
-        if check {
-            let verdict = match report.check {
-                0 => "ok".to_owned(),
-                _ => report.findings.join("; "),
-            };
-            println!("\nCheck: {verdict}");
-            for n in &report.notices {
-                println!("  note (does not change the code): {n}");
-            }
-        }
+        print_status(&report, check, ctx.now());
     }
     Ok(if check { report.check } else { 0 })
+}
+
+/// The text of `models status`.
+fn print_status(report: &modelauth::gateway::status::Status, check: bool, now: i64) {
+    if let Some(problem) = &report.layout_problem {
+        println!("{} {problem}", paint("warning:", 33));
+    }
+    for w in &report.config_warnings {
+        println!("{} {w}", paint("warning:", 33));
+    }
+    println!("Agent: {}", report.agent);
+    println!("State dir: {}", report.state_dir);
+    if let Some(layout) = &report.layout {
+        println!("Layout: {layout} ({})", report.store);
+    }
+    println!("Routing state: {}", report.backend);
+    if let Some(h) = report.shared.as_ref().filter(|h| !h.up) {
+        println!(
+            "{} {}",
+            paint("warning:", 33),
+            modelauth::gateway::status::shared_down(h)
+        );
+    }
+    println!("Default model: {}", report.default_model);
+    if !report.fallbacks.is_empty() {
+        println!("Fallbacks: {}", report.fallbacks.join(", "));
+    }
+    if !report.aliases.is_empty() {
+        let list: Vec<String> = report
+            .aliases
+            .iter()
+            .map(|(a, r)| format!("{a} → {r}"))
+            .collect();
+        println!("Aliases: {}", list.join(", "));
+    }
+
+    for p in &report.providers {
+        print_provider(p, now);
+    }
+    if check {
+        let verdict = match report.check {
+            0 => "ok".to_owned(),
+            _ => report.findings.join("; "),
+        };
+        println!("\nCheck: {verdict}");
+        for n in &report.notices {
+            println!("  note (does not change the code): {n}");
+        }
+    }
+}
+
+/// One provider's block of `models status`.
+fn print_provider(p: &modelauth::gateway::status::ProviderStatus, now: i64) {
+    let used = if p.in_use { " (in use)" } else { "" };
+    let source = match (&p.source, &p.problem) {
+        (Some(s), _) => format!("next: {}", modelauth::display_id(s)),
+        (None, Some(problem)) => paint(&modelauth::display_id(problem), 31),
+        (None, None) => String::new(),
+    };
+    println!("\n[{}]{used} {source}", p.provider);
+    let outside = if p.outside_order.is_empty() {
+        String::new()
+    } else {
+        format!("; not in it: {}", p.outside_order.join(", "))
+    };
+    match (p.order_source, &p.order) {
+        ("orderOverride", Some(ids)) => {
+            println!(
+                "  order: override (models auth order set): {}{outside}",
+                ids.join(", ")
+            )
+        }
+        (_, Some(ids)) => {
+            println!("  order: auth.order in config: {}{outside}", ids.join(", "))
+        }
+        _ => println!("  order: automatic (every stored profile)"),
+    }
+    for s in &p.profiles {
+        println!("{}", profile_line(s, now));
+    }
+    if !p.env_keys.is_empty() {
+        println!("  env keys: {}", p.env_keys.join(", "));
+    }
+    if let Some(w) = &p.env_shadow_warning {
+        println!("  {} {w}", paint("warning:", 33));
+    }
 }
 
 /// `models list [--provider P]`.

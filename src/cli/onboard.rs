@@ -239,19 +239,8 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
     println!(
         "modelauth onboard — answer a few questions; nothing is written until you confirm (Ctrl-C stops)."
     );
-    let provider = loop {
-        let Some(p) = line(
-            &mut ed,
-            "Provider (anthropic, openai, google, xai, mistral, groq, deepseek, openrouter, …)",
-            f.provider.unwrap_or("anthropic"),
-        )?
-        else {
-            return Ok(None);
-        };
-        match ctx.provider(&p) {
-            Ok(id) => break id,
-            Err(e) => println!("  {e}"),
-        }
+    let Some(provider) = ask_provider(&mut ed, ctx, f)? else {
+        return Ok(None);
     };
     let mut kinds = vec!["API key"];
     if provider.as_str() == "anthropic" {
@@ -274,45 +263,8 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
     } else {
         CredentialKind::ApiKey
     };
-    let store = if kind == CredentialKind::ApiKey {
-        let env_name = Env::key_name(&provider);
-        let Some(s) = choose(
-            &mut ed,
-            "Keep it in",
-            &[
-                "the agent's credential store (auth-profiles.json)",
-                &format!("<state>/.env as {env_name} (environment-style, read by daemons too)"),
-            ],
-        )?
-        else {
-            return Ok(None);
-        };
-        if s == 1 {
-            Store::DotEnv
-        } else {
-            Store::Profiles
-        }
-    } else {
-        if output::on_path("claude") {
-            let Some(run) = line(&mut ed, "Run `claude setup-token` now? (y/n)", "y")? else {
-                return Ok(None);
-            };
-            if run.eq_ignore_ascii_case("y") {
-                let status = std::process::Command::new("claude")
-                    .arg("setup-token")
-                    .status();
-                if !status.is_ok_and(|s| s.success()) {
-                    println!(
-                        "  `claude setup-token` did not succeed; paste a token you made elsewhere, or Ctrl-C"
-                    );
-                }
-            }
-        } else {
-            println!(
-                "  make one with `claude setup-token` where Claude Code is installed, then paste it"
-            );
-        }
-        Store::Profiles
+    let Some(store) = ask_store(&mut ed, &provider, kind)? else {
+        return Ok(None);
     };
     let profile_id = if store == Store::Profiles {
         let Some(id) = line(&mut ed, "Profile id", &default_id(&provider, kind))? else {
@@ -322,23 +274,8 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
     } else {
         String::new()
     };
-    let what = if kind == CredentialKind::Token {
-        "token"
-    } else {
-        "API key"
-    };
-    let secret = match rpassword::prompt_password(format!("Paste the {what} (input hidden): ")) {
-        Ok(s) if s.trim().is_empty() => {
-            println!("  no secret was given; nothing was written");
-            return Ok(None);
-        }
-        Ok(s) => super::auth::clean_secret(&zeroize::Zeroizing::new(s))?,
-        Err(e) => {
-            return Err(CliError::Io {
-                what: "reading the hidden prompt".into(),
-                source: e,
-            });
-        }
+    let Some(secret) = ask_secret(kind)? else {
+        return Ok(None);
     };
     let current = ctx.agent_to_change()?.model_for(None)?;
     let Some(model) = line(&mut ed, "Default model (Enter keeps it)", &current)? else {
@@ -369,6 +306,100 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
         println!("  nothing was written");
         Ok(None)
     }
+}
+
+/// The provider, asked until it is a valid id; `None`: the user stopped.
+fn ask_provider(
+    ed: &mut DefaultEditor,
+    ctx: &Context,
+    f: &Flags<'_>,
+) -> Result<Option<ProviderId>, CliError> {
+    loop {
+        let Some(p) = line(
+            ed,
+            "Provider (anthropic, openai, google, xai, mistral, groq, deepseek, openrouter, …)",
+            f.provider.unwrap_or("anthropic"),
+        )?
+        else {
+            return Ok(None);
+        };
+        match ctx.provider(&p) {
+            Ok(id) => return Ok(Some(id)),
+            Err(e) => println!("  {e}"),
+        }
+    }
+}
+
+/// Where a new secret of `kind` goes (an API key may go to `.env`); for a setup token, offers to
+/// run `claude setup-token` first. `None`: the user stopped.
+fn ask_store(
+    ed: &mut DefaultEditor,
+    provider: &ProviderId,
+    kind: CredentialKind,
+) -> Result<Option<Store>, CliError> {
+    if kind == CredentialKind::ApiKey {
+        let env_name = Env::key_name(provider);
+        let Some(s) = choose(
+            ed,
+            "Keep it in",
+            &[
+                "the agent's credential store (auth-profiles.json)",
+                &format!("<state>/.env as {env_name} (environment-style, read by daemons too)"),
+            ],
+        )?
+        else {
+            return Ok(None);
+        };
+        return Ok(Some(if s == 1 {
+            Store::DotEnv
+        } else {
+            Store::Profiles
+        }));
+    }
+    if output::on_path("claude") {
+        let Some(run) = line(ed, "Run `claude setup-token` now? (y/n)", "y")? else {
+            return Ok(None);
+        };
+        if run.eq_ignore_ascii_case("y") {
+            let status = std::process::Command::new("claude")
+                .arg("setup-token")
+                .status();
+            if !status.is_ok_and(|s| s.success()) {
+                println!(
+                    "  `claude setup-token` did not succeed; paste a token you made elsewhere, or Ctrl-C"
+                );
+            }
+        }
+    } else {
+        println!(
+            "  make one with `claude setup-token` where Claude Code is installed, then paste it"
+        );
+    }
+    Ok(Some(Store::Profiles))
+}
+
+/// The secret, read hidden and cleaned; `None` when none was given.
+fn ask_secret(kind: CredentialKind) -> Result<Option<modelauth::Secret>, CliError> {
+    let what = if kind == CredentialKind::Token {
+        "token"
+    } else {
+        "API key"
+    };
+    Ok(Some(
+        match rpassword::prompt_password(format!("Paste the {what} (input hidden): ")) {
+            Ok(s) if s.trim().is_empty() => {
+                println!("  no secret was given; nothing was written");
+                return Ok(None);
+            }
+            Ok(s) => super::auth::clean_secret(&zeroize::Zeroizing::new(s))?,
+            Err(e) => {
+                return Err(CliError::Io {
+                    what: "reading the hidden prompt".into(),
+                    source: e,
+                });
+            }
+        },
+    ))
 }
 
 /// What `plan` changes, for the confirmation (no secret).

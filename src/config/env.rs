@@ -156,7 +156,7 @@ impl Env {
         self.get(name).map(Secret::expose_secret)
     }
 
-    /// The environment keys for `provider` by the [`KeyRules`] in force: `<P>_API_KEY` (and
+    /// The environment keys for `provider` by the key rules in force: `<P>_API_KEY` (and
     /// `GOOGLE_API_KEY` for google under OpenClaw 2026.9.6's), then, under SPEC's, each entry of
     /// `<P>_API_KEYS` (comma- or newline-separated).
     pub fn provider_keys(&self, provider: &ProviderId) -> Vec<KeySource> {

@@ -8,69 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::{Config, StateDir};
-use crate::interpreter::status::{State, profile_status};
-use crate::resolver::{format_time, short_duration};
 use crate::store::atomic::{DIR_MODE, FILE_MODE};
-use crate::store::{AgentId, AuthProfiles, CredentialKind, ProviderId, StoreError};
+use crate::store::{AgentId, AuthProfiles, ProviderId, StoreError};
 
 use super::{AgentError, Gateway, GatewayError};
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Needs action; makes `doctor` fail.
-    Error,
-    /// Worth knowing.
-    Warning,
-    /// What was found, nothing wrong (e.g. the state generation in use).
-    Info,
-}
-
-/// A repair `--fix` can make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Fix {
-    Chmod(PathBuf, u32, u32),
-    RemoveStaleLock(PathBuf),
-    DropOrderEntries(AgentId, ProviderId, Vec<String>),
-}
-
-/// One finding.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// Severity.
-    pub severity: Severity,
-    /// What is wrong and what to do.
-    pub message: String,
-    /// True when `--fix` can repair it.
-    pub fixable: bool,
-    /// What `--fix` did about it, when it ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixed: Option<String>,
-    #[serde(skip)]
-    fix: Option<Fix>,
-}
-
-impl Finding {
-    fn new(severity: Severity, message: String, fix: Option<Fix>) -> Finding {
-        Finding {
-            severity,
-            message,
-            fixable: fix.is_some(),
-            fixed: None,
-            fix,
-        }
-    }
-    pub(crate) fn error(message: String) -> Finding {
-        Finding::new(Severity::Error, message, None)
-    }
-    pub(crate) fn warning(message: String) -> Finding {
-        Finding::new(Severity::Warning, message, None)
-    }
-    pub(crate) fn info(message: String) -> Finding {
-        Finding::new(Severity::Info, message, None)
-    }
-}
+pub use super::finding::{Finding, Severity};
+use super::finding::{Fix, check_mode};
 
 /// What `doctor` found (and, with `fix`, repaired).
 #[derive(Debug, Clone, Serialize)]
@@ -82,49 +26,6 @@ pub struct DoctorReport {
     pub findings: Vec<Finding>,
     /// True when no error remains (after repairs).
     pub ok: bool,
-}
-
-/// Checks that one of OpenClaw's databases is private (0600), as OpenClaw creates them.
-pub(crate) fn check_db_mode(path: &Path, out: &mut Vec<Finding>) {
-    check_mode(path, FILE_MODE, None, out);
-}
-
-/// Checks the mode of `path` (when it exists) against `want`, never following a link, and that it is
-/// owned by `owner` (the state directory's owner).
-fn check_mode(path: &Path, want: u32, owner: Option<u32>, out: &mut Vec<Finding>) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return;
-    };
-    if let Some(owner) = owner
-        && meta.uid() != owner
-    {
-        out.push(Finding::warning(format!(
-            "{} is owned by uid {}, the state directory by uid {owner}; that user's next command may fail \
-             (chown it back: chown {owner} {})",
-            path.display(),
-            meta.uid(),
-            path.display()
-        )));
-    }
-    if meta.file_type().is_symlink() {
-        out.push(Finding::warning(format!(
-            "{} is a symbolic link; modelauth neither follows nor changes it (replace it with the file itself)",
-            path.display()
-        )));
-        return;
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        out.push(Finding::new(
-            Severity::Error,
-            format!(
-                "{} has mode {mode:o}; it should be {want:o} (others can read it)",
-                path.display()
-            ),
-            Some(Fix::Chmod(path.to_owned(), mode, want)),
-        ));
-    }
 }
 
 impl Gateway {
@@ -159,7 +60,13 @@ impl Gateway {
                             findings
                                 .push(Finding::warning(format!("{}: {w}", agent.store_location())));
                         }
-                        check_store(id, &store, self, agent.now_ms(), &mut findings);
+                        super::doctor_store::check_store(
+                            id,
+                            &store,
+                            self,
+                            agent.now_ms(),
+                            &mut findings,
+                        );
                         check_outside_order(id, &agent, &mut findings);
                         super::doctor_refs::check_refs(id, &agent, &store, &mut findings);
                         refresh_copies.extend(refresh_fingerprints(id, &store));
@@ -486,137 +393,6 @@ fn check_refresh_copies(copies: &[RefreshCopy], inherited: bool, out: &mut Vec<F
             places.len(),
             names.join(", ")
         )));
-    }
-}
-
-/// Checks one agent's store.
-fn check_store(
-    agent: &AgentId,
-    store: &AuthProfiles,
-    g: &Gateway,
-    now: i64,
-    out: &mut Vec<Finding>,
-) {
-    for (provider, ids) in &store.order {
-        let dangling: Vec<String> = ids
-            .iter()
-            .filter(|id| !store.profiles.contains_key(*id))
-            .cloned()
-            .collect();
-        if !dangling.is_empty() {
-            out.push(Finding::new(
-                Severity::Error,
-                format!(
-                    "agent {agent}: order for {provider} names missing profile(s) {}",
-                    dangling.join(", ")
-                ),
-                Some(Fix::DropOrderEntries(
-                    agent.clone(),
-                    provider.clone(),
-                    dangling,
-                )),
-            ));
-        }
-    }
-    for (provider, ids) in &store.order {
-        let foreign: Vec<&str> = ids
-            .iter()
-            .filter(|id| {
-                store
-                    .profiles
-                    .get(*id)
-                    .is_some_and(|p| &p.provider != provider)
-            })
-            .map(String::as_str)
-            .collect();
-        if !foreign.is_empty() {
-            out.push(Finding::error(format!(
-                "agent {agent}: order for {provider} names profile(s) of another provider: {}; they are never used for {provider} \
-                 (modelauth models auth order set --provider {provider} <ids> or order clear)",
-                foreign.join(", ")
-            )));
-        }
-        let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<&str> = ids
-            .iter()
-            .filter(|id| !seen.insert(id.as_str()))
-            .map(String::as_str)
-            .collect();
-        if !repeated.is_empty() {
-            out.push(Finding::warning(format!(
-                "agent {agent}: order for {provider} names {} more than once; only the first place counts",
-                repeated.join(", ")
-            )));
-        }
-    }
-    for p in store.profiles.values() {
-        let usage = store.usage_of(&p.id);
-        let longest = usage
-            .cooldown_until
-            .max(usage.disabled_until)
-            .max(usage.blocked_until);
-        if longest > now.saturating_add(crate::store::MAX_WINDOW_MS) {
-            out.push(Finding::warning(format!(
-                "agent {agent}: {} has a cooldown/disable window ending {} — beyond the 24 h maximum; \
-                 modelauth ends it 24 h after its failure (a success or `models auth report {} --outcome success` clears it)",
-                p.id,
-                format_time(longest),
-                p.id
-            )));
-        }
-        let st = profile_status(p, &usage, now);
-        match st.state {
-            State::Expired if st.refreshable == Some(true) => out.push(Finding::warning(format!(
-                "agent {agent}: {} has an expired access token; modelauth refreshes it on its next use",
-                p.id
-            ))),
-            State::Expired => out.push(Finding::error(format!(
-                "agent {agent}: {} ({}) expired at {}; paste a new one with modelauth models auth paste-token --provider {}",
-                p.id,
-                p.kind,
-                format_time(p.expires.unwrap_or(0)),
-                p.provider
-            ))),
-            State::Reauth if p.fence.is_none() => out.push(Finding::error(format!(
-                "agent {agent}: {} needs a new login: {} refused its refresh token ({}); run modelauth models auth login --provider {} --agent {agent}",
-                p.id,
-                p.provider,
-                p.refresh_note
-                    .as_ref()
-                    .and_then(|n| n.error.as_deref())
-                    .unwrap_or("rejected"),
-                p.provider
-            ))),
-            State::Missing => out.push(Finding::error(format!(
-                "agent {agent}: {} has no secret; store one with modelauth models auth add --provider {} --profile-id {}",
-                p.id, p.provider, p.id
-            ))),
-            State::Expiring => out.push(Finding::warning(format!(
-                "agent {agent}: {} expires in {}",
-                p.id,
-                short_duration(p.expires.unwrap_or(now).saturating_sub(now))
-            ))),
-            State::Disabled if st.hint.is_some() => out.push(Finding::error(format!(
-                "agent {agent}: {} is disabled (auth_permanent). {}",
-                p.id,
-                st.hint.unwrap_or_default()
-            ))),
-            _ => {}
-        }
-    }
-    let providers: std::collections::BTreeSet<&ProviderId> = store
-        .profiles
-        .values()
-        .filter(|p| p.kind != CredentialKind::ApiKey)
-        .map(|p| &p.provider)
-        .collect();
-    for provider in providers {
-        if let Some(k) = g.env().provider_keys(provider).first() {
-            out.push(Finding::warning(format!(
-                "agent {agent}: {} is set while {provider} has token/OAuth profiles; tools that read the environment would bill that key instead",
-                k.label.trim_start_matches("env: ")
-            )));
-        }
     }
 }
 

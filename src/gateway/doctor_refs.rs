@@ -2,7 +2,7 @@
 //! fix one that does not, and never a suggestion to store the plaintext beside a reference.
 
 use super::Agent;
-use super::doctor::Finding;
+use super::finding::Finding;
 use crate::store::{AgentId, AuthProfiles};
 
 /// Findings about the references and fences of `agent`'s profiles.

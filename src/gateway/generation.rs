@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::doctor::Finding;
+use super::finding::Finding;
 use super::{Gateway, StateLayout};
 use crate::backend::sqlite::{SharedLocation, state_db_of};
 use crate::config::StateDir;
@@ -55,10 +55,10 @@ pub(crate) fn findings(g: &Gateway, state: &StateDir, agents: &[AgentId], out: &
             for agent in agents {
                 let path = crate::backend::sqlite::agent_db_of(state.root(), agent.as_str());
                 if path.is_file() {
-                    super::doctor::check_db_mode(&path, out);
+                    super::finding::check_db_mode(&path, out);
                 }
             }
-            super::doctor::check_db_mode(&db, out);
+            super::finding::check_db_mode(&db, out);
         }
         Some(StateLayout::Json) if db.is_file() => out.push(Finding::error(format!(
             "--layout json on a directory of OpenClaw's SQLite generation: {} exists and is what OpenClaw 2026.9+ uses; the JSON files shown here are not, and modelauth refuses to write them (a JSON auth-profiles.json would make OpenClaw stop with AUTH_PROFILE_MIGRATION_REQUIRED). Drop --layout json",

@@ -198,6 +198,61 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         .filter_map(|r| split_ref(r))
         .map(|(p, _)| p.to_string())
         .collect();
+    let providers = providers_in_view(agent, &store, &config, &in_use);
+    let mut report = header(agent, &config, default_model, fallbacks);
+    let mut expiring: Vec<String> = Vec::new();
+    for name in &providers {
+        let Ok(pid) = ProviderId::new(name) else {
+            continue;
+        };
+        let used = in_use.contains(name);
+        let (provider, chosen) = provider_status(agent, &store, &config, &pid, used, now);
+        // SPEC: any profile's problem counts for --check; OpenClaw 2026.9.6: only the selected one's.
+        let expiry_counts = |id: &str| {
+            agent.layout() != Some(super::StateLayout::Sqlite)
+                || (used && chosen.as_deref() == Some(id))
+        };
+        let outside: std::collections::HashSet<&str> =
+            provider.outside_order.iter().map(String::as_str).collect();
+        for s in provider
+            .profiles
+            .iter()
+            .filter(|s| !outside.contains(s.id.as_str()))
+        {
+            let Some((code, line)) = profile_finding(s) else {
+                continue;
+            };
+            match (expiry_counts(&s.id), code) {
+                // OpenClaw 2026.9.6 counts only the selected profile: a spare's problem is a notice.
+                (false, _) => report.notices.push(line),
+                (true, 1) => {
+                    report.findings.push(line);
+                    report.check = 1;
+                }
+                (true, _) => expiring.push(line),
+            }
+        }
+        if used && let Some(problem) = &provider.problem {
+            report.findings.push(format!("{name} (in use): {problem}"));
+            report.check = 1;
+        }
+        report.providers.push(provider);
+    }
+    if report.check == 0 && !expiring.is_empty() {
+        report.check = 2;
+        report.findings.extend(expiring);
+    }
+    Ok(report)
+}
+
+/// Every provider the view shows: those in use, those with stored or configured profiles (valid or
+/// not), and the well-known ones with a key in the environment.
+fn providers_in_view(
+    agent: &Agent,
+    store: &crate::store::AuthProfiles,
+    config: &crate::config::Config,
+    in_use: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut providers: BTreeSet<String> = in_use.clone();
     providers.extend(store.profiles.values().map(|p| p.provider.to_string()));
     providers.extend(
@@ -219,6 +274,17 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
             providers.insert(p.to_owned());
         }
     }
+    providers
+}
+
+/// The view without providers: where it was read from, the models, and the findings that do not
+/// belong to one provider (a layout problem, a shared state out of reach).
+fn header(
+    agent: &Agent,
+    config: &crate::config::Config,
+    default_model: String,
+    fallbacks: Vec<String>,
+) -> Status {
     let mut report = Status {
         agent: agent.id().to_string(),
         state_dir: agent
@@ -262,135 +328,141 @@ pub(crate) fn build(agent: &Agent) -> Result<Status, AgentError> {
         report.findings.push(shared_down(h));
         report.check = 1;
     }
-    let mut expiring: Vec<String> = Vec::new();
-    for name in &providers {
-        let Ok(pid) = ProviderId::new(name) else {
-            continue;
-        };
-        let unresolved = agent.unresolved_refs(&store, &pid, &config, true);
-        let req = ResolveRequest {
-            unresolved: &unresolved,
-            provider: &pid,
-            model: None,
-            pin: None,
-            compaction_count: 0,
-            now_ms: now,
-        };
-        let resolved = resolve(&store, &config, agent.env(), &req);
-        let (source, problem, order): (Option<String>, Option<String>, Vec<String>) =
-            match &resolved {
-                Ok(r) => (
-                    Some(r.source_label()),
-                    None,
-                    r.candidates.iter().map(|c| c.id.to_string()).collect(),
-                ),
-                Err(e) => (None, Some(e.to_string()), Vec::new()),
-            };
-        let (order_source, explicit) = match (store.order.get(&pid), config.auth_order.get(&pid)) {
-            (Some(ids), _) => ("orderOverride", Some(ids.clone())),
-            (None, Some(ids)) => ("configOrder", Some(ids.clone())),
-            (None, None) => ("automatic", None),
-        };
-        let explicit_set: std::collections::HashSet<&str> =
-            explicit.iter().flatten().map(String::as_str).collect();
-        let outside_order: Vec<String> = match &explicit {
-            Some(_) => store
-                .of_provider(&pid)
-                .filter(|p| {
-                    let listed: &std::collections::HashSet<&str> = &explicit_set;
-                    !listed.contains(p.id.as_str())
-                })
-                .map(|p| p.id.clone())
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut profiles: Vec<ProfileStatus> =
-            store
-                .of_provider(&pid)
-                .map(|p| {
-                    let mut st = profile_status(p, &store.usage_of(&p.id), now);
-                    if let Some(Err(e)) = agent.resolve_ref_in(p, &config) {
-                        st.ref_error = Some(e.to_string());
-                        if matches!(st.state, State::Ok | State::Expiring) {
-                            st.state = State::Unresolved;
-                        }
-                    }
-                    st
-                })
-                .chain(store.invalid_of(&pid).map(|(id, why)| {
-                    crate::interpreter::status::invalid_status(id, Some(&pid), why)
-                }))
-                .collect();
-        // Positions by id: sorting thousands of profiles stays linear-logarithmic.
-        let place: std::collections::HashMap<&str, usize> = order
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        profiles.sort_by_cached_key(|s| place.get(s.id.as_str()).copied().unwrap_or(usize::MAX));
-        let env_keys: Vec<String> = agent
-            .env()
-            .provider_keys(&pid)
-            .into_iter()
-            .map(|k| k.label.trim_start_matches("env: ").to_owned())
-            .collect();
-        let shadowed = store
-            .of_provider(&pid)
-            .any(|p| p.kind != CredentialKind::ApiKey);
-        let env_shadow_warning = (shadowed && !env_keys.is_empty()).then(|| {
-            format!(
-                "{} is set while {name} has token/OAuth profiles; modelauth uses the profiles, but tools that read the environment directly would bill the API key instead",
-                env_keys.join(", ")
-            )
-        });
-        let used = in_use.contains(name);
-        let chosen = resolved.as_ref().ok().and_then(|r| r.chosen_profile());
-        // SPEC: any profile's problem counts for --check; OpenClaw 2026.9.6: only the selected one's.
-        let expiry_counts = |id: &str| {
-            agent.layout() != Some(super::StateLayout::Sqlite) || (used && chosen == Some(id))
-        };
-        let outside: std::collections::HashSet<&str> =
-            outside_order.iter().map(String::as_str).collect();
-        let left_out = problem
-            .as_ref()
-            .and_then(|_| healthy_outside(&profiles, &outside, order_source, name));
-        let order_leaves_out_the_healthy = left_out.is_some();
-        let problem = left_out.or(problem);
-        for s in profiles.iter().filter(|s| !outside.contains(s.id.as_str())) {
-            let Some((code, line)) = profile_finding(s) else {
-                continue;
-            };
-            match (expiry_counts(&s.id), code) {
-                // OpenClaw 2026.9.6 counts only the selected profile: a spare's problem is a notice.
-                (false, _) => report.notices.push(line),
-                (true, 1) => {
-                    report.findings.push(line);
-                    report.check = 1;
+    report
+}
+
+/// One provider's part of the view, and the profile it would choose now (if any).
+fn provider_status(
+    agent: &Agent,
+    store: &crate::store::AuthProfiles,
+    config: &crate::config::Config,
+    pid: &ProviderId,
+    used: bool,
+    now: i64,
+) -> (ProviderStatus, Option<String>) {
+    let name = pid.as_str();
+    let unresolved = agent.unresolved_refs(store, pid, config, true);
+    let req = ResolveRequest {
+        unresolved: &unresolved,
+        provider: pid,
+        model: None,
+        pin: None,
+        compaction_count: 0,
+        now_ms: now,
+    };
+    let resolved = resolve(store, config, agent.env(), &req);
+    let (source, problem, order): (Option<String>, Option<String>, Vec<String>) = match &resolved {
+        Ok(r) => (
+            Some(r.source_label()),
+            None,
+            r.candidates.iter().map(|c| c.id.to_string()).collect(),
+        ),
+        Err(e) => (None, Some(e.to_string()), Vec::new()),
+    };
+    let chosen = resolved
+        .as_ref()
+        .ok()
+        .and_then(|r| r.chosen_profile())
+        .map(str::to_owned);
+    let (order_source, explicit) = match (store.order.get(pid), config.auth_order.get(pid)) {
+        (Some(ids), _) => ("orderOverride", Some(ids.clone())),
+        (None, Some(ids)) => ("configOrder", Some(ids.clone())),
+        (None, None) => ("automatic", None),
+    };
+    let listed: std::collections::HashSet<&str> =
+        explicit.iter().flatten().map(String::as_str).collect();
+    let outside_order: Vec<String> = match &explicit {
+        Some(_) => store
+            .of_provider(pid)
+            .filter(|p| !listed.contains(p.id.as_str()))
+            .map(|p| p.id.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let profiles = profiles_in_order(agent, store, config, pid, &order, now);
+    let (env_keys, env_shadow_warning) = env_keys_of(agent, store, pid);
+    let outside: std::collections::HashSet<&str> =
+        outside_order.iter().map(String::as_str).collect();
+    let left_out = problem
+        .as_ref()
+        .and_then(|_| healthy_outside(&profiles, &outside, order_source, name));
+    let order_leaves_out_the_healthy = left_out.is_some();
+    let status = ProviderStatus {
+        provider: name.to_owned(),
+        in_use: used,
+        source,
+        problem: left_out.or(problem),
+        profiles,
+        env_keys,
+        env_shadow_warning,
+        order_source,
+        order: explicit,
+        outside_order,
+        order_leaves_out_the_healthy,
+    };
+    (status, chosen)
+}
+
+/// The environment variables holding keys for `pid`, and the warning when they would shadow its
+/// token/OAuth profiles for tools that read the environment.
+fn env_keys_of(
+    agent: &Agent,
+    store: &crate::store::AuthProfiles,
+    pid: &ProviderId,
+) -> (Vec<String>, Option<String>) {
+    let name = pid.as_str();
+    let env_keys: Vec<String> = agent
+        .env()
+        .provider_keys(pid)
+        .into_iter()
+        .map(|k| k.label.trim_start_matches("env: ").to_owned())
+        .collect();
+    let shadowed = store
+        .of_provider(pid)
+        .any(|p| p.kind != CredentialKind::ApiKey);
+    let env_shadow_warning = (shadowed && !env_keys.is_empty()).then(|| {
+        format!(
+            "{} is set while {name} has token/OAuth profiles; modelauth uses the profiles, but tools that read the environment directly would bill the API key instead",
+            env_keys.join(", ")
+        )
+    });
+    (env_keys, env_shadow_warning)
+}
+
+/// The provider's profiles (and unreadable entries) with their state, in resolution `order` (those
+/// it does not name last).
+fn profiles_in_order(
+    agent: &Agent,
+    store: &crate::store::AuthProfiles,
+    config: &crate::config::Config,
+    pid: &ProviderId,
+    order: &[String],
+    now: i64,
+) -> Vec<ProfileStatus> {
+    let mut profiles: Vec<ProfileStatus> = store
+        .of_provider(pid)
+        .map(|p| {
+            let mut st = profile_status(p, &store.usage_of(&p.id), now);
+            if let Some(Err(e)) = agent.resolve_ref_in(p, config) {
+                st.ref_error = Some(e.to_string());
+                if matches!(st.state, State::Ok | State::Expiring) {
+                    st.state = State::Unresolved;
                 }
-                (true, _) => expiring.push(line),
             }
-        }
-        if used && let Some(problem) = &problem {
-            report.findings.push(format!("{name} (in use): {problem}"));
-            report.check = 1;
-        }
-        report.providers.push(ProviderStatus {
-            provider: name.clone(),
-            in_use: used,
-            source,
-            problem,
-            profiles,
-            env_keys,
-            env_shadow_warning,
-            order_source,
-            order: explicit,
-            outside_order,
-            order_leaves_out_the_healthy,
-        });
-    }
-    if report.check == 0 && !expiring.is_empty() {
-        report.check = 2;
-        report.findings.extend(expiring);
-    }
-    Ok(report)
+            st
+        })
+        .chain(
+            store
+                .invalid_of(pid)
+                .map(|(id, why)| crate::interpreter::status::invalid_status(id, Some(pid), why)),
+        )
+        .collect();
+    // Positions by id: sorting thousands of profiles stays linear-logarithmic.
+    let place: std::collections::HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    profiles.sort_by_cached_key(|s| place.get(s.id.as_str()).copied().unwrap_or(usize::MAX));
+    profiles
 }

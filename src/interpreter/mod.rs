@@ -244,33 +244,36 @@ pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
             };
             return Plan::Reply(replies::status(&input));
         }
-        "default" => {
-            let keep = keeps_pin(i, split_ref(&default_ref).map(|(p, _)| p).as_ref());
-            let reply = match i.behaviour {
-                Behaviour::Spec => format!("Model reset to default ({default_label})."),
-                Behaviour::OpenClaw2026_9 => {
-                    format!("Session model reset to configured default ({default_label}).")
-                }
-            };
-            let mut changes = vec![Change::ModelReset];
-            if !keep {
-                changes.push(Change::PinCleared);
-            }
-            return Plan::Apply(Commit {
-                model: Some(None),
-                pin: (!keep).then_some(None),
-                reply,
-                changes,
-                default_selected: i.behaviour == Behaviour::OpenClaw2026_9,
-                ..Commit::default()
-            });
-        }
+        "default" => return reset_to_default(i, &default_ref, &default_label),
         _ => {}
     }
     match select(p, i, &catalogue, raw, profile, &default_ref) {
         Ok(commit) => Plan::Apply(commit),
         Err(text) => Plan::Refuse(text),
     }
+}
+
+/// `/model default`: the session's override (and a pin for another provider) cleared.
+fn reset_to_default(i: &PlanInput<'_>, default_ref: &str, default_label: &str) -> Plan {
+    let keep = keeps_pin(i, split_ref(default_ref).map(|(p, _)| p).as_ref());
+    let reply = match i.behaviour {
+        Behaviour::Spec => format!("Model reset to default ({default_label})."),
+        Behaviour::OpenClaw2026_9 => {
+            format!("Session model reset to configured default ({default_label}).")
+        }
+    };
+    let mut changes = vec![Change::ModelReset];
+    if !keep {
+        changes.push(Change::PinCleared);
+    }
+    Plan::Apply(Commit {
+        model: Some(None),
+        pin: (!keep).then_some(None),
+        reply,
+        changes,
+        default_selected: i.behaviour == Behaviour::OpenClaw2026_9,
+        ..Commit::default()
+    })
 }
 
 /// The selection of a model (and perhaps a profile, runtime and default scope).
@@ -296,6 +299,67 @@ fn select(
         }
         _ => (raw, profile),
     };
+    let new_rules = i.behaviour == Behaviour::OpenClaw2026_9;
+    let (model_ref, alias, unlisted) = matched_model(raw, i, catalogue, default_ref)?;
+    let provider = split_ref(&model_ref).map(|(p, _)| p);
+    if let Some(id) = profile {
+        check_profile(i, id, provider.as_ref())?;
+    }
+    let label = match new_rules {
+        true => replies::label(&model_ref, alias.as_deref()),
+        false => replies::label(
+            &model_ref,
+            alias
+                .as_deref()
+                .or(replies::alias_of(catalogue, &model_ref)),
+        ),
+    };
+    let mut commit = Commit::default();
+    let scope_text = default_scope(p, i, &mut commit, &label, &model_ref);
+    let is_default = model_ref == default_ref;
+    let override_to =
+        (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
+    let keep = profile.is_none() && keeps_pin(i, provider.as_ref());
+    commit.model = Some(override_to.clone());
+    commit.default_selected = new_rules && override_to.is_none() && is_default;
+    commit.pin = (!keep).then(|| profile.map(str::to_owned));
+    commit.runtime = p.raw_runtime.map(str::to_owned);
+    let mut reply = model_reply(p, i, &mut commit, override_to.as_deref(), &label);
+    match profile {
+        Some(id) => {
+            commit.changes.push(Change::PinSet {
+                profile: id.to_owned(),
+            });
+            reply.push_str(&format!(" Auth profile set to {id}."));
+        }
+        None if !keep && i.session.is_some_and(|s| s.pin.is_some()) => {
+            commit.changes.push(Change::PinCleared)
+        }
+        None => {}
+    }
+    reply.push_str(&scope_text);
+    if let Some(rt) = &commit.runtime {
+        commit.changes.push(Change::RuntimeSet {
+            runtime: rt.clone(),
+        });
+        reply.push_str(&format!(" Runtime set to {rt}."));
+    }
+    if unlisted && !new_rules {
+        reply.push_str(&format!(
+            " Note: modelauth does not list {model_ref}; it is used as typed (check the id with /model list)."
+        ));
+    }
+    commit.reply = reply;
+    Ok(commit)
+}
+
+/// The model `raw` names under the directory's rules: `(ref, alias, unlisted)`, or the refusal.
+fn matched_model(
+    raw: &str,
+    i: &PlanInput<'_>,
+    catalogue: &Catalogue,
+    default_ref: &str,
+) -> Result<(String, Option<String>, bool), String> {
     let default_provider =
         split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
     let new_rules = i.behaviour == Behaviour::OpenClaw2026_9;
@@ -303,7 +367,7 @@ fn select(
         true => models::match_model_2026_9(raw, catalogue, i.config, default_ref),
         false => match_model(raw, catalogue, i.config, &default_provider),
     };
-    let (model_ref, alias, unlisted) = match matched {
+    Ok(match matched {
         ModelMatch::Found {
             model_ref,
             alias,
@@ -343,59 +407,33 @@ fn select(
             }
             return Err(t);
         }
+    })
+}
+
+/// `/model … --agent|--global`: the config default to set, into `commit`; the reply's sentence.
+fn default_scope(p: &ParseResult<'_>, i: &PlanInput<'_>, commit: &mut Commit, label: &str, model_ref: &str) -> String {
+    let Some(scope @ (Scope::Agent | Scope::Global)) = p.scope else {
+        return String::new();
     };
-    let provider = split_ref(&model_ref).map(|(p, _)| p);
-    if let Some(id) = profile {
-        let Some(profile_provider) = profile_provider(i.store, i.config, id) else {
-            return Err(format!("Auth profile \"{id}\" not found."));
-        };
-        if let Some(model_provider) = &provider
-            && &profile_provider != model_provider
-        {
-            return Err(format!(
-                "Auth profile \"{id}\" is for {profile_provider}, not {model_provider}."
-            ));
-        }
-    }
-    let label = match new_rules {
-        true => replies::label(&model_ref, alias.as_deref()),
-        false => replies::label(
-            &model_ref,
-            alias
-                .as_deref()
-                .or(replies::alias_of(catalogue, &model_ref)),
-        ),
+    let target = (scope == Scope::Agent).then(|| i.agent.clone());
+    let (scope_name, text) = match &target {
+        Some(a) => ("agent", format!(" Default model for agent {a} set to {label}.")),
+        None => ("global", format!(" Global default model set to {label}.")),
     };
-    let mut commit = Commit::default();
-    let mut scope_text = String::new();
-    if let Some(scope @ (Scope::Agent | Scope::Global)) = p.scope {
-        let target = (scope == Scope::Agent).then(|| i.agent.clone());
-        let (scope_name, text) = match &target {
-            Some(a) => (
-                "agent",
-                format!(" Default model for agent {a} set to {label}."),
-            ),
-            None => ("global", format!(" Global default model set to {label}.")),
-        };
-        scope_text = text;
-        commit.changes.push(Change::DefaultModelSet {
-            scope: scope_name,
-            model: model_ref.clone(),
-        });
-        commit.config_default = Some((target, model_ref.clone()));
-    }
-    let is_default = model_ref == default_ref;
-    let override_to =
-        (!is_default && p.scope.is_none_or(|s| s == Scope::Session)).then(|| model_ref.clone());
-    let keep = profile.is_none() && keeps_pin(i, provider.as_ref());
-    commit.model = Some(override_to.clone());
-    commit.default_selected = new_rules && override_to.is_none() && is_default;
-    commit.pin = (!keep).then(|| profile.map(str::to_owned));
-    commit.runtime = p.raw_runtime.map(str::to_owned);
+    commit.changes.push(Change::DefaultModelSet {
+        scope: scope_name,
+        model: model_ref.to_owned(),
+    });
+    commit.config_default = Some((target, model_ref.to_owned()));
+    text
+}
+
+/// The reply's first sentence for the model change, recorded into `commit`.
+fn model_reply(p: &ParseResult<'_>, i: &PlanInput<'_>, commit: &mut Commit, override_to: Option<&str>, label: &str) -> String {
     let new_wording = i.behaviour == Behaviour::OpenClaw2026_9;
-    let mut reply = match &override_to {
+    match override_to {
         Some(m) => {
-            commit.changes.push(Change::ModelSet { model: m.clone() });
+            commit.changes.push(Change::ModelSet { model: m.to_owned() });
             if new_wording {
                 format!("Model set to {label} for this session only; configured default unchanged.")
             } else {
@@ -412,33 +450,20 @@ fn select(
                 format!("Model reset to default ({label}).")
             }
         }
+    }
+}
+
+/// A profile named with `@id` must exist and belong to the model's provider.
+fn check_profile(i: &PlanInput<'_>, id: &str, model_provider: Option<&ProviderId>) -> Result<(), String> {
+    let Some(profile_provider) = profile_provider(i.store, i.config, id) else {
+        return Err(format!("Auth profile \"{id}\" not found."));
     };
-    match profile {
-        Some(id) => {
-            commit.changes.push(Change::PinSet {
-                profile: id.to_owned(),
-            });
-            reply.push_str(&format!(" Auth profile set to {id}."));
-        }
-        None if !keep && i.session.is_some_and(|s| s.pin.is_some()) => {
-            commit.changes.push(Change::PinCleared)
-        }
-        None => {}
+    match model_provider {
+        Some(m) if &profile_provider != m => Err(format!(
+            "Auth profile \"{id}\" is for {profile_provider}, not {m}."
+        )),
+        _ => Ok(()),
     }
-    reply.push_str(&scope_text);
-    if let Some(rt) = &commit.runtime {
-        commit.changes.push(Change::RuntimeSet {
-            runtime: rt.clone(),
-        });
-        reply.push_str(&format!(" Runtime set to {rt}."));
-    }
-    if unlisted && !new_rules {
-        reply.push_str(&format!(
-            " Note: modelauth does not list {model_ref}; it is used as typed (check the id with /model list)."
-        ));
-    }
-    commit.reply = reply;
-    Ok(commit)
 }
 
 /// The provider of profile `id` (store first, then config `auth.profiles`).

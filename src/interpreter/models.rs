@@ -139,33 +139,9 @@ impl Catalogue {
             .filter(|(a, _)| !configured.iter().any(|c| c == a))
             .copied()
             .collect();
-        let add = |c: &mut Catalogue, r: &str| {
-            if let Some((p, _)) = split_ref(r) {
-                c.by_provider
-                    .entry(p.to_string())
-                    .or_default()
-                    .insert(normalise_ref(r));
-            }
-        };
+        let add = |c: &mut Catalogue, r: &str| c.add_ref(r);
         if c.restricted {
-            let mut refs = Vec::new();
-            for r in config.allowed() {
-                match r.strip_suffix("/*").map(ProviderId::new) {
-                    Some(Ok(p)) => {
-                        let models = CATALOGUE.iter().filter(|(cp, _)| *cp == p.as_str());
-                        refs.extend(models.flat_map(|(cp, ms)| ms.iter().map(move |m| format!("{cp}/{m}"))));
-                        c.by_provider.entry(p.to_string()).or_default();
-                        c.wildcards.insert(p.to_string());
-                    }
-                    Some(Err(_)) => {}
-                    None => refs.push(r),
-                }
-            }
-            refs.push(config.primary_model(agent));
-            refs.extend(config.fallbacks(agent));
-            for r in refs {
-                add(&mut c, &r);
-            }
+            c.add_allowed(config, agent);
             c.add_builtin(&builtin);
             return c;
         }
@@ -207,6 +183,39 @@ impl Catalogue {
         c.known_providers = known;
         c.add_builtin(&builtin);
         c
+    }
+
+    /// Lists `r` under its provider.
+    fn add_ref(&mut self, r: &str) {
+        if let Some((p, _)) = split_ref(r) {
+            self.by_provider
+                .entry(p.to_string())
+                .or_default()
+                .insert(normalise_ref(r));
+        }
+    }
+
+    /// An allowlist's models (`provider/*` lists the provider's catalogue and allows any of its ids),
+    /// the default and the fallbacks.
+    fn add_allowed(&mut self, config: &Config, agent: &AgentId) {
+        let mut refs = Vec::new();
+        for r in config.allowed() {
+            match r.strip_suffix("/*").map(ProviderId::new) {
+                Some(Ok(p)) => {
+                    let models = CATALOGUE.iter().filter(|(cp, _)| *cp == p.as_str());
+                    refs.extend(models.flat_map(|(cp, ms)| ms.iter().map(move |m| format!("{cp}/{m}"))));
+                    self.by_provider.entry(p.to_string()).or_default();
+                    self.wildcards.insert(p.to_string());
+                }
+                Some(Err(_)) => {}
+                None => refs.push(r),
+            }
+        }
+        refs.push(config.primary_model(agent));
+        refs.extend(config.fallbacks(agent));
+        for r in refs {
+            self.add_ref(&r);
+        }
     }
 
     /// Under OpenClaw 2026.9.6's rules (`on`): built-in aliases only for targets with an entry in

@@ -321,40 +321,52 @@ fn settle(
                 expires: tokens.expires_ms,
             })
         }
-        Err(source) => {
-            let note = RefreshNote {
-                at: now,
-                ok: false,
-                error: Some(source.code()),
-                permanent: source.is_permanent(),
-                refresh_fingerprint: old_fp,
-            };
-            let cooldown = if source.is_permanent() {
-                Some(FailureReason::AuthPermanent)
-            } else {
-                p.is_expired(now).then_some(FailureReason::Unknown)
-            };
-            t.store
-                .edit(&mut |e| {
-                    if e.set_refresh_note(id, &note)
-                        && let Some(reason) = cooldown
-                    {
-                        let outcome = Outcome::Failure {
-                            reason,
-                            retry_after_ms: None,
-                        };
-                        record_in(e, &location, id, None, outcome, now)?;
-                    }
-                    Ok(())
-                })
-                .map_err(store_err)?;
-            tracing::warn!(profile = id, error = %source, "OAuth refresh failed");
-            Err(RefreshError::Token {
-                id: id.to_owned(),
-                source: Box::new(source),
-            })
-        }
+        Err(source) => settle_failure(t, p, source, now, old_fp, &store_err),
     }
+}
+
+/// [`settle`] for a failed refresh: the failure note, and the cooldown it implies.
+fn settle_failure(
+    t: Target<'_>,
+    p: &Profile,
+    source: TokenError,
+    now: i64,
+    old_fp: Option<String>,
+    store_err: &dyn Fn(ReportError) -> RefreshError,
+) -> Result<Refreshed, RefreshError> {
+    let id = p.id.as_str();
+    let location = t.store.location();
+    let note = RefreshNote {
+        at: now,
+        ok: false,
+        error: Some(source.code()),
+        permanent: source.is_permanent(),
+        refresh_fingerprint: old_fp,
+    };
+    let cooldown = if source.is_permanent() {
+        Some(FailureReason::AuthPermanent)
+    } else {
+        p.is_expired(now).then_some(FailureReason::Unknown)
+    };
+    t.store
+        .edit(&mut |e| {
+            if e.set_refresh_note(id, &note)
+                && let Some(reason) = cooldown
+            {
+                let outcome = Outcome::Failure {
+                    reason,
+                    retry_after_ms: None,
+                };
+                record_in(e, &location, id, None, outcome, now)?;
+            }
+            Ok(())
+        })
+        .map_err(store_err)?;
+    tracing::warn!(profile = id, error = %source, "OAuth refresh failed");
+    Err(RefreshError::Token {
+        id: id.to_owned(),
+        source: Box::new(source),
+    })
 }
 
 /// The name of the refresh lock of `profile` of `provider`: OpenClaw's own (`lock-` and two FNV-1a

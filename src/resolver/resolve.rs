@@ -193,19 +193,16 @@ fn evaluate<'a>(
     c
 }
 
-/// Resolves which profile `req`'s session should use next (SPEC §5).
-///
-/// Apply [`Resolution::pin_change`] to the session afterwards; the resolver itself changes nothing.
-pub fn resolve<'a>(
+/// Every candidate of `req`'s provider, evaluated and sorted, with the order's source and hash.
+fn evaluate_all<'a>(
     store: &'a AuthProfiles,
     config: &'a Config,
-    env: &Env,
     req: &ResolveRequest<'a>,
-) -> Result<Resolution<'a>, ResolveError> {
+    never_cool: bool,
+) -> (Vec<Candidate<'a>>, OrderSource, u32) {
     let (ids, order_source) = candidate_ids(store, config, req.provider);
     let place = Place::of(order_source);
     let explicit = order_source.is_explicit();
-    let never_cool = NEVER_COOL.contains(&req.provider.as_str());
     let known_hash = ids.known_hash();
     let mut fingerprint = Fingerprint::default();
     let room = ids.upper_bound().min(64);
@@ -237,7 +234,21 @@ pub fn resolve<'a>(
     });
     let order_hash = fingerprint.finish(order_source, known_hash);
     sort_candidates(&mut candidates, explicit);
+    (candidates, order_source, order_hash)
+}
 
+/// Resolves which profile `req`'s session should use next (SPEC §5).
+///
+/// Apply [`Resolution::pin_change`] to the session afterwards; the resolver itself changes nothing.
+pub fn resolve<'a>(
+    store: &'a AuthProfiles,
+    config: &'a Config,
+    env: &Env,
+    req: &ResolveRequest<'a>,
+) -> Result<Resolution<'a>, ResolveError> {
+    let never_cool = NEVER_COOL.contains(&req.provider.as_str());
+    let (mut candidates, order_source, order_hash) = evaluate_all(store, config, req, never_cool);
+    let _explicit = order_source.is_explicit();
     if candidates.is_empty() {
         let invalid: Vec<String> = store
             .invalid_of(req.provider)

@@ -13,12 +13,12 @@ use super::error::ApiError;
 /// A request body of type `T`, sent as `Content-Type: application/json` (or `application/*+json`).
 pub struct Body<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<super::api::AppState> for Body<T> {
+impl<T: DeserializeOwned> FromRequest<super::state::AppState> for Body<T> {
     type Rejection = ApiError;
 
-    /// Reads the whole body within [`super::api::AppState::body_timeout`]: a client that stalls
+    /// Reads the whole body within [`super::state::AppState::body_timeout`]: a client that stalls
     /// after its headers, or drips its body, gets a 408 and loses the connection.
-    async fn from_request(req: Request, state: &super::api::AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &super::state::AppState) -> Result<Self, ApiError> {
         if !is_json(req.headers()) {
             return Err(ApiError::not_json());
         }

@@ -19,6 +19,7 @@ mod front;
 mod listen;
 pub mod metrics;
 mod resolve;
+mod state;
 mod stream;
 
 use std::future::Future;
@@ -123,7 +124,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let state = api::AppState {
+        let state = state::AppState {
             gateway: self.gateway.clone(),
             metrics: Arc::default(),
             known: Arc::default(),

@@ -9,9 +9,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::api::{AppState, with_agent, with_agent_fast};
 use super::body::{Body, json_response};
 use super::error::ApiError;
+use super::state::{AppState, with_agent, with_agent_fast};
 use crate::Decision;
 
 #[derive(Deserialize)]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod auth_file;
 pub mod dupkeys;
 pub mod error;
+pub mod failure;
 pub mod fence;
 pub mod hash;
 pub mod ids;

@@ -1,0 +1,62 @@
+//! What every handler shares ([`AppState`]) and how a handler reaches an agent: here, or on the
+//! blocking pool for calls that may wait.
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::{Agent, AgentError, Gateway};
+
+/// What every handler shares: the gateway (one `Agent` and registry per agent id) and the metrics.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// Request counters and latencies.
+    pub metrics: std::sync::Arc<Metrics>,
+    /// Agent ids known to exist.
+    pub known: std::sync::Arc<dashmap::DashMap<String, ()>>,
+    /// How long a request body may take to arrive after its headers (the header timeout's value).
+    pub body_timeout: std::time::Duration,
+}
+
+/// Agent `id`, or 404 when it does not exist (known agents are remembered).
+pub(super) fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
+    crate::AgentId::new(id).map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
+    if !state.known.contains_key(id) {
+        if !state.gateway.knows_agent(id)? {
+            return Err(ApiError::not_found(
+                "unknown_agent",
+                format!("no agent {id:?}"),
+            ));
+        }
+        state.known.insert(id.to_owned(), ());
+    }
+    Ok(state.gateway.agent(id)?)
+}
+
+/// Runs `f` with agent `id` on the blocking pool: for calls that may wait on a lock or a transaction.
+pub(super) async fn with_agent<T: Send + 'static>(
+    state: &AppState,
+    id: String,
+    f: impl FnOnce(Agent) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(agent_of(&state, &id)?))
+        .await
+        .map_err(|_| ApiError::bad_request("cancelled", "the request was cancelled"))?
+}
+
+/// Runs `f` with agent `id` right here, never waiting on a database lock (reads cost a few `stat`s;
+/// a resolution's pin change stays in memory until the registry writes it); when a database is
+/// locked and there is no last snapshot to answer from, on the blocking pool, which waits at most the
+/// busy timeout (then 503).
+pub(super) async fn with_agent_fast<T: Send + 'static>(
+    state: &AppState,
+    id: String,
+    f: impl Fn(Agent) -> Result<T, AgentError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let agent = agent_of(state, &id)?;
+    match crate::gateway::without_waiting(|| f(agent)) {
+        Err(e) if e.is_busy() => with_agent(state, id, move |a| Ok(f(a)?)).await,
+        other => Ok(other?),
+    }
+}

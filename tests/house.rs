@@ -1,0 +1,15 @@
+//! The house limits (issue 33), checked with every test run: no file in `src/` over 600 lines and
+//! no function over 80, outside tests (`scripts/lengths.py` counts them).
+
+#[test]
+fn files_and_functions_stay_within_the_limits() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(root.join("scripts/lengths.py"))
+        .arg(root.join("src"))
+        .output()
+        .expect("python3 runs scripts/lengths.py");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "over the limits:\n{text}");
+    assert!(text.contains("within the limits"), "{text}");
+}
