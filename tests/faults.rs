@@ -461,9 +461,8 @@ fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
     .unwrap();
     let (code, text) = all(d, &["--redis", &url, "state", "import"], "");
     assert_eq!(code, Some(0), "import: {text}");
-    let (code, text) = all(
-        d,
-        &[
+    let report = |outcome: &str| {
+        let args = [
             "--redis",
             &url,
             "models",
@@ -471,10 +470,11 @@ fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
             "report",
             "anthropic:work",
             "--outcome",
-            "rate_limit",
-        ],
-        "",
-    );
+            outcome,
+        ];
+        all(d, &args, "")
+    };
+    let (code, text) = report("rate_limit");
     assert_eq!(code, Some(0), "report: {text}");
     // Values that are not UTF-8 (usage, lastGood, a session) are ignored with a warning, never a
     // refusal, and the next outcome replaces the usage record.
@@ -496,20 +496,7 @@ fn bogus_values_in_shared_or_file_records_are_refused_not_obeyed() {
         .arg(&[0x80_u8][..])
         .query(&mut con)
         .unwrap();
-    let (code, text) = all(
-        d,
-        &[
-            "--redis",
-            &url,
-            "models",
-            "auth",
-            "report",
-            "anthropic:work",
-            "--outcome",
-            "auth",
-        ],
-        "",
-    );
+    let (code, text) = report("auth");
     assert_eq!(
         code,
         Some(0),
