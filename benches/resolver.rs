@@ -114,7 +114,7 @@ fn benches(c: &mut Criterion) {
     });
     let dir = tempfile::tempdir().unwrap();
     let state = StateDir::new(dir.path());
-    let path = state.auth_file(&AgentId::main()).path().to_owned();
+    let path = state.auth_path(&AgentId::main());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, store_json().to_string()).unwrap();
     let agent = modelauth::Gateway::builder()

@@ -9,9 +9,10 @@ use criterion::Criterion;
 use std::sync::Arc;
 use std::time::Instant;
 
+use modelauth::backend::json::{AuthFile, SessionsFile};
 use modelauth::resolver::ManualClock;
 use modelauth::session::{Registry, RegistryOptions};
-use modelauth::store::{AuthFile, SessionsFile, StoreError, UsageStats};
+use modelauth::store::{StoreError, UsageStats};
 use serde_json::json;
 
 mod common;

@@ -391,10 +391,14 @@ impl Gateway {
             }
             Layout::Files(state, None) => agent::Parts {
                 profiles: Arc::new(
-                    JsonProfiles::open(state.auth_file(id))?.guarded(self.json_guard(state)),
+                    JsonProfiles::open(crate::backend::json::AuthFile::new(state.auth_path(id)))?
+                        .guarded(self.json_guard(state)),
                 ) as Arc<dyn ProfileStore>,
                 sessions: Some(Arc::new(
-                    JsonSessions::new(state.sessions_file(id)).guarded(self.json_guard(state)),
+                    JsonSessions::new(crate::backend::json::SessionsFile::new(
+                        state.sessions_path(id),
+                    ))
+                    .guarded(self.json_guard(state)),
                 ) as Arc<dyn SessionStore>),
                 config: self.config_store()?,
                 locks: Arc::new(FileLocks::new(state.agent_dir(id))) as Arc<dyn StateLock>,

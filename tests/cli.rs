@@ -693,10 +693,7 @@ fn leak_test_no_secret_or_piece_of_one_in_any_output() {
         }
     }
     // A corrupt store holding a secret: the error names the position, never the content.
-    let path = state
-        .auth_file(&modelauth::store::AgentId::main())
-        .path()
-        .to_owned();
+    let path = crate::common::main_auth_file(&state).path().to_owned();
     std::fs::write(
         &path,
         "{\"profiles\":{\"a:b\":{\"key\":\"sk-ant-CORRUPTLEAK55\"",

@@ -73,3 +73,17 @@ pub fn write_private(path: &Path, text: &str) {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o600);
     std::fs::set_permissions(path, perm).unwrap();
 }
+
+/// The main agent's `auth-profiles.json` in `state`.
+pub fn main_auth_file(state: &modelauth::config::StateDir) -> modelauth::backend::json::AuthFile {
+    modelauth::backend::json::AuthFile::new(state.auth_path(&modelauth::store::AgentId::main()))
+}
+
+/// The main agent's `sessions.json` in `state`.
+pub fn main_sessions_file(
+    state: &modelauth::config::StateDir,
+) -> modelauth::backend::json::SessionsFile {
+    modelauth::backend::json::SessionsFile::new(
+        state.sessions_path(&modelauth::store::AgentId::main()),
+    )
+}

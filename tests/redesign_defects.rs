@@ -311,7 +311,7 @@ fn a_path_swapped_for_a_link_is_never_read_through() {
             }
         })
     };
-    let file = modelauth::store::AuthFile::new(&path);
+    let file = modelauth::backend::json::AuthFile::new(&path);
     let mut links_refused = 0;
     for _ in 0..20_000 {
         match file.load() {
@@ -375,7 +375,7 @@ fn decisions_never_hand_out_an_expired_oauth_token() {
 fn a_write_does_not_list_the_directory_for_temp_files_every_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth-profiles.json");
-    let file = modelauth::store::AuthFile::new(&path);
+    let file = modelauth::backend::json::AuthFile::new(&path);
     let provider = modelauth::ProviderId::new("anthropic").unwrap();
     let write = |n: &str| {
         file.update(|e| {

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use modelauth::config::{Config, Env, StateDir};
 use modelauth::resolver::{Outcome, PinView, ResolveRequest, resolve};
 use modelauth::session::RegistryOptions;
-use modelauth::store::{
-    AgentId, AuthProfiles, FailureReason, OverrideSource, ProviderId, StoreError,
-};
+use modelauth::store::{AuthProfiles, FailureReason, OverrideSource, ProviderId, StoreError};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -17,7 +15,7 @@ use crate::resolver_rules::{NOW, store};
 fn state_with(profiles: serde_json::Value) -> (tempfile::TempDir, StateDir) {
     let dir = tempfile::tempdir().unwrap();
     let state = StateDir::new(dir.path());
-    let path = state.auth_file(&AgentId::main()).path().to_owned();
+    let path = crate::common::main_auth_file(&state).path().to_owned();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(
         &path,
@@ -68,8 +66,7 @@ fn report_429_moves_to_the_next_profile_and_is_persisted() {
         .unwrap();
     assert_eq!(second.profile(), Some("anthropic:k1"));
     // The cooldown is on disk, scoped to the model.
-    let on_disk = state
-        .auth_file(&AgentId::main())
+    let on_disk = crate::common::main_auth_file(&state)
         .load()
         .unwrap()
         .usage_of("anthropic:k0");
@@ -79,8 +76,7 @@ fn report_429_moves_to_the_next_profile_and_is_persisted() {
     );
     // The auto pin moved and is persisted on flush.
     agent.sessions().flush().unwrap();
-    let rec = state
-        .sessions_file(&AgentId::main())
+    let rec = crate::common::main_sessions_file(&state)
         .load_one("s1")
         .unwrap()
         .unwrap();
@@ -89,7 +85,7 @@ fn report_429_moves_to_the_next_profile_and_is_persisted() {
     agent
         .report("anthropic:k1", Some("opus"), Outcome::Success)
         .unwrap();
-    let view = state.auth_file(&AgentId::main()).load().unwrap();
+    let view = crate::common::main_auth_file(&state).load().unwrap();
     assert_eq!(view.last_good[&anthropic], "anthropic:k1");
 }
 
@@ -107,8 +103,7 @@ fn edits_by_another_process_are_seen_on_the_next_call() {
         Some("anthropic:k0")
     );
     // Another writer (as `models auth order set` would) changes the order.
-    state
-        .auth_file(&AgentId::main())
+    crate::common::main_auth_file(&state)
         .update(|e| {
             e.set_order(&anthropic, &["anthropic:k2".into(), "anthropic:k0".into()]);
             Ok::<_, StoreError>(())
@@ -126,7 +121,7 @@ fn edits_by_another_process_are_seen_on_the_next_call() {
         .report("anthropic:k2", None, Outcome::Success)
         .unwrap();
     assert_eq!(
-        state.auth_file(&AgentId::main()).load().unwrap().order[&anthropic],
+        crate::common::main_auth_file(&state).load().unwrap().order[&anthropic],
         ["anthropic:k2", "anthropic:k0"]
     );
 }
@@ -166,7 +161,7 @@ fn registry_persists_pins_and_evicts_idle_sessions_that_reload_from_disk() {
     // Without eviction, any number of changes becomes one write per flush.
     let big = modelauth::session::Registry::new(
         Some(Arc::new(modelauth::backend::json::JsonSessions::new(
-            state.sessions_file(&AgentId::main()),
+            crate::common::main_sessions_file(&state),
         ))),
         Arc::new(modelauth::resolver::ManualClock::at(NOW)),
         RegistryOptions::default(),
@@ -215,7 +210,7 @@ fn first_contact_with_a_stored_session_loads_the_most_recent_others_up_to_three_
     std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
     let reg = modelauth::session::Registry::new(
         Some(Arc::new(modelauth::backend::json::JsonSessions::new(
-            modelauth::store::SessionsFile::new(&path),
+            modelauth::backend::json::SessionsFile::new(&path),
         ))),
         Arc::new(modelauth::resolver::ManualClock::at(NOW)),
         RegistryOptions { max_sessions: 8 },
@@ -311,8 +306,7 @@ fn concurrent_resolve_pin_and_report_agree_with_the_files() {
         t.join().expect("no panic");
     }
     agent.sessions().flush().unwrap();
-    let on_disk: std::collections::HashMap<String, _> = state
-        .sessions_file(&AgentId::main())
+    let on_disk: std::collections::HashMap<String, _> = crate::common::main_sessions_file(&state)
         .load()
         .unwrap()
         .into_iter()
@@ -456,14 +450,16 @@ fn no_secret_in_debug_or_trace_output_on_load_update_and_error_paths() {
             )
             .unwrap();
         let _ = agent.report("missing:id", None, Outcome::Success);
-        let doc = state.auth_file(&AgentId::main()).load_document().unwrap();
+        let doc = crate::common::main_auth_file(&state)
+            .load_document()
+            .unwrap();
         debug = format!(
             "{store:?}{config:?}{d:?}{doc:?}{env:?}{:?}{agent:?}",
             env.provider_keys(&anthropic)
         );
         tracing::trace!(?store, ?config, ?d, "dump");
         // Error path: a corrupt store that contains a secret.
-        let path = state.auth_file(&AgentId::main()).path().to_owned();
+        let path = crate::common::main_auth_file(&state).path().to_owned();
         std::fs::write(
             &path,
             "{\"profiles\": {\"x:y\": {\"key\": \"sk-ant-CORRUPTSECRET9999\" ",

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use modelauth::store::{SessionRecord, SessionsFile};
+use modelauth::backend::json::SessionsFile;
+use modelauth::store::SessionRecord;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -2,10 +2,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use modelauth::backend::json::{AuthFile, SessionsFile};
 use modelauth::config::file::{set_primary_model, set_profile_meta};
 use modelauth::store::{
-    AgentId, AuthFile, CredentialKind, NewCredential, ProviderId, Secret, SessionRecord,
-    SessionsFile, StoreError,
+    AgentId, CredentialKind, NewCredential, ProviderId, Secret, SessionRecord, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -18,7 +18,9 @@ fn provider(p: &str) -> ProviderId {
 #[test]
 fn rich_store_reads_every_kind_and_skips_what_it_cannot_understand() {
     let (_dir, state) = rich_state();
-    let view = state.auth_file(&AgentId::main()).load().unwrap();
+    let view = AuthFile::new(state.auth_path(&AgentId::main()))
+        .load()
+        .unwrap();
     let ids: Vec<&str> = view.profiles.keys().map(String::as_str).collect();
     assert_eq!(
         ids,
@@ -63,7 +65,7 @@ fn rich_store_reads_every_kind_and_skips_what_it_cannot_understand() {
 #[test]
 fn changing_one_profile_and_one_order_keeps_everything_else_byte_for_byte() {
     let (_dir, state) = rich_state();
-    let file = state.auth_file(&AgentId::main());
+    let file = AuthFile::new(state.auth_path(&AgentId::main()));
     let before = read_json(file.path());
     file.update(|edit| {
         let cred = NewCredential {
@@ -158,7 +160,7 @@ fn legacy_provider_map_is_read_and_migrated_on_first_write() {
 #[test]
 fn remove_profile_drops_its_stats_order_entries_and_last_good() {
     let (_dir, state) = rich_state();
-    let file = state.auth_file(&AgentId::main());
+    let file = AuthFile::new(state.auth_path(&AgentId::main()));
     let removed = file
         .update(|e| Ok::<_, StoreError>(e.remove_profile("anthropic:work")))
         .unwrap();

@@ -5,9 +5,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use modelauth::store::{
-    AuthFile, CredentialKind, NewCredential, ProviderId, Secret, StoreError, UsageStats,
-};
+use modelauth::backend::json::AuthFile;
+use modelauth::store::{CredentialKind, NewCredential, ProviderId, Secret, StoreError, UsageStats};
 use serde_json::Value;
 
 use crate::common::read_json;

@@ -18,7 +18,7 @@ pub use file::{
 pub use shape::ConfigShape;
 pub use shell_env::ShellImport;
 
-use crate::store::{AgentId, AuthFile, SessionsFile};
+use crate::store::AgentId;
 
 /// Why no state directory could be chosen.
 #[derive(Debug, thiserror::Error)]
@@ -83,13 +83,13 @@ impl StateDir {
             .join("sessions")
     }
 
-    /// The agent's `auth-profiles.json`.
-    pub fn auth_file(&self, agent: &AgentId) -> AuthFile {
-        AuthFile::new(self.agent_dir(agent).join("auth-profiles.json"))
+    /// Where the agent's `auth-profiles.json` is (the JSON generation).
+    pub fn auth_path(&self, agent: &AgentId) -> PathBuf {
+        self.agent_dir(agent).join("auth-profiles.json")
     }
 
-    /// The agent's `sessions.json`.
-    pub fn sessions_file(&self, agent: &AgentId) -> SessionsFile {
-        SessionsFile::new(self.sessions_dir(agent).join("sessions.json"))
+    /// Where the agent's `sessions.json` is (the JSON generation).
+    pub fn sessions_path(&self, agent: &AgentId) -> PathBuf {
+        self.sessions_dir(agent).join("sessions.json")
     }
 }

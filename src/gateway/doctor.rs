@@ -283,8 +283,8 @@ fn check_files(state: &StateDir, selected: &AgentId, out: &mut Vec<Finding>) {
         for dir in [state.agent_dir(&agent), state.sessions_dir(&agent)] {
             check_mode(&dir, DIR_MODE, owner, out);
         }
-        let auth = state.auth_file(&agent);
-        let sessions = state.sessions_file(&agent);
+        let auth = crate::backend::json::AuthFile::new(state.auth_path(&agent));
+        let sessions = crate::backend::json::SessionsFile::new(state.sessions_path(&agent));
         check_mode(auth.path(), FILE_MODE, owner, out);
         check_mode(sessions.path(), FILE_MODE, owner, out);
         check_lock(auth.path(), out);

@@ -13,12 +13,7 @@ use crate::store::AgentId;
 fn json_files(state: &StateDir, agents: &[AgentId]) -> Vec<PathBuf> {
     agents
         .iter()
-        .flat_map(|a| {
-            [
-                state.auth_file(a).path().to_owned(),
-                state.sessions_file(a).path().to_owned(),
-            ]
-        })
+        .flat_map(|a| [state.auth_path(a), state.sessions_path(a)])
         .filter(|p| p.symlink_metadata().is_ok())
         .collect()
 }

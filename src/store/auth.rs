@@ -203,7 +203,7 @@ pub const MAX_WINDOW_MS: i64 = 24 * 3_600_000;
 pub type UsageMap = HashMap<String, Arc<UsageStats>, super::hash::IdHashBuilder>;
 
 /// The typed content of one agent's `auth-profiles.json`: a read-only view built by
-/// [`AuthProfiles::from_document`]. Change credentials through [`super::AuthFile`], never by editing
+/// [`AuthProfiles::from_document`]. Change credentials through a backend (`backend::json::AuthFile` for the files), never by editing
 /// this view (its per-provider index is made once, when it is built).
 #[derive(Debug, Clone, Default)]
 pub struct AuthProfiles {

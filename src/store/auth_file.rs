@@ -1,18 +1,15 @@
 //! Reading and changing one agent's `auth-profiles.json` through the locked atomic writer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::atomic;
 use super::auth::{AuthProfiles, CredentialKind, UsageStats};
 use super::error::StoreError;
 use super::ids::ProviderId;
 use super::json::{Document, object_entry};
 use super::secret::Secret;
 
-/// The largest `auth-profiles.json` modelauth reads (16 MiB); anything larger is not a credential store.
-pub const AUTH_FILE_LIMIT: u64 = 16 << 20;
 
 /// A new credential to store with [`crate::Agent::add_credential`].
 #[derive(Debug)]
@@ -335,84 +332,14 @@ pub(crate) fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
     }
 }
 
-/// The `auth-profiles.json` of one agent.
-#[derive(Debug, Clone)]
-pub struct AuthFile {
-    path: PathBuf,
-}
-
-impl AuthFile {
-    /// The store at `path` (usually `agents/<id>/agent/auth-profiles.json`).
-    pub fn new(path: impl Into<PathBuf>) -> AuthFile {
-        AuthFile { path: path.into() }
-    }
-
-    /// Where the file lives.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Reads the store; a missing file is an empty store. Corrupt files are errors naming the position.
-    pub fn load(&self) -> Result<AuthProfiles, StoreError> {
-        let Some(text) = atomic::read_text(&self.path, AUTH_FILE_LIMIT)? else {
-            return Ok(AuthProfiles::default());
-        };
-        let duplicates = super::dupkeys::duplicate_keys(&text);
-        let doc = parse_text(&self.path, text)?;
-        check_top_level(&doc, &self.path)?;
-        let mut view = AuthProfiles::from_document(&doc);
-        // JSON.parse (OpenClaw) and serde_json both keep the last copy; say which key hides another.
-        view.warnings.extend(duplicates.into_iter().map(|key| {
-            format!("key {key:?} appears more than once; the last copy is used and the earlier ones are dropped on the next write")
-        }));
-        for w in &view.warnings {
-            tracing::warn!(file = %self.path.display(), "{w}");
-        }
-        Ok(view)
-    }
-
-    /// Reads the raw document (an empty one when the file is missing).
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // white-box tests read raw documents
-    pub fn load_document(&self) -> Result<Document, StoreError> {
-        match atomic::read_text(&self.path, AUTH_FILE_LIMIT)? {
-            Some(text) => parse_text(&self.path, text),
-            None => Ok(Document::default()),
-        }
-    }
-
-    /// Under the lock: re-reads the file, lets `change` edit it and writes it back atomically when it
-    /// changed anything. An error (from reading or from `change`) writes nothing.
-    pub fn update<T, E: From<StoreError>>(
-        &self,
-        change: impl FnOnce(&mut AuthEdit) -> Result<T, E>,
-    ) -> Result<T, E> {
-        atomic::update(&self.path, AUTH_FILE_LIMIT, |current| {
-            let doc = match current {
-                Some(text) => parse_text(&self.path, text)?,
-                None => {
-                    let mut doc = Document::default();
-                    doc.root.insert("version".into(), json!(1));
-                    doc.root.insert("profiles".into(), json!({}));
-                    doc
-                }
-            };
-            check_top_level(&doc, &self.path)?;
-            let mut edit = AuthEdit::new(doc);
-            let value = change(&mut edit)?;
-            let text = edit.changed.then(|| edit.doc.to_text());
-            tracing::debug!(file = %self.path.display(), written = text.is_some(), "auth store update");
-            Ok((text, value))
-        })
-    }
-}
+/// The routing records of a credential store, in the order [`AuthEdit::swap_routing`] takes them.
+pub const ROUTING_FIELDS: [&str; 3] = ["order", "lastGood", "usageStats"];
 
 /// The top-level fields that must be objects when present.
 const OBJECT_FIELDS: [&str; 4] = ["profiles", "order", "lastGood", "usageStats"];
 
-/// The routing records of a credential store, in the order [`AuthEdit::swap_routing`] takes them.
-pub const ROUTING_FIELDS: [&str; 3] = ["order", "lastGood", "usageStats"];
-
-/// [`AuthEdit::check_writable`] on a document read from `path`.
+/// [`AuthEdit::check_writable`] on a document read from `path`: refuses a document whose top-level
+/// fields modelauth reads are of the wrong type.
 pub(crate) fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreError> {
     for field in OBJECT_FIELDS {
         if let Some(v) = doc.root.get(field)
@@ -427,10 +354,4 @@ pub(crate) fn check_top_level(doc: &Document, path: &Path) -> Result<(), StoreEr
         }
     }
     Ok(())
-}
-
-/// Parses the file's text and wipes the text buffer afterwards.
-fn parse_text(path: &Path, text: String) -> Result<Document, StoreError> {
-    let text = zeroize::Zeroizing::new(text);
-    Document::parse_json(path, &text)
 }

@@ -16,14 +16,12 @@ pub mod lock;
 pub mod secret;
 pub mod secret_ref;
 pub mod sessions;
-mod session_index;
-mod session_layout;
 pub mod stamp;
 
 pub use auth::{
     AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, RefreshNote, UsageStats,
 };
-pub use auth_file::{AUTH_FILE_LIMIT, AuthEdit, AuthFile, NewCredential, ROUTING_FIELDS};
+pub use auth_file::{AuthEdit, NewCredential, ROUTING_FIELDS};
 pub(crate) use auth::usage_from;
 pub use error::{RedisProblem, StoreError};
 pub use hash::{IdHashBuilder, IdHasher};
@@ -32,5 +30,5 @@ pub use json::Document;
 pub use fence::{Fence, FenceState};
 pub use secret::Secret;
 pub use secret_ref::{RefSource, SecretRef};
-pub use sessions::{OverrideSource, SESSIONS_FILE_LIMIT, SessionRecord, SessionsFile};
+pub use sessions::{OverrideSource, SessionRecord};
 pub use stamp::FileStamp;

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::hash::IdHasher;
+use crate::store::hash::IdHasher;
 use super::session_layout::{Edit, Entry, apply, entry_text};
-use super::sessions::SessionRecord;
-use super::stamp::FileStamp;
+use crate::store::SessionRecord;
+use crate::store::FileStamp;
 
 /// A key spelled with escapes: its bytes in the file are not the key.
 const ESCAPED: u32 = u32::MAX;
@@ -136,7 +136,7 @@ impl KeyIndex {
         if spans.iter().any(|s| s.key_len == ESCAPED) {
             return Lookup::Unknown;
         }
-        let Ok(file) = super::atomic::open_nofollow(path) else {
+        let Ok(file) = crate::store::atomic::open_nofollow(path) else {
             return Lookup::Unknown;
         };
         if file.metadata().ok().map(|m| FileStamp::of_metadata(&m)) != stamp {
@@ -223,7 +223,7 @@ impl KeyIndex {
                 continue;
             };
             let s = self.spans[i];
-            let mut entry = super::sessions::object_at(&read(s.value_at, s.value_len as usize)?);
+            let mut entry = super::sessions_file::object_at(&read(s.value_at, s.value_len as usize)?);
             record.write_into(&mut entry);
             let with = entry_text(&entry);
             edits.push((Edit { at: s.value_at as usize, len: s.value_len as usize, with }, Target::Replaced(i)));
@@ -273,7 +273,7 @@ impl KeyIndex {
 type Reader<'a> = dyn Fn(u64, usize) -> Option<Cow<'a, str>> + 'a;
 
 /// A piece of a file's new content.
-pub(crate) use super::atomic::Piece;
+pub(crate) use crate::store::atomic::Piece;
 
 /// The edit that adds `key`'s entry after the last one (which ends at `end`).
 fn added_entry(key: &str, record: &SessionRecord, end: usize) -> Option<(Edit, Target)> {
@@ -304,7 +304,7 @@ enum Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::session_layout::entries;
+    use super::super::session_layout::entries;
 
     /// The spans of an index, comparable.
     fn spans(i: &KeyIndex) -> Vec<(u64, u64, u32, u64, u32)> {

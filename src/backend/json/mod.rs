@@ -1,13 +1,21 @@
 //! The file backend: OpenClaw's early-2026 JSON layout (`auth-profiles.json`, `sessions.json`,
 //! `openclaw.json`), every write under OpenClaw's sidecar lock and atomic (see [`crate::store::lock`]).
 
+mod auth_file;
+mod session_index;
+mod session_layout;
+mod sessions_file;
+
+pub use auth_file::{AUTH_FILE_LIMIT, AuthFile};
+pub use sessions_file::{SESSIONS_FILE_LIMIT, SessionsFile};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Config, ConfigFile, ConfigWrite};
 use crate::store::lock::{FileLock, LockOptions, acquire};
 use crate::store::{
-    AuthEdit, AuthFile, AuthProfiles, Document, SessionRecord, SessionsFile, StoreError,
+    AuthEdit, AuthProfiles, Document, SessionRecord, StoreError,
 };
 
 use super::stamped::Stamped;
