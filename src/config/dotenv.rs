@@ -7,8 +7,16 @@
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-use super::env::DotenvWarning;
 use crate::store::Secret;
+
+/// A malformed `.env` line, reported by number and skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotenvWarning {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong (never the value).
+    pub problem: &'static str,
+}
 
 /// dotenv 17's `LINE` expression, with JavaScript's `\s` (which includes U+FEFF) and ASCII `\w`.
 static LINE: Lazy<Regex> = Lazy::new(|| {

@@ -6,14 +6,7 @@ use std::path::Path;
 
 use crate::store::{ProviderId, Secret, StoreError, atomic};
 
-/// A malformed `.env` line, reported by number and skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DotenvWarning {
-    /// 1-based line number.
-    pub line: usize,
-    /// What is wrong (never the value).
-    pub problem: &'static str,
-}
+pub use super::dotenv::DotenvWarning;
 
 /// Variables visible to modelauth. Values never appear in `Debug`.
 #[derive(Debug, Clone, Default)]

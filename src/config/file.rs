@@ -38,18 +38,8 @@ pub struct ProfileMeta {
     pub mode: Option<CredentialKind>,
 }
 
-/// One agent of `agents.list` or `agents.entries`.
-#[derive(Debug, Clone)]
-pub struct AgentConfig {
-    /// The agent id as written (may be invalid; checked where used).
-    pub id: String,
-    /// `default: true`.
-    pub default: bool,
-    /// `model.primary`.
-    pub primary: Option<String>,
-    /// `model.fallbacks`.
-    pub fallbacks: Vec<String>,
-}
+pub use super::shape::AgentConfig;
+
 
 /// The typed view of `openclaw.json`. Build it with [`ConfigFile::load`] or [`Config::from_document`].
 #[derive(Debug, Clone, Default)]

@@ -5,8 +5,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::file::AgentConfig;
 use crate::store::json::object_entry;
+
+/// One agent of `agents.list` or `agents.entries`.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The agent id as written (may be invalid; checked where used).
+    pub id: String,
+    /// `default: true`.
+    pub default: bool,
+    /// `model.primary`.
+    pub primary: Option<String>,
+    /// `model.fallbacks`.
+    pub fallbacks: Vec<String>,
+}
 
 /// OpenClaw 2026.9.6's default model when the config names none.
 pub const BUILTIN_DEFAULT_MODEL_2026_9: &str = "openai/gpt-6-astra";

@@ -5,6 +5,7 @@ mod fuzzy;
 mod model_ids;
 pub mod malformed;
 pub mod models;
+mod select_2026_9;
 pub mod replies;
 pub mod status;
 
@@ -364,7 +365,7 @@ fn matched_model(
         split_ref(default_ref).map_or("anthropic".to_owned(), |(p, _)| p.to_string());
     let new_rules = i.behaviour == Behaviour::OpenClaw2026_9;
     let matched = match new_rules {
-        true => models::match_model_2026_9(raw, catalogue, i.config, default_ref),
+        true => select_2026_9::match_model_2026_9(raw, catalogue, i.config, default_ref),
         false => match_model(raw, catalogue, i.config, &default_provider),
     };
     Ok(match matched {

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::providers::{Endpoints, OAuthProvider};
@@ -173,26 +172,6 @@ pub fn parse_pasted(input: &str) -> Option<(String, Option<String>)> {
     Some((input.to_owned(), None))
 }
 
-/// The account e-mail a token answer names: Anthropic's `account.email_address`, else the `email`
-/// claim of an OpenID `id_token` (read, not verified: it only names the profile).
-pub fn email_of(answer: &Value) -> Option<String> {
-    if let Some(e) = answer
-        .pointer("/account/email_address")
-        .and_then(Value::as_str)
-    {
-        return Some(e.to_owned());
-    }
-    let id_token = answer.get("id_token")?.as_str()?;
-    let payload = id_token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| e.contains('@'))
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,9 +222,12 @@ mod tests {
     fn emails_from_account_or_id_token() {
         let claims = URL_SAFE_NO_PAD.encode(br#"{"email":"me@example.com"}"#);
         let v = serde_json::json!({"id_token": format!("h.{claims}.s")});
-        assert_eq!(email_of(&v).as_deref(), Some("me@example.com"));
+        assert_eq!(token::email_of(&v).as_deref(), Some("me@example.com"));
         let v = serde_json::json!({"account": {"email_address": "a@b.c"}});
-        assert_eq!(email_of(&v).as_deref(), Some("a@b.c"));
-        assert_eq!(email_of(&serde_json::json!({"id_token": "garbage"})), None);
+        assert_eq!(token::email_of(&v).as_deref(), Some("a@b.c"));
+        assert_eq!(
+            token::email_of(&serde_json::json!({"id_token": "garbage"})),
+            None
+        );
     }
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use super::providers::{BodyFormat, OAuthProvider};
@@ -326,8 +328,28 @@ fn parse_tokens(
         access: Secret::new(access),
         refresh: text_field("refresh_token").map(Secret::new),
         expires_ms: now_ms.saturating_add(lifetime_ms),
-        email: super::login::email_of(&v),
+        email: email_of(&v),
     })
+}
+
+/// The account e-mail a token answer names: Anthropic's `account.email_address`, else the `email`
+/// claim of an OpenID `id_token` (read, not verified: it only names the profile).
+pub fn email_of(answer: &Value) -> Option<String> {
+    if let Some(e) = answer
+        .pointer("/account/email_address")
+        .and_then(Value::as_str)
+    {
+        return Some(e.to_owned());
+    }
+    let id_token = answer.get("id_token")?.as_str()?;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| e.contains('@'))
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -223,7 +223,7 @@ impl KeyIndex {
                 continue;
             };
             let s = self.spans[i];
-            let mut entry = super::sessions_file::object_at(&read(s.value_at, s.value_len as usize)?);
+            let mut entry = super::session_layout::object_at(&read(s.value_at, s.value_len as usize)?);
             record.write_into(&mut entry);
             let with = entry_text(&entry);
             edits.push((Edit { at: s.value_at as usize, len: s.value_len as usize, with }, Target::Replaced(i)));

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 /// One top-level entry of the text, in file order.
 pub(crate) struct Entry<'a> {
@@ -124,6 +125,20 @@ pub(crate) fn apply(text: &str, edits: &mut [Edit]) -> (String, Vec<usize>) {
     }
     out.push_str(&text[from..]);
     (out, starts)
+}
+
+/// The object `value` holds, or an empty one when it holds another kind of value (which a write
+/// replaces, as a document write does).
+pub(crate) fn object_at(value: &str) -> Map<String, Value> {
+    object(value).unwrap_or_default()
+}
+
+/// The object `value` holds, or `None` when it is another kind of value.
+pub(crate) fn object(value: &str) -> Option<Map<String, Value>> {
+    if !value.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(value).ok()
 }
 
 #[cfg(test)]

@@ -5,14 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
 
 use crate::store::atomic;
 use crate::store::json::{Document, object_entry};
 use crate::store::{FileStamp, SessionRecord, StoreError};
 
 use super::session_index::{KeyIndex, Lookup};
-use super::session_layout as layout;
+use super::session_layout::{self as layout, object};
 
 /// The largest `sessions.json` modelauth reads (256 MiB; gateways with many chats grow large files).
 pub const SESSIONS_FILE_LIMIT: u64 = 256 << 20;
@@ -165,20 +164,6 @@ impl SessionsFile {
         }
         Ok(())
     }
-}
-
-/// The object `value` holds, or an empty one when it holds another kind of value (which a write
-/// replaces, as a document write does).
-pub(crate) fn object_at(value: &str) -> Map<String, Value> {
-    object(value).unwrap_or_default()
-}
-
-/// The object `value` holds, or `None` when it is another kind of value.
-fn object(value: &str) -> Option<Map<String, Value>> {
-    if !value.starts_with('{') {
-        return None;
-    }
-    serde_json::from_str(value).ok()
 }
 
 /// The whole file rewritten as a document with `records` written into it (a new file, or one the
