@@ -465,15 +465,39 @@ fn the_library_and_the_cli_see_the_same_credentials_from_the_state_dot_env() {
 #[test]
 fn help_has_examples_completions_take_no_stray_options_and_a_man_page_is_generated() {
     let dir = fresh_state();
-    for args in [
-        &["models", "status", "--help"][..],
-        &["models", "auth", "report", "--help"],
-        &["doctor", "--help"],
-        &["chat", "--help"],
-    ] {
+    // Every command that does something has examples (the groups list their commands).
+    let leaves: &[&[&str]] = &[
+        &["models", "status"],
+        &["models", "list"],
+        &["models", "auth", "list"],
+        &["models", "auth", "add"],
+        &["models", "auth", "login"],
+        &["models", "auth", "paste-api-key"],
+        &["models", "auth", "paste-token"],
+        &["models", "auth", "setup-token"],
+        &["models", "auth", "remove"],
+        &["models", "auth", "report"],
+        &["models", "auth", "order", "get"],
+        &["models", "auth", "order", "set"],
+        &["models", "auth", "order", "clear"],
+        &["doctor"],
+        &["chat"],
+        &["parse"],
+        &["resolve"],
+        &["state", "import"],
+        &["state", "export"],
+        &["serve"],
+        &["onboard"],
+        &["completions"],
+        &["man"],
+    ];
+    for leaf in leaves {
+        let args: Vec<&str> = leaf.iter().copied().chain(["--help"]).collect();
+        let args = &args[..];
         let (code, out, _) = run(dir.path(), args, "");
         assert_eq!(code, Some(0));
-        assert!(out.contains("Examples:\n  modelauth"), "{args:?}: {out}");
+        let examples = out.split("Examples:\n  ").nth(1).unwrap_or("");
+        assert!(examples.contains("modelauth "), "{args:?}: {out}");
         assert_eq!(out.matches("Global options:").count(), 1, "{args:?}: {out}");
         assert_eq!(out.matches("--state-dir").count(), 1, "{args:?}: {out}");
     }

@@ -245,6 +245,9 @@ pub enum ModelsCommand {
         notify_cmd: Option<String>,
     },
     /// Allowed models with aliases.
+    #[command(
+        after_help = "Examples:\n  modelauth models list\n  modelauth models list --provider openai"
+    )]
     List {
         /// Only this provider.
         #[arg(long)]
@@ -266,6 +269,9 @@ pub struct AuthArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Profiles: id, type, provider, state, expiry, cooldown (no secrets).
+    #[command(
+        after_help = "Examples:\n  modelauth models auth list\n  modelauth --json models auth list --provider anthropic"
+    )]
     List {
         /// Only this provider.
         #[arg(long)]
@@ -331,6 +337,9 @@ pub enum AuthCommand {
         expires_in: Option<Duration>,
     },
     /// Run `claude setup-token` (needs a terminal), then paste the token.
+    #[command(
+        after_help = "Examples:\n  modelauth models auth setup-token\n  modelauth models auth setup-token --profile-id anthropic:work"
+    )]
     SetupToken {
         /// Provider id (only anthropic).
         #[arg(long, default_value = "anthropic")]
@@ -370,7 +379,10 @@ pub enum AuthCommand {
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// Copy this agent's orders, lastGood, usage and session pins from its files to the Redis server
-    /// (records the server already has are kept). Example: modelauth --redis redis://127.0.0.1:6379 state import --dry-run
+    /// (records the server already has are kept).
+    #[command(
+        after_help = "Examples:\n  modelauth --redis redis://127.0.0.1:6379 state import --dry-run\n  modelauth --redis redis://127.0.0.1:6379 state import"
+    )]
     Import {
         /// Only say what would be copied.
         #[arg(long)]
@@ -380,7 +392,9 @@ pub enum StateCommand {
         overwrite: bool,
     },
     /// Copy the shared records back into this agent's files (before turning Redis off).
-    /// Example: modelauth --redis redis://127.0.0.1:6379 state export
+    #[command(
+        after_help = "Examples:\n  modelauth --redis redis://127.0.0.1:6379 state export --dry-run"
+    )]
     Export {
         /// Only say what would be copied.
         #[arg(long)]
@@ -400,12 +414,16 @@ pub struct OrderArgs {
 #[derive(Debug, Subcommand)]
 pub enum OrderCommand {
     /// Show the order override.
+    #[command(after_help = "Examples:\n  modelauth models auth order get --provider anthropic")]
     Get {
         /// Provider id.
         #[arg(long)]
         provider: String,
     },
     /// Set the order override.
+    #[command(
+        after_help = "Examples:\n  modelauth models auth order set --provider anthropic anthropic:work anthropic:home"
+    )]
     Set {
         /// Provider id.
         #[arg(long)]
@@ -415,6 +433,7 @@ pub enum OrderCommand {
         ids: Vec<String>,
     },
     /// Remove the order override.
+    #[command(after_help = "Examples:\n  modelauth models auth order clear --provider anthropic")]
     Clear {
         /// Provider id.
         #[arg(long)]
