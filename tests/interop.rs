@@ -27,9 +27,16 @@ pub(crate) fn openclaw_bin() -> Option<PathBuf> {
             Some(dir)
         }
         None => {
-            eprintln!(
-                "interop skipped: set MODELAUTH_INTEROP_BIN to the directory tests/interop/install.sh prints"
-            );
+            // Written past the test harness's capture, once: a skipped suite must not pass silently
+            // as `ok` (the harness has no runtime "skipped" state).
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nnote: the interop tests against OpenClaw 2026.9.6 are SKIPPED (they report ok without running); set MODELAUTH_INTEROP_BIN to the directory tests/interop/install.sh prints"
+                );
+            });
             None
         }
     }
