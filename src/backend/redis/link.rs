@@ -2,6 +2,7 @@
 //! kept while it is out of reach, and what `status`/`doctor` say about it.
 
 use std::collections::HashMap;
+use std::any::Any;
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::resolver::outcome::Outcome;
@@ -11,7 +12,6 @@ use crate::backend::SessionWatch;
 
 use super::conn::{Pool, RedisSettings};
 use super::keys;
-use super::routing::AgentRouting;
 use super::script::Op;
 
 /// A change made while the server was out of reach, written back when it returns.
@@ -64,7 +64,9 @@ pub struct Link {
     pub pool: Pool,
     /// This instance's id in change notices (its own notices are not news to it).
     pub origin: String,
-    agents: Mutex<HashMap<String, Weak<AgentRouting>>>,
+    /// The routing caches notified of changes, by agent (their type is `routing`'s business: the link
+    /// only carries notices to them).
+    agents: Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>,
     sessions: Mutex<HashMap<String, Weak<dyn SessionWatch>>>,
     pending: Mutex<Vec<Pending>>,
     /// The server's epoch as this instance last saw it.
@@ -106,9 +108,9 @@ impl Link {
         keys::channel(&self.settings().prefix)
     }
 
-    /// Registers the routing cache of an agent for change notices.
-    pub fn register(&self, agent: &str, routing: &Arc<AgentRouting>) {
-        lock(&self.agents).insert(agent.to_owned(), Arc::downgrade(routing));
+    /// Registers the cache of an agent for change notices (see `routing`'s `Link::register`).
+    pub(super) fn register_any(&self, agent: &str, cache: Weak<dyn Any + Send + Sync>) {
+        lock(&self.agents).insert(agent.to_owned(), cache);
     }
 
     /// Registers the sessions of an agent for change notices.
@@ -116,13 +118,13 @@ impl Link {
         lock(&self.sessions).insert(agent.to_owned(), watch);
     }
 
-    /// The routing cache of `agent`, while it is open.
-    pub fn agent(&self, agent: &str) -> Option<Arc<AgentRouting>> {
+    /// The registered cache of `agent`, while it is open.
+    pub(super) fn agent_any(&self, agent: &str) -> Option<Arc<dyn Any + Send + Sync>> {
         lock(&self.agents).get(agent).and_then(Weak::upgrade)
     }
 
-    /// Every open routing cache.
-    pub fn agents(&self) -> Vec<Arc<AgentRouting>> {
+    /// Every open registered cache.
+    pub(super) fn agents_any(&self) -> Vec<Arc<dyn Any + Send + Sync>> {
         lock(&self.agents).values().filter_map(Weak::upgrade).collect()
     }
 

@@ -14,6 +14,25 @@ use super::keys::Keys;
 use super::link::{Link, Pending};
 use super::script::{self, Applied, Check, Op};
 
+/// The routing caches a [`Link`] notifies: registered and found by agent id.
+impl Link {
+    /// Registers the routing cache of an agent for change notices.
+    pub fn register(&self, agent: &str, routing: &Arc<AgentRouting>) {
+        let weak: std::sync::Weak<AgentRouting> = Arc::downgrade(routing);
+        self.register_any(agent, weak);
+    }
+
+    /// The routing cache of `agent`, while it is open.
+    pub fn agent(&self, agent: &str) -> Option<Arc<AgentRouting>> {
+        self.agent_any(agent)?.downcast().ok()
+    }
+
+    /// Every open routing cache.
+    pub fn agents(&self) -> Vec<Arc<AgentRouting>> {
+        self.agents_any().into_iter().filter_map(|a| a.downcast().ok()).collect()
+    }
+}
+
 /// Attempts of a checked change before it gives up (each conflict means another instance's change
 /// landed in between; the change is recomputed on top of it).
 const ATTEMPTS: u32 = 32;
