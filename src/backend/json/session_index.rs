@@ -96,12 +96,11 @@ impl KeyIndex {
         KeyIndex { stamp, ..self }
     }
 
-    /// The spans whose key hash is `key`'s.
-    fn candidates(&self, key: &str) -> &[Span] {
+    /// Where the spans whose key hash is `key`'s are.
+    fn candidates(&self, key: &str) -> std::ops::Range<usize> {
         let h = key_hash(key);
         let from = self.spans.partition_point(|s| s.hash < h);
-        let to = from + self.spans[from..].partition_point(|s| s.hash == h);
-        &self.spans[from..to]
+        from..from + self.spans[from..].partition_point(|s| s.hash == h)
     }
 
     /// True when the file does not hold `key`.
@@ -112,29 +111,28 @@ impl KeyIndex {
     /// Which span holds `key`, reading the version indexed through `read` (bytes at an offset):
     /// `Ok(None)` when none, `Err(())` when this index cannot tell (an escaped key, a collision).
     fn find(&self, read: &Reader<'_>, key: &str) -> Result<Option<usize>, ()> {
-        let h = key_hash(key);
-        let from = self.spans.partition_point(|s| s.hash < h);
-        for (i, s) in self.spans[from..].iter().enumerate().take_while(|(_, s)| s.hash == h) {
+        let candidates = self.candidates(key);
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        for i in candidates {
+            let s = self.spans[i];
             if s.key_len == ESCAPED {
                 return Err(());
             }
             if read(s.key_at, s.key_len as usize).as_deref() == Some(key) {
-                return Ok(Some(from + i));
+                return Ok(Some(i));
             }
         }
         // A hash the index holds whose bytes are not the key: a collision, or an index that is not
         // this text's; the document path decides.
-        if self.spans.get(from).is_some_and(|s| s.hash == h) { Err(()) } else { Ok(None) }
+        Err(())
     }
 
     /// Reads `key`'s entry from the file at `path`, which must still be version `stamp`.
     pub fn read_entry(&self, path: &Path, stamp: Option<FileStamp>, key: &str) -> Lookup {
-        let spans = self.candidates(key);
-        if spans.is_empty() {
+        if self.lacks(key) {
             return Lookup::Absent;
-        }
-        if spans.iter().any(|s| s.key_len == ESCAPED) {
-            return Lookup::Unknown;
         }
         let Ok(file) = crate::store::atomic::open_nofollow(path) else {
             return Lookup::Unknown;
@@ -142,27 +140,20 @@ impl KeyIndex {
         if file.metadata().ok().map(|m| FileStamp::of_metadata(&m)) != stamp {
             return Lookup::Unknown;
         }
-        for s in spans {
-            let len = (s.value_at + u64::from(s.value_len) - s.key_at) as usize;
-            let mut buf = vec![0u8; len];
-            if file.read_exact_at(&mut buf, s.key_at).is_err() {
-                return Lookup::Unknown;
+        let read = file_reader(&file);
+        // An escaped key, a hash collision, or a file that is not what its stamp says: the full
+        // read decides.
+        let Ok(Some(i)) = self.find(&*read, key) else {
+            return Lookup::Unknown;
+        };
+        let s = self.spans[i];
+        match read(s.value_at, s.value_len as usize) {
+            Some(v) if v.starts_with('{') => {
+                serde_json::from_str(&v).map_or(Lookup::Unknown, |map| Lookup::Found(Some(map)))
             }
-            if &buf[..s.key_len as usize] != key.as_bytes() {
-                continue;
-            }
-            let value = &buf[(s.value_at - s.key_at) as usize..];
-            return match std::str::from_utf8(value) {
-                Ok(v) if v.starts_with('{') => match serde_json::from_str(v) {
-                    Ok(map) => Lookup::Found(Some(map)),
-                    Err(_) => Lookup::Unknown,
-                },
-                Ok(_) => Lookup::Found(None),
-                Err(_) => Lookup::Unknown,
-            };
+            Some(_) => Lookup::Found(None),
+            None => Lookup::Unknown,
         }
-        // A hash collision, or a file that is not what its stamp says: the full read decides.
-        Lookup::Unknown
     }
 
     /// `text` (the version indexed) with `records` written into their entries, and the index of the
@@ -184,12 +175,7 @@ impl KeyIndex {
         len: u64,
         records: &[(&str, &SessionRecord)],
     ) -> Option<(Vec<Piece>, KeyIndex)> {
-        let read: &Reader<'_> = &|at, n| {
-            let mut buf = vec![0u8; n];
-            file.read_exact_at(&mut buf, at).ok()?;
-            String::from_utf8(buf).ok().map(Cow::Owned)
-        };
-        let (edits, targets, end) = self.edits(read, records)?;
+        let (edits, targets, end) = self.edits(&*file_reader(file), records)?;
         let mut pieces = Vec::with_capacity(2 * edits.len() + 1);
         let mut starts = Vec::with_capacity(edits.len());
         let (mut from, mut grown) = (0u64, 0i64);
@@ -271,6 +257,15 @@ impl KeyIndex {
 
 /// Reads `len` bytes of the indexed version at an offset (`None`: not there, or not UTF-8).
 type Reader<'a> = dyn Fn(u64, usize) -> Option<Cow<'a, str>> + 'a;
+
+/// A [`Reader`] of `file`'s bytes (`pread`, checked as UTF-8).
+fn file_reader(file: &std::fs::File) -> Box<Reader<'_>> {
+    Box::new(move |at, n| {
+        let mut buf = vec![0u8; n];
+        file.read_exact_at(&mut buf, at).ok()?;
+        String::from_utf8(buf).ok().map(Cow::Owned)
+    })
+}
 
 /// A piece of a file's new content.
 pub(crate) use crate::store::atomic::Piece;

@@ -143,16 +143,9 @@ impl SessionsFile {
             let Some(text) = current else {
                 return whole(&self.path, None, &records);
             };
-            // Under the lock the file is the version `text` is.
-            let known = self.index_of(FileStamp::of(&self.path));
-            let scanned;
-            let index = match known.as_deref() {
-                Some(i) => Some(i),
-                None => {
-                    scanned = layout::entries(&text).ok().and_then(|e| KeyIndex::of(&e));
-                    scanned.as_ref()
-                }
-            };
+            // The copy path declined: this handle had no index of this version (another writer's),
+            // or the change needs the document path. Index the text found, and splice if it can.
+            let index = layout::entries(&text).ok().and_then(|e| KeyIndex::of(&e));
             match index.and_then(|i| i.splice(&text, &records)) {
                 Some((text, index)) => Ok::<_, StoreError>((Some(text), Some(index))),
                 None => whole(&self.path, Some(&text), &records),
