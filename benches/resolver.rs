@@ -77,6 +77,7 @@ fn threaded_resolves(threads: usize, n: usize) -> f64 {
                                 pin: None,
                                 compaction_count: 0,
                                 now_ms: NOW + i as i64 % 7,
+                                quota: Default::default(),
                             };
                             black_box(resolve(&s, &c, &env, &req).unwrap());
                         }
@@ -108,6 +109,7 @@ fn benches(c: &mut Criterion) {
                 pin: None,
                 compaction_count: 0,
                 now_ms: NOW,
+                quota: Default::default(),
             };
             black_box(resolve(black_box(&s), &cfg, &env, &req).unwrap())
         })

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use agent::{Agent, AgentError, ModelList, OrderView, SessionView};
+pub use agent::{Agent, AgentError, Lanes, ModelList, OrderView, SessionView};
 pub use decision::{CandidatesJson, Decision, Explanation};
 pub use login::{LoggedIn, Login, LoginError};
 
@@ -60,6 +60,9 @@ pub enum GatewayError {
     /// A state file could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `modelauth.json` could not be used.
+    #[error(transparent)]
+    Policy(#[from] crate::config::PolicyError),
     /// An invalid agent id.
     #[error(transparent)]
     Id(#[from] IdError),
@@ -187,6 +190,8 @@ struct Inner {
     shared: Option<Arc<SharedState>>,
     /// What importing the login shell's environment did, when `env.shellEnv` is on.
     shell_env: Option<crate::config::ShellImport>,
+    /// The routing policy (`modelauth.json`, or the builder's).
+    policy: Arc<crate::config::QuotaPolicy>,
 }
 
 /// The credential layer of one gateway. Clone it freely; clones share agents and caches.
@@ -443,6 +448,7 @@ impl Gateway {
             inner.options.clone(),
             Arc::clone(&inner.refresher),
             parts,
+            Arc::clone(&inner.policy),
         ))
     }
 

@@ -56,23 +56,23 @@ pub mod secrets;
 pub mod server;
 
 pub use backend::redis::{RedisSettings, SharedHealth};
-pub use config::{DotenvWarning, Env};
+pub use config::{DotenvWarning, Env, QuotaPolicy, Thresholds};
 pub use gateway::doctor::{DoctorReport, Finding, Severity};
 pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
-    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, LoggedIn,
-    Login, LoginError, ModelList, OrderView, SessionView, StateLayout,
+    Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, Lanes,
+    LoggedIn, Login, LoginError, ModelList, OrderView, SessionView, StateLayout,
 };
-pub use interpreter::status::{ProfileStatus, State};
+pub use interpreter::status::{ProfileStatus, State, quota_line};
 pub use interpreter::{Change, ChatOutcome, DirectiveStatus};
 pub use parser::{Aliases, ParseResult, parse};
 pub use resolver::{
-    Applied, Candidate, Clock, ManualClock, OrderSource, Outcome, Reason, ReportError, SystemClock,
-    classify, format_time, short_duration,
+    Answer, Applied, Candidate, Clock, LaneCrossing, ManualClock, Observed, OrderSource, Outcome,
+    Reason, ReportError, SystemClock, classify, format_time, short_duration,
 };
 pub use session::RegistryOptions;
 pub use store::secret::{has_key_prefix, looks_like_secret, redact_secret_like};
 pub use store::{
-    AgentId, CredentialKind, FailureReason, IdError, NewCredential, ProfileId, ProviderId,
-    RedisProblem, Secret, StoreError, display_id,
+    AgentId, CredentialKind, FailureReason, IdError, Lane, NewCredential, ProfileId, ProviderId,
+    QuotaState, RedisProblem, Secret, StoreError, Tokens, display_id,
 };

@@ -292,8 +292,22 @@ fn auth_commands_add_paste_order_report_remove() {
         "models auth report anthropic:manual --outcome rate_limit --retry-after 2m",
     ));
     assert!(rep.contains("cools down until"), "{rep}");
-    let r = stdout_of(&mut run(s, "resolve --provider anthropic"));
+    // The setup token (a subscription) cools; the API key bills per token: not without an opt-in.
+    let closed = run(s, "resolve --provider anthropic").output().unwrap();
+    assert_eq!(closed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&closed.stderr);
+    assert!(
+        err.contains("anthropic:manual")
+            && err.contains("anthropic:work bills per token")
+            && err.contains("--allow-metered"),
+        "{err}"
+    );
+    let r = stdout_of(&mut run(s, "resolve --provider anthropic --allow-metered"));
     assert!(r.starts_with("next: profile anthropic:work"), "{r}");
+    assert!(
+        r.contains("lane crossing: a subscription session billed to a metered profile"),
+        "{r}"
+    );
     assert!(r.contains("cooldown (rate_limit)"), "{r}");
     run(s, "models auth order clear --provider anthropic")
         .assert()

@@ -20,6 +20,7 @@ mod onboard;
 mod operator_ux;
 mod parser_cases;
 mod parser_props;
+mod quota;
 mod readme_tour;
 mod redesign_defects;
 pub mod redis_server;

@@ -52,6 +52,7 @@ fn order_of(
         pin,
         compaction_count: 0,
         now_ms: NOW,
+        quota: Default::default(),
     };
     let r = resolve(s, c, &Env::default(), &req).unwrap();
     (
@@ -278,6 +279,7 @@ fn request(provider: &ProviderId) -> ResolveRequest<'_> {
         pin: None,
         compaction_count: 0,
         now_ms: NOW,
+        quota: Default::default(),
     }
 }
 

@@ -364,7 +364,7 @@ proptest! {
         let source = if user { OverrideSource::User } else { OverrideSource::Auto };
         let model = if model_opus { Some("opus") } else { Some("sonnet") };
         let pin = PinView { profile: &pinned, source, compaction_at_pin: 0, order_hash: None, rotate: false };
-        let req = ResolveRequest { unresolved: &[], provider: &anthropic, model, pin: Some(pin), compaction_count: 0, now_ms: NOW };
+        let req = ResolveRequest { unresolved: &[], provider: &anthropic, model, pin: Some(pin), compaction_count: 0, now_ms: NOW, quota: Default::default() };
         let a = resolve(&s, &c, &env, &req);
         let b = resolve(&s, &c, &env, &req);
         prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "deterministic");

@@ -25,10 +25,45 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, ConfigWrite};
+use crate::resolver::headers::Parsed;
 use crate::resolver::outcome::{Applied, Outcome, apply};
+use crate::resolver::quota::{Observed, Report, apply_answer};
 use crate::store::{
-    AuthEdit, AuthProfiles, Document, NewCredential, ProviderId, SessionRecord, StoreError,
+    AuthEdit, AuthProfiles, Document, Lane, NewCredential, ProviderId, SessionRecord, StoreError,
+    Tokens,
 };
+
+/// What to record for one call: its outcome and, when the gateway passed it, what the provider's
+/// answer said (issue 29).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// Success, or the failure's reason.
+    pub outcome: Outcome,
+    /// The answer's windows and usage.
+    pub answer: Option<Box<AnswerRecord>>,
+}
+
+impl From<Outcome> for Recording {
+    fn from(outcome: Outcome) -> Self {
+        Recording {
+            outcome,
+            answer: None,
+        }
+    }
+}
+
+/// The quota side of a [`Recording`].
+#[derive(Debug, Clone)]
+pub struct AnswerRecord {
+    /// The answer's headers, read.
+    pub parsed: Parsed,
+    /// The answer's usage block.
+    pub usage: Option<Tokens>,
+    /// The profile's lane.
+    pub lane: Lane,
+    /// The longest cool-down a provider's reset may ask for, ms.
+    pub max_reset_ms: i64,
+}
 
 /// A value with the version it was read at. Versions grow with every change a store sees, so a
 /// caller may cache what it derives from a value by version (never by address).
@@ -140,26 +175,39 @@ pub trait ProfileStore: Send + Sync + Debug {
         outcome: Outcome,
         now_ms: i64,
     ) -> Result<Applied, ReportError> {
-        let mut result = Applied::Succeeded;
+        Ok(self.record_answer(profile, model, &outcome.into(), now_ms)?.0)
+    }
+
+    /// [`ProfileStore::record`] with what the provider's answer said: its quota windows and usage
+    /// are kept in the profile's usage record, and a rate limit whose window is exhausted cools the
+    /// profile until the provider's reset.
+    fn record_answer(
+        &self,
+        profile: &str,
+        model: Option<&str>,
+        recording: &Recording,
+        now_ms: i64,
+    ) -> Result<(Applied, Observed), ReportError> {
+        let mut result = (Applied::Succeeded, Observed::default());
         let location = self.location();
         self.edit(&mut |edit| {
-            result = record_in(edit, &location, profile, model, outcome, now_ms)?;
+            result = record_in(edit, &location, profile, model, recording, now_ms)?;
             Ok(())
         })?;
-        tracing::debug!(profile, applied = ?result, "outcome reported");
+        tracing::debug!(profile, applied = ?result.0, "outcome reported");
         Ok(result)
     }
 }
 
-/// [`ProfileStore::record`] on an open document.
+/// [`ProfileStore::record_answer`] on an open document.
 pub fn record_in(
     edit: &mut AuthEdit,
     location: &str,
     profile: &str,
     model: Option<&str>,
-    outcome: Outcome,
+    recording: &Recording,
     now_ms: i64,
-) -> Result<Applied, ReportError> {
+) -> Result<(Applied, Observed), ReportError> {
     let view = edit.view();
     let Some(p) = view.profiles.get(profile) else {
         return Err(ReportError::UnknownProfile {
@@ -167,7 +215,7 @@ pub fn record_in(
             path: location.to_owned(),
         });
     };
-    Ok(record_usage(edit, &view, &p.provider, profile, model, outcome, now_ms))
+    Ok(record_usage(edit, &view, &p.provider, profile, model, recording, now_ms))
 }
 
 /// The routing part of [`record_in`] for a profile of `provider` known to exist: `view` is
@@ -178,18 +226,32 @@ pub fn record_usage(
     provider: &ProviderId,
     profile: &str,
     model: Option<&str>,
-    outcome: Outcome,
+    recording: &Recording,
     now_ms: i64,
-) -> Applied {
+) -> (Applied, Observed) {
     let mut stats = view.usage_of(profile);
-    let applied = apply(&mut stats, outcome, model, now_ms);
-    if !matches!(applied, Applied::InsideActiveWindow(_)) {
+    let before_quota = stats.quota.clone();
+    let (applied, observed) = match &recording.answer {
+        None => (apply(&mut stats, recording.outcome, model, now_ms), Observed::default()),
+        Some(a) => {
+            let report = Report {
+                outcome: recording.outcome,
+                model,
+                now: now_ms,
+                parsed: a.parsed.clone(),
+                usage: a.usage,
+                lane: a.lane,
+            };
+            apply_answer(&mut stats, report, a.max_reset_ms)
+        }
+    };
+    if !matches!(applied, Applied::InsideActiveWindow(_)) || stats.quota != before_quota {
         edit.set_usage(profile, &stats);
     }
     if applied == Applied::Succeeded {
         edit.set_last_good(provider, profile);
     }
-    applied
+    (applied, observed)
 }
 
 /// A [`ReportError`] from an edit that can only fail in the store.

@@ -139,6 +139,12 @@ pub enum Command {
         /// Session key whose pin to take into account.
         #[arg(long, value_name = "KEY")]
         session: Option<String>,
+        /// The session's kind (`cron`, `group`, …), for the lane policy of modelauth.json.
+        #[arg(long, value_name = "KIND")]
+        session_kind: Option<String>,
+        /// Opt in to a metered (per-token) profile when the session's subscription is used up.
+        #[arg(long)]
+        allow_metered: bool,
     },
     /// Move orders, usage records and session pins between this agent's files and the shared Redis
     /// server (credentials never move).
@@ -356,23 +362,41 @@ pub enum AuthCommand {
     },
     /// The agent's per-provider order override.
     Order(OrderArgs),
-    /// Record the outcome of a request made with a profile.
+    /// Record the outcome of a request made with a profile, with the provider's answer (its
+    /// rate-limit headers and usage) when given.
     #[command(
-        after_help = "Examples:\n  modelauth models auth report anthropic:work --outcome rate_limit --model claude-opus-4-6 --retry-after 30s"
+        after_help = "Examples:\n  modelauth models auth report anthropic:work --outcome rate_limit --model claude-opus-4-6 --retry-after 30s\n  modelauth models auth report anthropic:work --outcome success --header 'anthropic-ratelimit-unified-5h-utilization: 0.95' --usage '{\"input\":1200,\"output\":300}'\n  modelauth models auth report anthropic:work --outcome failure --status 429 --header 'retry-after: 120'"
     )]
-    Report {
-        /// Profile id.
-        id: String,
-        /// What happened.
-        #[arg(long, value_enum)]
-        outcome: OutcomeArg,
-        /// The model used (scopes rate-limit and timeout cooldowns).
-        #[arg(long)]
-        model: Option<String>,
-        /// The provider's Retry-After, e.g. 30s.
-        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-        retry_after: Option<Duration>,
-    },
+    Report(ReportArgs),
+}
+
+/// `models auth report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Profile id.
+    pub id: String,
+    /// What happened (`failure`: classified from --status and --body).
+    #[arg(long, value_enum)]
+    pub outcome: OutcomeArg,
+    /// The model used (scopes rate-limit and timeout cooldowns).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The provider's Retry-After, e.g. 30s.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub retry_after: Option<Duration>,
+    /// The HTTP status of the answer.
+    #[arg(long, value_name = "N")]
+    pub status: Option<u16>,
+    /// The answer's error text (to classify a `failure`).
+    #[arg(long, value_name = "TEXT")]
+    pub body: Option<String>,
+    /// A response header, `Name: value` (repeat for each).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The answer's usage block as JSON (`{"input":…,"output":…,"cacheRead":…,"cacheWrite":…}`, or
+    /// the provider's own names).
+    #[arg(long, value_name = "JSON")]
+    pub usage: Option<String>,
 }
 
 /// `state …`
@@ -447,6 +471,8 @@ pub enum OrderCommand {
 pub enum OutcomeArg {
     /// The request succeeded.
     Success,
+    /// The request failed: the reason is classified from --status and --body.
+    Failure,
     /// 429.
     RateLimit,
     /// Timed out.

@@ -2,13 +2,10 @@
 
 use std::io::{IsTerminal, Read};
 
-use modelauth::{
-    Applied, CredentialKind, FailureReason, NewCredential, Outcome, ProfileId, ProviderId, Secret,
-    format_time,
-};
+use modelauth::{CredentialKind, NewCredential, ProfileId, ProviderId, Secret, format_time};
 
 use super::CliError;
-use super::args::{AuthCommand, OrderCommand, OutcomeArg};
+use super::args::{AuthCommand, OrderCommand};
 use super::context::Context;
 use super::models::profile_line;
 use super::output;
@@ -68,12 +65,7 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
         } => setup_token(ctx, provider, profile_id.as_deref()),
         AuthCommand::Remove { id } => remove(ctx, id),
         AuthCommand::Order(o) => order(ctx, &o.command),
-        AuthCommand::Report {
-            id,
-            outcome,
-            model,
-            retry_after,
-        } => report(ctx, id, *outcome, model.as_deref(), *retry_after),
+        AuthCommand::Report(args) => super::report::run(ctx, args),
     }
 }
 
@@ -94,66 +86,6 @@ fn paste_token(
     });
     let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
     save(ctx, &id, provider, CredentialKind::Token, secret, expires)
-}
-
-/// `models auth report`.
-fn report(
-    ctx: &Context,
-    id: &str,
-    outcome: OutcomeArg,
-    model: Option<&str>,
-    retry_after: Option<std::time::Duration>,
-) -> Result<u8, CliError> {
-    let agent = ctx.agent_to_change()?;
-    let outcome = match outcome {
-        OutcomeArg::Success => Outcome::Success,
-        other => Outcome::Failure {
-            reason: match other {
-                OutcomeArg::RateLimit => FailureReason::RateLimit,
-                OutcomeArg::Timeout => FailureReason::Timeout,
-                OutcomeArg::Overloaded => FailureReason::Overloaded,
-                OutcomeArg::Billing => FailureReason::Billing,
-                OutcomeArg::Auth => FailureReason::Auth,
-                _ => FailureReason::AuthPermanent,
-            },
-            retry_after_ms: retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        },
-    };
-    let applied = agent.report(id, model, outcome)?;
-    let text = match applied {
-        Applied::Succeeded => format!("Recorded success for {id}."),
-        Applied::WindowStarted(until) => {
-            let verb = if window_word(outcome, false) == "disabled" {
-                "is disabled"
-            } else {
-                "cools down"
-            };
-            format!("{id} {verb} until {}.", format_time(until))
-        }
-        Applied::InsideActiveWindow(until) => {
-            format!(
-                "{id} is already {} until {}; the window was not extended.",
-                window_word(outcome, true),
-                format_time(until)
-            )
-        }
-    };
-    if ctx.json {
-        let (name, until) = match applied {
-            Applied::Succeeded => ("succeeded", None),
-            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
-            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
-        };
-        output::json(&serde_json::json!({
-            "profile": id,
-            "applied": name,
-            "untilMs": until,
-            "until": until.map(format_time),
-        }));
-    } else {
-        println!("{text}");
-    }
-    Ok(0)
 }
 
 /// `models auth list`.
@@ -398,20 +330,4 @@ fn order(ctx: &Context, cmd: &OrderCommand) -> Result<u8, CliError> {
         }
     }
     Ok(0)
-}
-
-/// "cools down" / "is disabled" for the window `outcome` opens (billing and auth_permanent disable).
-fn window_word(outcome: Outcome, ongoing: bool) -> &'static str {
-    let disables = matches!(
-        outcome,
-        Outcome::Failure {
-            reason: FailureReason::Billing | FailureReason::AuthPermanent,
-            ..
-        }
-    );
-    match (disables, ongoing) {
-        (true, _) => "disabled",
-        (false, true) => "cooling down",
-        (false, false) => "cools down",
-    }
 }

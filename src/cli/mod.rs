@@ -14,6 +14,7 @@ pub mod notify;
 pub mod onboard;
 pub mod output;
 pub mod parse;
+pub mod report;
 pub mod resolve;
 pub mod serve;
 pub mod state;
@@ -179,7 +180,15 @@ fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
             provider,
             model,
             session,
-        } => resolve::run(ctx, provider, model.as_deref(), session.as_deref()),
+            session_kind,
+            allow_metered,
+        } => {
+            let lanes = modelauth::Lanes {
+                session_kind: session_kind.as_deref(),
+                allow_metered: *allow_metered,
+            };
+            resolve::run(ctx, provider, model.as_deref(), session.as_deref(), lanes)
+        }
         Command::Serve {
             listen,
             allow_remote,

@@ -14,11 +14,12 @@ pub fn run(
     provider: &str,
     model: Option<&str>,
     session: Option<&str>,
+    lanes: modelauth::Lanes<'_>,
 ) -> Result<u8, CliError> {
     let provider = ctx.provider(provider)?;
     let agent = ctx.agent()?;
     // Pins the resolver would change stay in memory: this command never flushes the registry.
-    let decision = agent.next(session, provider.as_str(), model)?;
+    let decision = agent.next_in_lane(session, provider.as_str(), model, lanes)?;
     let Some(r) = decision.explanation() else {
         return report_error(ctx, &agent, provider.as_str(), &decision);
     };
@@ -34,10 +35,17 @@ pub fn run(
             "profile": decision.profile(),
             "orderSource": r.order_source.as_str(),
             "candidates": r.candidates_json(),
+            "laneCrossing": r.crossing.map(|c| json!({"from": c.from.as_str(), "to": c.to.as_str()})),
         }));
         return Ok(0);
     }
     println!("next: {}", modelauth::display_id(&source));
+    if let Some(c) = r.crossing {
+        println!(
+            "lane crossing: a {} session billed to a {} profile (opted in)",
+            c.from, c.to
+        );
+    }
     if decision.profile().is_some() {
         for (i, c) in r.candidates.iter().enumerate() {
             let kind = c.kind.map_or("-", |k| k.as_str());
@@ -66,9 +74,11 @@ fn report_error(
     let code = match decision {
         Decision::NoCredentials { .. } => "no_credentials",
         Decision::AllCooling { .. } => "all_cooling",
+        Decision::LaneClosed { .. } => "lane_closed",
         _ => "none_usable",
     };
-    let refused = refusals(agent, provider)?;
+    let closed = matches!(decision, Decision::LaneClosed { .. });
+    let refused = refusals(agent, provider, closed)?;
     if ctx.json {
         let candidates: Vec<_> = refused
             .iter()
@@ -86,7 +96,11 @@ fn report_error(
 }
 
 /// Each profile of `provider` with its state and why the resolver did not take it.
-fn refusals(agent: &Agent, provider: &str) -> Result<Vec<(String, State, String)>, CliError> {
+fn refusals(
+    agent: &Agent,
+    provider: &str,
+    closed: bool,
+) -> Result<Vec<(String, State, String)>, CliError> {
     let order = agent.order(provider)?.override_ids;
     let mut out = Vec::new();
     for p in agent.profile_states(Some(provider))? {
@@ -97,6 +111,10 @@ fn refusals(agent: &Agent, provider: &str) -> Result<Vec<(String, State, String)
             State::Ok | State::Expiring if outside => format!(
                 "healthy but not in the order override (modelauth models auth order clear --provider {provider})"
             ),
+            State::Ok | State::Expiring if p.lane == "metered" && closed => {
+                "metered (bills per token): not used for this session without --allow-metered"
+                    .to_owned()
+            }
             State::Ok | State::Expiring => "usable".to_owned(),
             State::Cooldown => match &p.cooldown_model {
                 Some(m) => format!("cooling down until {until} ({reason}, model {m})"),

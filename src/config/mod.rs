@@ -4,6 +4,7 @@ pub mod check;
 pub mod dotenv;
 pub mod env;
 pub mod file;
+pub mod policy;
 pub mod secrets;
 pub mod shape;
 pub mod shell_env;
@@ -15,6 +16,7 @@ pub use file::{
     AgentConfig, BUILTIN_DEFAULT_MODEL, Config, ConfigFile, ConfigWrite, ProfileMeta,
     ProviderConfig,
 };
+pub use policy::{DEFAULT_POLICY, POLICY_FILE, PolicyError, QuotaPolicy, Thresholds};
 pub use shape::ConfigShape;
 pub use shell_env::ShellImport;
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::backend::{ConfigStore, ProfileStore, ReportError, SessionStore, StateLock};
 use crate::config::{Config, Env, StateDir, file as config_file};
 use crate::parser::Aliases;
-use crate::resolver::{Applied, Outcome, SharedClock};
+use crate::resolver::SharedClock;
 use crate::session::{Registry, RegistryOptions};
 use crate::store::{
     AgentId, AuthProfiles, IdError, NewCredential, OverrideSource, ProfileId, ProviderId,
@@ -18,6 +18,8 @@ use crate::oauth::{RefreshError, Refresher};
 mod chat;
 mod fence;
 mod next;
+mod report;
+pub use next::Lanes;
 mod refs;
 
 /// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
@@ -138,6 +140,10 @@ struct Inner {
     refs: crate::secrets::RefResolver,
     /// Profiles being refreshed in the background (one thread each at most).
     refreshing: Mutex<std::collections::HashSet<String>>,
+    /// Quota thresholds, lanes, the prompt-cache lifetime (`modelauth.json`).
+    policy: Arc<crate::config::QuotaPolicy>,
+    /// Lane crossings handed out by this process (each also logged and counted in the ledger).
+    crossings: std::sync::atomic::AtomicU64,
 }
 
 /// One agent of a gateway. Clone it freely: clones share caches and sessions.
@@ -173,6 +179,7 @@ impl Agent {
         options: RegistryOptions,
         refresher: Arc<Refresher>,
         parts: Parts,
+        policy: Arc<crate::config::QuotaPolicy>,
     ) -> Agent {
         let sessions = Registry::new(parts.sessions, Arc::clone(&clock), options);
         Agent {
@@ -193,6 +200,8 @@ impl Agent {
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
                 refs: crate::secrets::RefResolver::default(),
                 refreshing: Mutex::new(Default::default()),
+                policy,
+                crossings: Default::default(),
             }),
         }
     }
@@ -334,19 +343,6 @@ impl Agent {
         })
     }
 
-    /// Records the outcome of a request made with `profile` (for `model`).
-    pub fn report(
-        &self,
-        profile: &str,
-        model: Option<&str>,
-        outcome: Outcome,
-    ) -> Result<Applied, AgentError> {
-        Ok(self
-            .inner
-            .profiles
-            .record(profile, model, outcome, self.now_ms())?)
-    }
-
     /// The order that applies to `provider`.
     pub fn order(&self, provider: &str) -> Result<OrderView, AgentError> {
         let provider = ProviderId::new(provider)?;
@@ -469,7 +465,14 @@ impl Agent {
             .profiles
             .values()
             .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
-            .map(|p| crate::interpreter::status::profile_status(p, &store.usage_of(&p.id), now))
+            .map(|p| {
+                crate::interpreter::status::profile_status(
+                    p,
+                    &store.usage_of(&p.id),
+                    now,
+                    &self.inner.policy,
+                )
+            })
             .collect();
         rows.extend(
             store
@@ -570,6 +573,7 @@ mod tests {
             pin: None,
             compaction_count: 0,
             now_ms: agent.now_ms(),
+            quota: Default::default(),
         };
         let resolution = resolve(&store, &config, agent.env(), &req)
             .unwrap()

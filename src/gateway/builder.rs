@@ -17,6 +17,7 @@ pub struct GatewayBuilder {
     redis_prefix: Option<String>,
     redis_timeout: Option<Duration>,
     redis_ca: Option<PathBuf>,
+    policy: Option<crate::config::QuotaPolicy>,
 }
 
 impl GatewayBuilder {
@@ -97,6 +98,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// The routing policy (quota thresholds, lanes); without it a file gateway reads
+    /// `<state>/modelauth.json` (the default policy when there is none).
+    pub fn policy(mut self, policy: crate::config::QuotaPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
     /// Session registry settings.
     pub fn registry(mut self, options: RegistryOptions) -> Self {
         self.options = options;
@@ -111,6 +119,7 @@ impl GatewayBuilder {
         let mut env = self.env.unwrap_or_else(Env::process);
         let mut dotenv_warnings = Vec::new();
         let mut shell_env = None;
+        let mut policy = self.policy;
         let layout = match self.memory {
             Some((config, docs)) => Layout::Memory {
                 config: Arc::new(MemoryConfig::new(config)),
@@ -125,6 +134,9 @@ impl GatewayBuilder {
                 let state = StateDir::resolve(self.state_dir.as_deref(), &env)?;
                 if state.root().exists() && !state.root().is_dir() {
                     return Err(GatewayError::NotADirectory(state.root().to_owned()));
+                }
+                if policy.is_none() {
+                    policy = Some(crate::config::QuotaPolicy::load(state.root())?);
                 }
                 if !explicit_env {
                     dotenv_warnings = env.load_dotenv(&state.dotenv_path())?;
@@ -175,6 +187,7 @@ impl GatewayBuilder {
                 config: once_cell::sync::OnceCell::new(),
                 dotenv_warnings,
                 layout_forced,
+                policy: Arc::new(policy.unwrap_or_default()),
             }),
         })
     }

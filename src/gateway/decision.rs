@@ -1,6 +1,6 @@
 //! [`Decision`]: what the agent runtime should do for its next model request.
 
-use crate::resolver::{Candidate, Choice, OrderSource, Resolution, ResolveError};
+use crate::resolver::{Candidate, Choice, LaneCrossing, OrderSource, Resolution, ResolveError};
 use crate::store::{CredentialKind, Secret};
 
 /// Why the candidates stand where they do: the resolver's full answer, without secrets.
@@ -10,6 +10,8 @@ pub struct Explanation {
     pub candidates: Vec<Candidate<'static>>,
     /// Where the candidate list came from.
     pub order_source: OrderSource,
+    /// The choice bills another lane than the session's (opted in): say so to the user.
+    pub crossing: Option<LaneCrossing>,
 }
 
 /// What to do for the next request of a provider. Match on it: only [`Decision::Ready`] carries a
@@ -55,6 +57,20 @@ pub enum Decision {
         /// The full message.
         message: String,
     },
+    /// The session's lane (a subscription) is used up and only metered profiles are left: none is
+    /// handed out without an opt-in. Tell the user what ran out, when it resets, how to opt in.
+    LaneClosed {
+        /// The provider.
+        provider: String,
+        /// The profile of the session's lane that frees first.
+        profile: String,
+        /// When it frees, ms since the epoch.
+        until_ms: i64,
+        /// The metered profile an opt-in would use.
+        metered: String,
+        /// The full message.
+        message: String,
+    },
     /// Profiles exist but none can be used (expired, no key, a pinned profile that cannot work).
     Unusable {
         /// The provider.
@@ -87,6 +103,7 @@ impl Decision {
         let explanation = |r: Resolution<'static>| Explanation {
             candidates: r.candidates,
             order_source: r.order_source,
+            crossing: r.crossing,
         };
         match &r.choice {
             Choice::Key { source, secret } => Decision::Ready {
@@ -143,6 +160,19 @@ impl Decision {
                 message,
             },
             ResolveError::NoneUsable { provider, .. } => Decision::Unusable { provider, message },
+            ResolveError::LaneClosed {
+                provider,
+                id,
+                until_ms,
+                metered,
+                ..
+            } => Decision::LaneClosed {
+                provider,
+                profile: id,
+                until_ms,
+                metered,
+                message,
+            },
             ResolveError::PinnedUnusable { .. } => Decision::Unusable {
                 provider: String::new(),
                 message,
@@ -182,16 +212,16 @@ impl Decision {
         match self {
             Decision::Ready { .. } | Decision::NeedsRefresh { .. } => None,
             Decision::NoCredentials { hint, .. } => Some(hint),
-            Decision::AllCooling { message, .. } | Decision::Unusable { message, .. } => {
-                Some(message)
-            }
+            Decision::AllCooling { message, .. }
+            | Decision::Unusable { message, .. }
+            | Decision::LaneClosed { message, .. } => Some(message),
         }
     }
 }
 
 impl Explanation {
     /// The candidates as the `resolve` JSON documents show them (CLI and server): an array of
-    /// `{id, type, usable, place, problem, blockedUntil}`. Serialize it where a document needs them;
+    /// `{id, type, usable, place, problem, blockedUntil, lane, pastThreshold}`. Serialize it where a document needs them;
     /// it writes straight to the output, with no intermediate `Value`.
     pub fn candidates_json(&self) -> CandidatesJson<'_> {
         CandidatesJson(&self.candidates)
@@ -215,7 +245,7 @@ impl serde::Serialize for CandidateJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let c = self.0;
-        let mut m = s.serialize_map(Some(6))?;
+        let mut m = s.serialize_map(Some(8))?;
         m.serialize_entry("id", &c.id)?;
         m.serialize_entry("type", &c.kind.map(|k| k.as_str()))?;
         m.serialize_entry("usable", &c.usable)?;
@@ -225,6 +255,8 @@ impl serde::Serialize for CandidateJson<'_> {
             "blockedUntil",
             &(c.blocked_until > 0).then_some(c.blocked_until),
         )?;
+        m.serialize_entry("lane", c.lane.as_str())?;
+        m.serialize_entry("pastThreshold", &c.low)?;
         m.end()
     }
 }

@@ -94,7 +94,7 @@ fn check_profiles(agent: &AgentId, store: &AuthProfiles, now: i64, out: &mut Vec
                 p.id
             )));
         }
-        let st = profile_status(p, &usage, now);
+        let st = profile_status(p, &usage, now, &crate::config::QuotaPolicy::default());
         match st.state {
             State::Expired if st.refreshable == Some(true) => out.push(Finding::warning(format!(
                 "agent {agent}: {} has an expired access token; modelauth refreshes it on its next use",

@@ -349,6 +349,7 @@ fn provider_status(
         pin: None,
         compaction_count: 0,
         now_ms: now,
+        quota: agent.quota_ask(Default::default()),
     };
     let resolved = resolve(store, config, agent.env(), &req);
     let (source, problem, order): (Option<String>, Option<String>, Vec<String>) = match &resolved {
@@ -442,7 +443,7 @@ fn profiles_in_order(
     let mut profiles: Vec<ProfileStatus> = store
         .of_provider(pid)
         .map(|p| {
-            let mut st = profile_status(p, &store.usage_of(&p.id), now);
+            let mut st = profile_status(p, &store.usage_of(&p.id), now, agent.policy());
             if let Some(Err(e)) = agent.resolve_ref_in(p, config) {
                 st.ref_error = Some(e.to_string());
                 if matches!(st.state, State::Ok | State::Expiring) {

@@ -162,6 +162,10 @@ pub struct PlanInput<'a> {
     pub now: i64,
     /// Whose rules apply where SPEC and OpenClaw 2026.9 differ.
     pub behaviour: Behaviour,
+    /// The routing policy, for `/model status` (which profile is next, lanes, quota).
+    pub quota: crate::resolver::QuotaAsk<'a>,
+    /// Lane crossings handed out by this gateway (for `/model status`).
+    pub crossings: u64,
 }
 
 /// Whose rules a directive follows where SPEC.md (the early-2026 reference) and OpenClaw 2026.9.6
@@ -242,6 +246,8 @@ pub fn plan(p: &ParseResult<'_>, i: &PlanInput<'_>) -> Plan {
                 env: i.env,
                 catalogue: &catalogue,
                 now: i.now,
+                quota: i.quota,
+                crossings: i.crossings,
             };
             return Plan::Reply(replies::status(&input));
         }

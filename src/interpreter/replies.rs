@@ -91,6 +91,10 @@ pub struct StatusInput<'a> {
     pub catalogue: &'a Catalogue,
     /// Now, ms.
     pub now: i64,
+    /// The routing policy.
+    pub quota: crate::resolver::QuotaAsk<'a>,
+    /// Lane crossings handed out by this gateway.
+    pub crossings: u64,
 }
 
 /// The reply to `/model status`. Never contains key material.
@@ -117,7 +121,7 @@ pub fn status(i: &StatusInput<'_>) -> String {
         let api = pc
             .and_then(|c| c.api.as_deref())
             .unwrap_or_else(|| default_api(provider));
-        let auth = auth_label(i.store, i.config, i.env, &pid, i.session, i.now);
+        let auth = auth_label(i.store, i.config, i.env, &pid, i.session, i.now, i.quota);
         let _ = writeln!(
             out,
             "\n[{provider}] endpoint: {endpoint} api: {api} auth: {auth}"
@@ -133,11 +137,21 @@ pub fn status(i: &StatusInput<'_>) -> String {
             }
         }
         for p in i.store.of_provider(&pid) {
-            let st = profile_status(p, &i.store.usage_of(&p.id), i.now);
+            let st = profile_status(p, &i.store.usage_of(&p.id), i.now, i.quota.policy);
             if let (State::Disabled, Some(hint)) = (st.state, st.hint) {
                 let _ = writeln!(out, "  {}: disabled (auth_permanent). {hint}", p.id);
             }
+            if let Some(line) = st.quota.as_ref().and_then(|q| super::status::quota_line(q, i.now)) {
+                let _ = writeln!(out, "  {} [{}]: {line}", crate::store::display_id(&p.id), st.lane);
+            }
         }
+    }
+    if i.crossings > 0 {
+        let _ = writeln!(
+            out,
+            "\nLane crossings (subscription sessions billed to a metered key, opted in) by this gateway: {}",
+            i.crossings
+        );
     }
     out.truncate(out.trim_end().len());
     out

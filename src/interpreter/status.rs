@@ -75,6 +75,17 @@ pub struct LastRefresh {
     pub error: Option<String>,
 }
 
+impl LastRefresh {
+    /// The view of a stored refresh note.
+    fn of(n: &crate::store::RefreshNote) -> LastRefresh {
+        LastRefresh {
+            at: n.at,
+            ok: n.ok,
+            error: n.error.clone(),
+        }
+    }
+}
+
 /// One profile's status, as views print it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -114,6 +125,11 @@ pub struct ProfileStatus {
     /// Why that reference does not resolve now (never a value), when it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ref_error: Option<String>,
+    /// Who pays for its calls: `subscription`, `free` or `metered`.
+    pub lane: &'static str,
+    /// Its quota windows as the provider last reported them (current ones only) and its ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<crate::store::QuotaState>,
 }
 
 /// The status of an unreadable stored profile `id` of `provider`.
@@ -133,6 +149,8 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
         last_refresh: None,
         secret_ref: None,
         ref_error: None,
+        lane: "-",
+        quota: None,
     }
 }
 
@@ -144,7 +162,12 @@ fn refresh_failed(p: &Profile) -> bool {
 /// The status of profile `p` with `stats` at `now`. Windows are the resolver's
 /// ([`resolver::blocked_until`]): providers that never cool down show none, and a cooldown scoped to
 /// one model is shown with that model.
-pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatus {
+pub fn profile_status(
+    p: &Profile,
+    stats: &UsageStats,
+    now: i64,
+    policy: &crate::config::QuotaPolicy,
+) -> ProfileStatus {
     let (until, blocked) = resolver::blocked_until(stats, &p.provider, None, now);
     let oauth = p.kind == CredentialKind::OAuth;
     let reauth = oauth && p.needs_reauth();
@@ -209,14 +232,59 @@ pub fn profile_status(p: &Profile, stats: &UsageStats, now: i64) -> ProfileStatu
         hint,
         problem: None,
         refreshable,
-        last_refresh: p.refresh_note.as_ref().filter(|_| oauth).map(|n| LastRefresh {
-            at: n.at,
-            ok: n.ok,
-            error: n.error.clone(),
-        }),
+        last_refresh: p.refresh_note.as_ref().filter(|_| oauth).map(LastRefresh::of),
         secret_ref: p.secret_ref.as_ref().map(|r| r.label()),
         ref_error: None,
+        lane: policy.lane_of(&p.id, p.kind).as_str(),
+        quota: current_quota(stats, now),
     }
+}
+
+/// The quota record of `stats` with only the windows that have not reset by `now`.
+fn current_quota(stats: &UsageStats, now: i64) -> Option<crate::store::QuotaState> {
+    let mut q = stats.quota.as_deref()?.clone();
+    q.windows.retain(|w| w.reset_at > now);
+    Some(q)
+}
+
+/// One line on a profile's quota and ledger for text views: `5h 95% (resets in 37m), 7d 40%;
+/// 12 calls, 1 failed, 34000 in / 5000 out tokens`. `None` when nothing was reported.
+pub fn quota_line(q: &crate::store::QuotaState, now: i64) -> Option<String> {
+    let windows: Vec<String> = q
+        .windows
+        .iter()
+        .filter(|w| w.reset_at > now)
+        .map(|w| {
+            let used = w.used_ppm().map_or_else(String::new, |u| format!(" {}%", u / 10_000));
+            let status = match w.status {
+                Some(crate::store::WindowStatus::Rejected) => " rejected",
+                Some(crate::store::WindowStatus::AllowedWarning) => " warning",
+                _ => "",
+            };
+            let model = w.model.as_deref().map_or_else(String::new, |m| format!(" ({m})"));
+            let reset = short_duration(w.reset_at.saturating_sub(now));
+            format!("{}{model}{used}{status}, resets in {reset}", w.name)
+        })
+        .collect();
+    let t = &q.total;
+    if windows.is_empty() && t.calls == 0 {
+        return None;
+    }
+    let mut line = windows.join("; ");
+    if t.calls > 0 {
+        if !line.is_empty() {
+            line.push_str(" — ");
+        }
+        line.push_str(&format!(
+            "{} calls, {} failed, {} in / {} out tokens ({} cached)",
+            t.calls,
+            t.failed(),
+            t.tokens.input,
+            t.tokens.output,
+            t.tokens.cache_read
+        ));
+    }
+    Some(line)
 }
 
 /// The auth label of `/model status`: profiles in resolution order as `id=<type> (flags)`, or the
@@ -228,12 +296,13 @@ pub fn auth_label(
     provider: &ProviderId,
     session: Option<&crate::session::Session>,
     now: i64,
+    quota: resolver::QuotaAsk<'_>,
 ) -> String {
     let pin_state = session.and_then(|s| s.pin.as_ref());
     let pin = pin_state.map(|p| &*p.profile);
     // "next" is what the session's next request uses: the resolver with the session's pin.
     let req = ResolveRequest {
-unresolved: &[],
+        unresolved: &[],
         provider,
         model: None,
         pin: pin_state.map(|p| resolver::PinView {
@@ -245,6 +314,7 @@ unresolved: &[],
         }),
         compaction_count: session.map_or(0, |s| s.compaction_count),
         now_ms: now,
+        quota,
     };
     let candidates = match resolver::resolve(store, config, env, &req) {
         Ok(r) => match r.choice {
@@ -258,7 +328,7 @@ unresolved: &[],
             ids.sort_by_key(|p| &p.id);
             return ids
                 .iter()
-                .map(|p| profile_label(store, p, false, pin, now, provider))
+                .map(|p| profile_label(store, p, false, pin, now, provider, quota.policy))
                 .collect::<Vec<_>>()
                 .join(", ");
         }
@@ -275,6 +345,7 @@ unresolved: &[],
                 pin,
                 now,
                 provider,
+                quota.policy,
             ))
         })
         .collect::<Vec<_>>()
@@ -289,8 +360,9 @@ fn profile_label(
     pin: Option<&str>,
     now: i64,
     provider: &ProviderId,
+    policy: &crate::config::QuotaPolicy,
 ) -> String {
-    let st = profile_status(p, &store.usage_of(&p.id), now);
+    let st = profile_status(p, &store.usage_of(&p.id), now, policy);
     let mut flags: Vec<String> = Vec::new();
     if next {
         flags.push("next".into());

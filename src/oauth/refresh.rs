@@ -357,7 +357,7 @@ fn settle_failure(
                     reason,
                     retry_after_ms: None,
                 };
-                record_in(e, &location, id, None, outcome, now)?;
+                record_in(e, &location, id, None, &outcome.into(), now)?;
             }
             Ok(())
         })

@@ -2,17 +2,22 @@
 //! bookkeeping of reported outcomes. Time comes from an injected [`Clock`].
 
 pub mod clock;
+pub mod headers;
+mod lanes;
 mod order;
 pub mod outcome;
+pub mod quota;
 pub mod resolve;
 pub mod types;
 
 pub use crate::backend::ReportError;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use quota::{Answer, Headroom, Observed, apply_answer, headroom};
 pub use outcome::{AUTH_PERMANENT_HINT, Applied, CLAUDE_CODE_ONLY, Outcome, apply, classify};
 pub use resolve::{NEVER_COOL, ResolveRequest, blocked_until, resolve};
 pub use types::{
-    Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
+    Candidate, Choice, LaneCrossing, OrderSource, PinChange, PinView, QuotaAsk, Reason, Resolution,
+    ResolveError,
 };
 
 /// The last instant RFC 3339 can write with four-digit years: 9999-12-31T23:59:59Z, in ms.

@@ -192,9 +192,11 @@ fn ordered(v: i64) -> u64 {
     (v as u64) ^ (1 << 63)
 }
 
-/// The sort key of the candidate at `pos`, packed so that integer order is SPEC §5's order: usable
-/// first (explicit order as given; otherwise OAuth, token, API key, then fresh before needing a
-/// refresh, then least recently used), then cooling by soonest end, then ineligible; ties by position.
+/// The sort key of the candidate at `pos`, packed so that integer order is SPEC §5's order with the
+/// quota rules of issue 29: usable first — those past a quota threshold behind those with headroom;
+/// an explicit order as given; otherwise by lane (subscription, free, metered), then the soonest
+/// plan-window reset (use it or lose it), then OAuth, token, API key, then fresh before needing a
+/// refresh, then least recently used — then cooling by soonest end, then ineligible; ties by position.
 fn sort_key(c: &Candidate<'_>, pos: usize, explicit: bool) -> u128 {
     let pos = pos as u128;
     let group: u128 = if c.usable {
@@ -207,18 +209,29 @@ fn sort_key(c: &Candidate<'_>, pos: usize, explicit: bool) -> u128 {
     let order = if !c.usable {
         u128::from(ordered(c.blocked_until)) << 32
     } else if explicit {
-        0
+        u128::from(c.low) << 124
     } else {
         let rank: u128 = match c.kind {
             Some(CredentialKind::OAuth) => 0,
             Some(CredentialKind::Token) => 1,
             _ => 2,
         };
+        let lane = c.lane as u128;
+        let reset = match c.window_reset {
+            0 => u128::from(u32::MAX),
+            ms => u128::from(u32::try_from(ms.max(0) / 1000).unwrap_or(u32::MAX)),
+        };
         let last_used = match c.place {
-            Reason::RoundRobin { last_used } => last_used,
+            // 48 bits, order kept: ms since 1970 fit until the year 6429.
+            Reason::RoundRobin { last_used } => (last_used.clamp(-(1 << 47), (1 << 47) - 1) + (1 << 47)) as u128,
             _ => 0,
         };
-        (rank << 97) | (u128::from(c.needs_refresh) << 96) | (u128::from(ordered(last_used)) << 32)
+        (u128::from(c.low) << 124)
+            | (lane << 122)
+            | (reset << 90)
+            | (rank << 88)
+            | (u128::from(c.needs_refresh) << 87)
+            | (last_used << 32)
     };
     (group << 126) | order | pos
 }
@@ -279,6 +292,9 @@ mod tests {
             place: Reason::RoundRobin { last_used },
             problem: None,
             blocked_until: until,
+            lane: crate::store::Lane::Metered,
+            low: false,
+            window_reset: 0,
         }
     }
 

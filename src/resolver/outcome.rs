@@ -97,9 +97,10 @@ fn cooldown_covers(stats: &UsageStats, reason: FailureReason, model: Option<&str
 pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now: i64) -> Applied {
     let (reason, retry_after) = match outcome {
         Outcome::Success => {
-            let last_used = now;
+            let quota = stats.quota.take();
             *stats = UsageStats {
-                last_used,
+                last_used: now,
+                quota,
                 ..UsageStats::default()
             };
             return Applied::Succeeded;
@@ -122,15 +123,7 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
     }
     // Another scope's window is still running: the new one covers both scopes.
     let widen = active > now && !covered;
-    if stats.last_failure_at > 0 && now.saturating_sub(stats.last_failure_at) >= QUIET_RESET_MS {
-        stats.error_count = 0;
-        stats.failure_counts.clear();
-    }
-    stats.error_count = stats.error_count.saturating_add(1);
-    let count = stats.failure_counts.entry(reason).or_insert(0);
-    *count = count.saturating_add(1);
-    let count = *count;
-    stats.last_failure_at = now;
+    let count = count_failure(stats, reason, now);
     if disables(reason) {
         let until = now.saturating_add(disable_window(reason, count).max(retry_after));
         stats.disabled_until = until;
@@ -149,6 +142,20 @@ pub fn apply(stats: &mut UsageStats, outcome: Outcome, model: Option<&str>, now:
         };
         Applied::WindowStarted(until)
     }
+}
+
+/// Counts a failure for `reason` at `now` (counters restart after a quiet day); returns the count
+/// of `reason`.
+pub(super) fn count_failure(stats: &mut UsageStats, reason: FailureReason, now: i64) -> u32 {
+    if stats.last_failure_at > 0 && now.saturating_sub(stats.last_failure_at) >= QUIET_RESET_MS {
+        stats.error_count = 0;
+        stats.failure_counts.clear();
+    }
+    stats.error_count = stats.error_count.saturating_add(1);
+    let count = stats.failure_counts.entry(reason).or_insert(0);
+    *count = count.saturating_add(1);
+    stats.last_failure_at = now;
+    *count
 }
 
 /// The Anthropic error text of a Claude-Code-only credential used elsewhere.

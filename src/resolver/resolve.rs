@@ -5,35 +5,20 @@ use std::borrow::Cow;
 
 use crate::config::{Config, Env};
 use crate::store::{
-    FenceState,
-    AuthProfiles, CredentialKind, FailureReason, OverrideSource, Profile, ProviderId, UsageStats,
+    AuthProfiles, CredentialKind, FailureReason, FenceState, Lane, OverrideSource, Profile,
+    ProviderId, UsageStats,
 };
 
 use super::order::{Fingerprint, candidate_ids, sort_candidates};
+use super::lanes::{close_metered, crossing, home_lane, lane_closed, quota_moves, quota_place, session_lane};
+use super::quota::headroom;
+pub use super::types::ResolveRequest;
 use super::types::{
     Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
 };
 
 /// Providers that do their own failover: their profiles never cool down.
 pub const NEVER_COOL: [&str; 2] = ["openrouter", "kilocode"];
-
-/// One resolution request.
-#[derive(Debug, Clone, Copy)]
-pub struct ResolveRequest<'a> {
-    /// The provider of the model about to be called.
-    pub provider: &'a ProviderId,
-    /// The model id (scopes rate-limit and timeout cooldowns), if known.
-    pub model: Option<&'a str>,
-    /// The session's pin, if any.
-    pub pin: Option<PinView<'a>>,
-    /// The session's compaction count now.
-    pub compaction_count: u32,
-    /// Now, ms.
-    pub now_ms: i64,
-    /// Profiles whose secret reference cannot be resolved now: ineligible for this request
-    /// ([`Reason::UnresolvedRef`]); empty when every reference resolved or none is used.
-    pub unresolved: &'a [String],
-}
 
 /// The end of the window that blocks `stats` for `model` at `now`, or 0 when it is usable.
 pub fn blocked_until(
@@ -45,7 +30,17 @@ pub fn blocked_until(
     if NEVER_COOL.contains(&provider.as_str()) {
         return (0, None);
     }
-    window(stats, model, now)
+    let (until, reason) = window(stats, model, now);
+    if stats.quota.is_none() || reason.is_some_and(|r| matches!(r, Reason::Disabled { .. })) {
+        return (until, reason);
+    }
+    // An exhausted quota window blocks past the stored cooldown (which holds at most a day).
+    let exhausted = headroom(Some(stats), &Default::default(), model, now).exhausted_until;
+    if exhausted > now && exhausted > until {
+        let reason = Some(FailureReason::RateLimit);
+        return (exhausted, Some(Reason::Cooldown { until: exhausted, reason }));
+    }
+    (until, reason)
 }
 
 /// [`blocked_until`] for a provider that does cool down.
@@ -112,6 +107,16 @@ impl Place {
     }
 }
 
+/// True when config `auth.profiles[id].mode` (if any) agrees with the stored credential's `kind`.
+#[inline(always)]
+fn mode_agrees(config: &Config, id: &str, kind: CredentialKind) -> bool {
+    match config.auth_profiles.get(id).and_then(|m| m.mode) {
+        None => true,
+        Some(CredentialKind::OAuth) => matches!(kind, CredentialKind::OAuth | CredentialKind::Token),
+        Some(mode) => mode == kind,
+    }
+}
+
 /// Steps 2 and 3 for one id: eligibility, then the cooldown or disable window. `profile` comes with
 /// whether it is already known to be of the requested provider.
 #[inline(always)]
@@ -137,19 +142,17 @@ fn evaluate<'a>(
         },
         problem: None,
         blocked_until: 0,
+        lane: Lane::Metered,
+        low: false,
+        window_reset: 0,
     };
     let Some((p, same_provider)) = profile else {
         c.problem = Some(Reason::NotInStore);
         return c;
     };
     c.kind = Some(p.kind);
-    let mode_ok = match config.auth_profiles.get(id).and_then(|m| m.mode) {
-        None => true,
-        Some(CredentialKind::OAuth) => {
-            matches!(p.kind, CredentialKind::OAuth | CredentialKind::Token)
-        }
-        Some(mode) => mode == p.kind,
-    };
+    c.lane = req.quota.policy.lane_of(id, p.kind);
+    let mode_ok = mode_agrees(config, id, p.kind);
     let expired = p.is_expired(req.now_ms);
     // OpenClaw's refresh fence: a pending one waits for the refresh elsewhere (like a login due for a
     // refresh, after fresh ones); a failed one needs a new login.
@@ -183,6 +186,9 @@ fn evaluate<'a>(
         && let Some(stats) = usage
     {
         (c.blocked_until, c.problem) = window(stats, req.model, req.now_ms);
+        if stats.quota.is_some() {
+            quota_place(&mut c, stats, req);
+        }
     }
     c.usable = c.problem.is_none();
     if place == Place::RoundRobin {
@@ -193,13 +199,15 @@ fn evaluate<'a>(
     c
 }
 
+
+
 /// Every candidate of `req`'s provider, evaluated and sorted, with the order's source and hash.
 fn evaluate_all<'a>(
     store: &'a AuthProfiles,
     config: &'a Config,
     req: &ResolveRequest<'a>,
     never_cool: bool,
-) -> (Vec<Candidate<'a>>, OrderSource, u32) {
+) -> (Vec<Candidate<'a>>, OrderSource, u32, Option<Lane>) {
     let (ids, order_source) = candidate_ids(store, config, req.provider);
     let place = Place::of(order_source);
     let explicit = order_source.is_explicit();
@@ -233,8 +241,9 @@ fn evaluate_all<'a>(
         candidates.push(evaluate(id, profile, config, req, never_cool, place));
     });
     let order_hash = fingerprint.finish(order_source, known_hash);
+    let home = home_lane(&candidates, explicit);
     sort_candidates(&mut candidates, explicit);
-    (candidates, order_source, order_hash)
+    (candidates, order_source, order_hash, home)
 }
 
 /// Resolves which profile `req`'s session should use next (SPEC §5).
@@ -247,8 +256,8 @@ pub fn resolve<'a>(
     req: &ResolveRequest<'a>,
 ) -> Result<Resolution<'a>, ResolveError> {
     let never_cool = NEVER_COOL.contains(&req.provider.as_str());
-    let (mut candidates, order_source, order_hash) = evaluate_all(store, config, req, never_cool);
-    let _explicit = order_source.is_explicit();
+    let (mut candidates, order_source, order_hash, home) =
+        evaluate_all(store, config, req, never_cool);
     if candidates.is_empty() {
         let invalid: Vec<String> = store
             .invalid_of(req.provider)
@@ -277,6 +286,8 @@ pub fn resolve<'a>(
     let foreign_user_pin = req
         .pin
         .is_some_and(|p| p.source == OverrideSource::User && pin_provider_differs(store, p.profile, req.provider));
+    let lane = session_lane(store, req, home, foreign_user_pin);
+    let closed = close_metered(&mut candidates, lane, req);
     let (chosen, pin_change) = match req.pin {
         Some(_) if foreign_user_pin => (None, PinChange::Keep),
         Some(pin) => apply_pin(
@@ -306,15 +317,21 @@ pub fn resolve<'a>(
     };
     match chosen {
         Some(i) => Ok(Resolution {
+            crossing: crossing(lane, candidates[i].lane),
             candidates,
             choice: Choice::Profile(i),
             order_source,
             pin_change,
             order_hash,
         }),
+        None if closed => Err(lane_closed(req.provider, lane, &candidates)),
         None => Err(no_usable(req.provider, &candidates)),
     }
 }
+
+
+
+
 
 /// True when the pinned profile is stored for another provider than `provider` (a pin whose profile
 /// was deleted belongs to nobody: the next resolution clears it).
@@ -379,7 +396,7 @@ fn apply_pin<'a>(
                     let n = candidates.len();
                     (1..=n).map(|k| (i + k) % n).find(|&j| candidates[j].usable)
                 }
-                Some(i) if !order_changed && candidates[i].usable => {
+                Some(i) if !order_changed && candidates[i].usable && !quota_moves(candidates, i, req) => {
                     candidates[i].place = Reason::AutoPin;
                     to_front(candidates, i);
                     return Ok((Some(0), PinChange::Keep));
@@ -396,6 +413,7 @@ fn apply_pin<'a>(
         }
     }
 }
+
 
 /// The error when no candidate is usable: all cooling (with the soonest end) or none eligible.
 fn no_usable(provider: &ProviderId, candidates: &[Candidate<'_>]) -> ResolveError {
@@ -461,6 +479,7 @@ fn key_fallback<'a>(
             order_source,
             pin_change: PinChange::Keep,
             order_hash,
+            crossing: None,
         }),
         None => Err(ResolveError::NoCredentials {
             provider: provider.to_string(),

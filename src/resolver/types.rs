@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::store::{CredentialKind, FailureReason, OverrideSource, Secret};
+use crate::config::{DEFAULT_POLICY, QuotaPolicy};
+use crate::store::{CredentialKind, FailureReason, Lane, OverrideSource, ProviderId, Secret};
 
 /// Where a candidate list came from (SPEC §5 step 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub enum Reason {
     NotInStore,
     /// The stored profile is for another provider.
     ProviderMismatch,
+    /// A metered profile, closed to a subscription session that did not opt in to per-token billing.
+    LaneClosed,
     /// Config `auth.profiles[id].mode` disagrees with the stored credential type.
     ModeMismatch,
 }
@@ -104,6 +107,7 @@ impl fmt::Display for Reason {
             Reason::UnresolvedRef => f.write_str("secret reference does not resolve"),
             Reason::NotInStore => f.write_str("not in the store"),
             Reason::ProviderMismatch => f.write_str("profile is for another provider"),
+            Reason::LaneClosed => f.write_str("metered: not used for a subscription session without an opt-in"),
             Reason::ModeMismatch => f.write_str("config mode differs from stored type"),
         }
     }
@@ -128,6 +132,12 @@ pub struct Candidate<'a> {
     pub problem: Option<Reason>,
     /// End of its cooldown/disable window (0 when none applies).
     pub blocked_until: i64,
+    /// Who pays for it.
+    pub lane: Lane,
+    /// Past a quota threshold: placed behind profiles with headroom.
+    pub low: bool,
+    /// The soonest reset of a plan window with room left, ms (0: none known).
+    pub window_reset: i64,
 }
 
 impl Candidate<'_> {
@@ -189,6 +199,18 @@ pub struct Resolution<'a> {
     pub pin_change: PinChange<'a>,
     /// Fingerprint of the candidate order, to store with a new auto pin.
     pub order_hash: u32,
+    /// Set when the choice crosses from a subscription (or free) lane to a metered one, opted in.
+    pub crossing: Option<LaneCrossing>,
+}
+
+/// A choice that bills another lane than the session's own (always an opt-in: see
+/// [`ResolveError::LaneClosed`]). Log it, count it, show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneCrossing {
+    /// The session's lane.
+    pub from: Lane,
+    /// The chosen profile's lane.
+    pub to: Lane,
 }
 
 impl<'a> Resolution<'a> {
@@ -204,6 +226,7 @@ impl<'a> Resolution<'a> {
             order_source: self.order_source,
             pin_change: self.pin_change.into_owned(),
             order_hash: self.order_hash,
+            crossing: self.crossing,
         }
     }
 
@@ -262,6 +285,25 @@ pub enum ResolveError {
         /// `id: why` for each profile.
         details: String,
     },
+    /// The session's subscription lane has nothing usable and the only usable profiles are metered:
+    /// the caller did not opt in to per-token billing, so none is handed out.
+    #[error(
+        "The {lane} credentials for {provider} are used up or cooling down; the first is usable again at {at} ({id}). {metered} bills per token and is not used for this session without an opt-in: pass allowMetered in the request (--allow-metered on the command line), allow it for this agent or session kind in modelauth.json (lanes.metered: \"allow\"), or wait."
+    )]
+    LaneClosed {
+        /// The provider.
+        provider: String,
+        /// The session's lane.
+        lane: Lane,
+        /// The profile of that lane that frees first.
+        id: String,
+        /// When, ms.
+        until_ms: i64,
+        /// When, RFC 3339.
+        at: String,
+        /// The metered profile that would have been used.
+        metered: String,
+    },
     /// The user pinned a profile that cannot be used at all.
     #[error(
         "The pinned profile {id} cannot be used ({why}); pick another with /model <model>@<profile>."
@@ -272,6 +314,48 @@ pub enum ResolveError {
         /// Why.
         why: String,
     },
+}
+
+/// One resolution request.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolveRequest<'a> {
+    /// The provider of the model about to be called.
+    pub provider: &'a ProviderId,
+    /// The model id (scopes rate-limit and timeout cooldowns), if known.
+    pub model: Option<&'a str>,
+    /// The session's pin, if any.
+    pub pin: Option<PinView<'a>>,
+    /// The session's compaction count now.
+    pub compaction_count: u32,
+    /// Now, ms.
+    pub now_ms: i64,
+    /// Profiles whose secret reference cannot be resolved now: ineligible for this request
+    /// ([`Reason::UnresolvedRef`]); empty when every reference resolved or none is used.
+    pub unresolved: &'a [String],
+    /// Quota thresholds, lanes and the session's idle time ([`QuotaAsk::default`]: the default policy,
+    /// no opt-in to metered billing).
+    pub quota: QuotaAsk<'a>,
+}
+
+/// The quota and lane side of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaAsk<'a> {
+    /// Thresholds, lanes, the prompt-cache lifetime.
+    pub policy: &'a QuotaPolicy,
+    /// The caller opted in (or the policy allows) a fall from a subscription to a metered profile.
+    pub allow_metered: bool,
+    /// How long the session has been idle, ms (`None`: unknown, counted as warm).
+    pub idle_ms: Option<i64>,
+}
+
+impl Default for QuotaAsk<'static> {
+    fn default() -> Self {
+        QuotaAsk {
+            policy: &DEFAULT_POLICY,
+            allow_metered: false,
+            idle_ms: None,
+        }
+    }
 }
 
 /// The session pin as the resolver sees it.

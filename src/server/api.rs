@@ -105,6 +105,28 @@ struct OutcomeIn {
     retry_after_s: Option<u64>,
     status: Option<u16>,
     body: Option<String>,
+    /// The provider's response headers (names in any case).
+    headers: Option<serde_json::Map<String, Value>>,
+    /// The answer's usage block (`input`, `output`, `cacheRead`, `cacheWrite`, or the provider's
+    /// own names).
+    usage: Option<Value>,
+}
+
+impl OutcomeIn {
+    /// The provider's answer, when headers or usage were sent (values that are not text or numbers
+    /// are ignored and counted).
+    fn answer(&self) -> Option<(crate::Answer, u32)> {
+        if self.headers.is_none() && self.usage.is_none() {
+            return None;
+        }
+        let (headers, ignored) = crate::Answer::headers_from_json(self.headers.as_ref());
+        let answer = crate::Answer {
+            status: self.status,
+            headers,
+            usage: self.usage.as_ref().and_then(crate::Answer::usage_from_json),
+        };
+        Some((answer, ignored))
+    }
 }
 
 /// `success`, a failure reason (`rate_limit`, …), or `failure` (classified from `status` and `body`).
@@ -140,7 +162,15 @@ async fn outcomes(
 ) -> Result<Response, ApiError> {
     let outcome = outcome_of(&o)?;
     let out = with_agent(&s, agent, move |a| {
-        let applied = a.report(&o.profile, o.model.as_deref(), outcome)?;
+        let (applied, observed) = match o.answer() {
+            Some((answer, ignored)) => {
+                let (applied, mut seen) =
+                    a.report_answer(&o.profile, o.model.as_deref(), outcome, &answer)?;
+                seen.ignored = seen.ignored.saturating_add(ignored);
+                (applied, Some(seen))
+            }
+            None => (a.report(&o.profile, o.model.as_deref(), outcome)?, None),
+        };
         let (applied, until) = match applied {
             Applied::Succeeded => ("succeeded", None),
             Applied::WindowStarted(t) => ("windowStarted", Some(t)),
@@ -150,7 +180,14 @@ async fn outcomes(
             .profile_states(None)?
             .into_iter()
             .find(|p| p.id == o.profile);
-        Ok(json!({ "profile": o.profile, "applied": applied, "untilMs": until, "state": state }))
+        let mut out =
+            json!({ "profile": o.profile, "applied": applied, "untilMs": until, "state": state });
+        if let Some(seen) = observed {
+            out["windows"] = json!(seen.windows);
+            out["ignoredHeaders"] = json!(seen.ignored);
+            out["providerReset"] = json!(seen.provider_reset);
+        }
+        Ok(out)
     })
     .await?;
     Ok(json_response(&out))
@@ -255,6 +292,7 @@ fn agent_gauges(gateway: &Gateway, agents: &[String]) -> String {
     let mut out = String::from(
         "# HELP modelauth_profiles_blocked Profiles in a cooldown or disabled window.\n# TYPE modelauth_profiles_blocked gauge\n",
     );
+    let mut quota = String::from(super::metrics::QUOTA_HELP);
     let mut pins = String::from(
         "# HELP modelauth_session_pins Sessions in memory with a pin, by source.\n# TYPE modelauth_session_pins gauge\n",
     );
@@ -263,6 +301,11 @@ fn agent_gauges(gateway: &Gateway, agents: &[String]) -> String {
             continue;
         };
         if let Ok(states) = agent.profile_states(None) {
+            quota.push_str(&super::metrics::quota_gauges(
+                id,
+                &states,
+                agent.lane_crossings(),
+            ));
             for (state, name) in [
                 (crate::State::Cooldown, "cooldown"),
                 (crate::State::Disabled, "disabled"),
@@ -276,5 +319,5 @@ fn agent_gauges(gateway: &Gateway, agents: &[String]) -> String {
         let (user, auto) = agent.pin_counts();
         pins.push_str(&format!("modelauth_session_pins{{agent=\"{id}\",source=\"user\"}} {user}\nmodelauth_session_pins{{agent=\"{id}\",source=\"auto\"}} {auto}\n"));
     }
-    out + &pins
+    out + &pins + &quota
 }

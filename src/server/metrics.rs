@@ -78,3 +78,44 @@ impl Metrics {
         out
     }
 }
+
+/// The help and type lines of [`quota_gauges`].
+pub const QUOTA_HELP: &str = "# HELP modelauth_lane_crossings_total Subscription sessions handed a metered profile (opted in) by this process.\n# TYPE modelauth_lane_crossings_total counter\n# HELP modelauth_quota_used_ratio Share of a quota window used, as the provider last reported it.\n# TYPE modelauth_quota_used_ratio gauge\n# HELP modelauth_ledger_calls_total Calls reported per profile (ledger), by lane.\n# TYPE modelauth_ledger_calls_total counter\n# HELP modelauth_ledger_failures_total Failed calls reported per profile (ledger).\n# TYPE modelauth_ledger_failures_total counter\n# HELP modelauth_ledger_tokens_total Tokens reported per profile (ledger), by kind.\n# TYPE modelauth_ledger_tokens_total counter\n";
+
+/// One agent's lane crossings and its profiles' quota windows and ledgers. Labels are the agent id,
+/// the profile ids and window names the operator's store holds (never a client's text).
+pub fn quota_gauges(agent: &str, states: &[crate::ProfileStatus], crossings: u64) -> String {
+    let mut out = format!("modelauth_lane_crossings_total{{agent=\"{agent}\"}} {crossings}\n");
+    for st in states {
+        let Some(q) = &st.quota else { continue };
+        let p = &st.id;
+        for w in &q.windows {
+            if let Some(u) = w.used_ppm() {
+                let model = w.model.as_deref().unwrap_or("");
+                out.push_str(&format!(
+                    "modelauth_quota_used_ratio{{agent=\"{agent}\",profile=\"{p}\",window=\"{}\",model=\"{model}\"}} {}\n",
+                    w.name,
+                    f64::from(u) / 1_000_000.0
+                ));
+            }
+        }
+        let t = &q.total;
+        out.push_str(&format!(
+            "modelauth_ledger_calls_total{{agent=\"{agent}\",profile=\"{p}\",lane=\"{}\"}} {}\nmodelauth_ledger_failures_total{{agent=\"{agent}\",profile=\"{p}\"}} {}\n",
+            st.lane,
+            t.calls,
+            t.failed()
+        ));
+        for (kind, n) in [
+            ("input", t.tokens.input),
+            ("output", t.tokens.output),
+            ("cache_read", t.tokens.cache_read),
+            ("cache_write", t.tokens.cache_write),
+        ] {
+            out.push_str(&format!(
+                "modelauth_ledger_tokens_total{{agent=\"{agent}\",profile=\"{p}\",kind=\"{kind}\"}} {n}\n"
+            ));
+        }
+    }
+    out
+}

@@ -22,6 +22,21 @@ pub(super) struct ResolveIn {
     model: Option<String>,
     #[serde(default)]
     include_secret: bool,
+    /// The session's kind (`cron`, `group`, …), for the lane policy.
+    session_kind: Option<String>,
+    /// Opt in to a metered profile when the session's subscription lane is used up.
+    #[serde(default)]
+    allow_metered: bool,
+}
+
+impl ResolveIn {
+    /// The lane options of the request.
+    fn lanes(&self) -> crate::Lanes<'_> {
+        crate::Lanes {
+            session_kind: self.session_kind.as_deref(),
+            allow_metered: self.allow_metered,
+        }
+    }
 }
 
 /// The handler: the cached answer in place; a login due for a refresh on the blocking pool (a token
@@ -36,17 +51,29 @@ pub(super) async fn resolve(
         reason = "a latency metric measures real elapsed time"
     )]
     let started = Instant::now();
-    let (session, provider, model) = (r.session.clone(), r.provider.clone(), r.model.clone());
+    let r = std::sync::Arc::new(r);
+    let ask = std::sync::Arc::clone(&r);
     let cached = with_agent_fast(&s, agent.clone(), move |a| {
-        a.next_cached(session.as_deref(), &provider, model.as_deref())
+        let lanes = ask.lanes();
+        a.next_cached_in_lane(
+            ask.session.as_deref(),
+            &ask.provider,
+            ask.model.as_deref(),
+            lanes,
+        )
     })
     .await?;
     let d = match cached {
         Decision::NeedsRefresh { .. } => {
-            let (session, provider, model) =
-                (r.session.clone(), r.provider.clone(), r.model.clone());
+            let ask = std::sync::Arc::clone(&r);
             with_agent(&s, agent, move |a| {
-                Ok(a.next(session.as_deref(), &provider, model.as_deref())?)
+                let lanes = ask.lanes();
+                Ok(a.next_in_lane(
+                    ask.session.as_deref(),
+                    &ask.provider,
+                    ask.model.as_deref(),
+                    lanes,
+                )?)
             })
             .await?
         }
@@ -86,6 +113,12 @@ impl Serialize for Answer<'_> {
             "orderSource",
             &d.explanation().map(|e| e.order_source.as_str()),
         )?;
+        if let Some(c) = d.explanation().and_then(|e| e.crossing) {
+            m.serialize_entry(
+                "laneCrossing",
+                &serde_json::json!({ "from": c.from.as_str(), "to": c.to.as_str() }),
+            )?;
+        }
         match d {
             Decision::Ready {
                 source,
@@ -110,6 +143,20 @@ impl Serialize for Answer<'_> {
             } => {
                 m.serialize_entry("decision", "allCooling")?;
                 m.serialize_entry("untilMs", until_ms)?;
+                m.serialize_entry("message", message)?;
+            }
+            Decision::LaneClosed {
+                profile,
+                until_ms,
+                metered,
+                message,
+                ..
+            } => {
+                m.serialize_entry("decision", "laneClosed")?;
+                m.serialize_entry("exhausted", profile)?;
+                m.serialize_entry("untilMs", until_ms)?;
+                m.serialize_entry("metered", metered)?;
+                m.serialize_entry("optIn", "allowMetered")?;
                 m.serialize_entry("message", message)?;
             }
             other => {

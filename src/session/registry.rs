@@ -139,16 +139,26 @@ impl Registry {
         Ok(self.get(key)?.and_then(|s| s.pin))
     }
 
-    /// The pin and compaction count of session `key`: what resolution reads (no copy of the rest of
-    /// the session; no disk access when it is in memory). `(None, 0)` for an unknown session.
-    pub fn pin_and_compaction(&self, key: &str) -> Result<(Option<Pin>, u32), StoreError> {
+    /// The pin and compaction count of session `key`, and how long ago (ms) this process last asked
+    /// this for it (`None`: not since it was loaded): what resolution reads. Marks the session seen at
+    /// `now_ms`. `(None, 0, None)` for an unknown session; no disk access when it is in memory.
+    pub fn pin_for_resolve(
+        &self,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<(Option<Pin>, u32, Option<i64>), StoreError> {
+        let now_step = ((now_ms.max(0) / 16_000) as u16).max(1);
         if let Some(mut slot) = self.inner.map.get_mut(key) {
             slot.tick = self.tick();
-            return Ok((slot.pin(&self.inner.symbols), slot.compaction_count()));
+            let idle = (slot.seen != 0).then(|| i64::from(now_step.wrapping_sub(slot.seen)) * 16_000);
+            slot.seen = now_step;
+            return Ok((slot.pin(&self.inner.symbols), slot.compaction_count(), idle));
         }
-        Ok(self
-            .get(key)?
-            .map_or((None, 0), |s| (s.pin, s.compaction_count)))
+        let found = self.get(key)?;
+        if let Some(mut slot) = self.inner.map.get_mut(key) {
+            slot.seen = now_step;
+        }
+        Ok(found.map_or((None, 0, None), |s| (s.pin, s.compaction_count, None)))
     }
 
     /// Changes session `key` (created when it does not exist) with `change`, marks it for the next

@@ -38,6 +38,10 @@ pub(super) struct Slot {
     pin_order_hash: u32,
     /// Access tick (wrapping) for least-recently-used eviction.
     pub(super) tick: u32,
+    /// When this process last resolved a credential for the session, in 16-second steps of a clock
+    /// that wraps every 12 days (0: not yet): enough to tell a warm prompt cache from a cold one
+    /// without growing the slot past its 56 bytes.
+    pub(super) seen: u16,
     flags: u8,
 }
 
@@ -81,6 +85,7 @@ impl Slot {
             pin_compaction: 0,
             pin_order_hash: 0,
             tick,
+            seen: 0,
             flags: 0,
         };
         slot.assign(session, symbols)?;

@@ -194,6 +194,8 @@ pub struct UsageStats {
     pub failure_counts: BTreeMap<FailureReason, u32>,
     /// Time of the last failure, ms.
     pub last_failure_at: i64,
+    /// The provider's quota windows and the ledger (`modelauthQuota`), when any answer reported them.
+    pub quota: Option<Box<super::QuotaState>>,
 }
 
 /// The longest cooldown or disable window (24 h); longer stored windows are read as this long.
@@ -576,5 +578,9 @@ pub(crate) fn usage_from(fields: &Map<String, Value>) -> UsageStats {
         blocked_until: cap(num("blockedUntil")),
         failure_counts,
         last_failure_at,
+        quota: fields
+            .get(super::QUOTA_FIELD)
+            .and_then(super::QuotaState::from_value)
+            .map(Box::new),
     }
 }

@@ -321,6 +321,14 @@ pub(crate) fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
     text("cooldownReason", s.cooldown_reason.map(|r| r.as_str()));
     text("cooldownModel", s.cooldown_model.as_deref());
     text("disabledReason", s.disabled_reason.map(|r| r.as_str()));
+    match &s.quota {
+        Some(q) => {
+            entry.insert(super::QUOTA_FIELD.to_owned(), q.to_value());
+        }
+        None => {
+            entry.shift_remove(super::QUOTA_FIELD);
+        }
+    }
     if s.failure_counts.is_empty() {
         entry.shift_remove("failureCounts");
     } else {

@@ -335,6 +335,7 @@ pub fn expires_at(record: &Value) -> i64 {
         s.blocked_until,
         after(s.last_failure_at, QUIET_RESET_MS),
         after(s.last_used, KEEP_LAST_USED_MS),
+        s.quota.as_ref().map_or(0, |q| q.latest_reset(0)),
     ]
     .into_iter()
     .max()

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::any::Any;
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::resolver::outcome::Outcome;
 use crate::store::{ProviderId, StoreError};
 
 use crate::backend::SessionWatch;
@@ -35,8 +34,8 @@ pub enum Pending {
         provider: ProviderId,
         /// The model, if any.
         model: Option<String>,
-        /// What happened.
-        outcome: Outcome,
+        /// What happened, with the provider's answer when it was passed.
+        recording: crate::backend::Recording,
         /// When, ms.
         now_ms: i64,
     },

@@ -3,8 +3,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::backend::{ProfileStore, ReportError, Versioned, record_usage};
-use crate::resolver::outcome::{Applied, Outcome};
+use crate::backend::{ProfileStore, Recording, ReportError, Versioned, record_usage};
+use crate::resolver::quota::Observed;
+use crate::resolver::outcome::Applied;
 use crate::store::{AuthEdit, AuthProfiles, ROUTING_FIELDS, StoreError};
 
 use super::link::Pending;
@@ -109,13 +110,13 @@ impl ProfileStore for RedisProfiles {
     /// One checked step on the server: concurrent reports from several instances give exactly the
     /// schedule of one gateway (a failure inside an active window changes nothing). No local lock is
     /// taken: nothing local changes.
-    fn record(
+    fn record_answer(
         &self,
         profile: &str,
         model: Option<&str>,
-        outcome: Outcome,
+        recording: &Recording,
         now_ms: i64,
-    ) -> Result<Applied, ReportError> {
+    ) -> Result<(Applied, Observed), ReportError> {
         let local = self.local.snapshot()?;
         let Some(p) = local.value.profiles.get(profile) else {
             return Err(ReportError::UnknownProfile {
@@ -129,14 +130,14 @@ impl ProfileStore for RedisProfiles {
             profile: profile.to_owned(),
             provider: provider.clone(),
             model: model.map(str::to_owned),
-            outcome,
+            recording: recording.clone(),
             now_ms,
         };
         let applied = self.routing.transact(&[profile], Mode::Keep(Some(replay)), &mut |edit| {
             let view = edit.view();
-            Ok(record_usage(edit, &view, &provider, profile, model, outcome, now_ms))
+            Ok(record_usage(edit, &view, &provider, profile, model, recording, now_ms))
         })?;
-        tracing::debug!(profile, applied = ?applied, "outcome reported (shared)");
+        tracing::debug!(profile, applied = ?applied.0, "outcome reported (shared)");
         Ok(applied)
     }
 }
@@ -147,7 +148,7 @@ pub fn replay(routing: &AgentRouting, change: &Pending) -> Result<(), ReportErro
         profile,
         provider,
         model,
-        outcome,
+        recording,
         now_ms,
         ..
     } = change
@@ -156,7 +157,7 @@ pub fn replay(routing: &AgentRouting, change: &Pending) -> Result<(), ReportErro
         routing.refresh_now(vec![profile.clone()])?;
         routing.transact(&[profile.as_str()], Mode::WriteBack, &mut |edit| {
             let view = edit.view();
-            record_usage(edit, &view, provider, profile, model.as_deref(), *outcome, *now_ms);
+            record_usage(edit, &view, provider, profile, model.as_deref(), recording, *now_ms);
             Ok(())
         })?;
     }

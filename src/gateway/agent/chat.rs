@@ -86,6 +86,8 @@ impl Agent {
                     Some(crate::gateway::StateLayout::Sqlite) => Behaviour::OpenClaw2026_9,
                     _ => Behaviour::Spec,
                 },
+                quota: self.quota_ask(Default::default()),
+                crossings: self.lane_crossings(),
             },
         );
         match plan {

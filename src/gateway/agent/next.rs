@@ -2,7 +2,9 @@
 //! refreshed on the way (in place or in the background).
 
 use crate::config::Config;
-use crate::resolver::{PinChange, PinView, Resolution, ResolveError, ResolveRequest, resolve};
+use crate::resolver::{
+    PinChange, PinView, QuotaAsk, Resolution, ResolveError, ResolveRequest, resolve,
+};
 use crate::session::Pin;
 use crate::store::{AuthProfiles, OverrideSource, ProviderId, StoreError};
 
@@ -28,7 +30,30 @@ impl Agent {
         provider: &str,
         model: Option<&str>,
     ) -> Result<Decision, AgentError> {
-        self.next_with(session, provider, model, true)
+        self.next_with(session, provider, model, Lanes::default(), true)
+    }
+
+    /// [`Agent::next`] with the lane options of the request: the session's kind (which the policy
+    /// may allow to fall to metered billing) and the caller's explicit opt-in.
+    pub fn next_in_lane(
+        &self,
+        session: Option<&str>,
+        provider: &str,
+        model: Option<&str>,
+        lanes: Lanes<'_>,
+    ) -> Result<Decision, AgentError> {
+        self.next_with(session, provider, model, lanes, true)
+    }
+
+    /// [`Agent::next_cached`] with the lane options of [`Agent::next_in_lane`].
+    pub fn next_cached_in_lane(
+        &self,
+        session: Option<&str>,
+        provider: &str,
+        model: Option<&str>,
+        lanes: Lanes<'_>,
+    ) -> Result<Decision, AgentError> {
+        self.next_with(session, provider, model, lanes, false)
     }
 
     /// [`Agent::next`] without network calls or commands: a login due for a refresh whose access
@@ -42,7 +67,7 @@ impl Agent {
         provider: &str,
         model: Option<&str>,
     ) -> Result<Decision, AgentError> {
-        self.next_with(session, provider, model, false)
+        self.next_with(session, provider, model, Lanes::default(), false)
     }
 
     /// [`Agent::next`], refreshing due logins when `refresh`.
@@ -51,6 +76,7 @@ impl Agent {
         session: Option<&str>,
         provider: &str,
         model: Option<&str>,
+        lanes: Lanes<'_>,
         refresh: bool,
     ) -> Result<Decision, AgentError> {
         let provider = ProviderId::new(provider)?;
@@ -60,11 +86,16 @@ impl Agent {
             let store = self.inner.profiles.snapshot()?.value;
             let config = self.config()?;
             let unresolved = self.unresolved_refs(&store, &provider, &config, refresh);
-            let resolution =
-                match self.resolve_in(&store, session, &provider, model, &config, &unresolved)? {
-                    Ok(r) => r,
-                    Err(e) => return Ok(Decision::from_error(e)),
-                };
+            let ask = Ask {
+                session,
+                provider: &provider,
+                model,
+                lanes,
+            };
+            let resolution = match self.resolve_in(&store, ask, &config, &unresolved)? {
+                Ok(r) => r,
+                Err(e) => return Ok(Decision::from_error(e)),
+            };
             let chosen = resolution
                 .chosen_profile()
                 .and_then(|id| store.profiles.get(id))
@@ -73,22 +104,10 @@ impl Agent {
                 return Ok(Decision::from_resolution(resolution, None));
             };
             if p.fence.is_some() || self.ref_uncached(&p) {
-                if !refresh {
-                    return Ok(Decision::needs_refresh(resolution));
+                match self.settle_pending(&p, resolution, &config, refresh, rounds < 4)? {
+                    Some(d) => return Ok(d),
+                    None => continue,
                 }
-                if p.fence.is_none() {
-                    // A reference to resolve now (refresh: the caller may block).
-                    let secret = self.secret_of(&p, &config);
-                    if secret.is_none() && rounds < 4 {
-                        continue;
-                    }
-                    return Ok(Decision::from_resolution(resolution, secret));
-                }
-                // OpenClaw is refreshing it: wait for its answer, then choose again.
-                if rounds < 4 && self.await_fence(&p.id)? {
-                    continue;
-                }
-                return Ok(Decision::from_error(fence_error(&p.id, &provider)));
             }
             let now = self.now_ms();
             if oauth::due(&p, now) != oauth::Due::Refresh {
@@ -124,6 +143,34 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// The answer for a chosen profile that OpenClaw is refreshing (its fence) or whose secret
+    /// reference has no fresh resolved value; `None` to choose again (`again`: rounds remain).
+    fn settle_pending(
+        &self,
+        p: &crate::store::Profile,
+        resolution: Resolution<'static>,
+        config: &Config,
+        refresh: bool,
+        again: bool,
+    ) -> Result<Option<Decision>, AgentError> {
+        if !refresh {
+            return Ok(Some(Decision::needs_refresh(resolution)));
+        }
+        if p.fence.is_none() {
+            // A reference to resolve now (refresh: the caller may block).
+            let secret = self.secret_of(p, config);
+            if secret.is_none() && again {
+                return Ok(None);
+            }
+            return Ok(Some(Decision::from_resolution(resolution, secret)));
+        }
+        // OpenClaw is refreshing it: wait for its answer, then choose again.
+        if again && self.await_fence(&p.id)? {
+            return Ok(None);
+        }
+        Ok(Some(Decision::from_error(fence_error(&p.id, &p.provider))))
     }
 
     /// Refreshes OAuth profile `id` on a thread of its own unless one already is.
@@ -169,36 +216,88 @@ impl Agent {
         self.inner.refresher.refresh(target, id)
     }
 
-    /// The resolver's answer for `session` over `store`, with the pin change committed.
+    /// The resolver's answer for `ask` over `store`, with the pin change committed.
     fn resolve_in(
         &self,
         store: &AuthProfiles,
-        session: Option<&str>,
-        provider: &ProviderId,
-        model: Option<&str>,
+        ask: Ask<'_>,
         config: &Config,
         unresolved: &[String],
     ) -> Result<Result<Resolution<'static>, ResolveError>, AgentError> {
-        let (pin, compaction_count) = match session {
-            Some(key) => self.inner.sessions.pin_and_compaction(key)?,
-            None => (None, 0),
+        let now_ms = self.now_ms();
+        let (pin, compaction_count, idle_ms) = match ask.session {
+            Some(key) => self.inner.sessions.pin_for_resolve(key, now_ms)?,
+            None => (None, 0, None),
         };
         let req = ResolveRequest {
             unresolved,
-            provider,
-            model,
+            provider: ask.provider,
+            model: ask.model,
             pin: pin.as_ref().map(pin_view),
             compaction_count,
-            now_ms: self.now_ms(),
+            now_ms,
+            quota: QuotaAsk {
+                idle_ms,
+                ..self.quota_ask(ask.lanes)
+            },
         };
         let resolution = match resolve(store, config, &self.inner.env, &req) {
             Ok(r) => r.into_owned(),
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(key) = session {
+        if let Some(c) = resolution.crossing {
+            self.note_crossing(ask.session, &resolution, c);
+        }
+        if let Some(key) = ask.session {
             self.apply_pin_change(key, pin.as_ref(), &resolution)?;
         }
         Ok(Ok(resolution))
+    }
+
+    /// A lane crossing handed out: logged and counted (see [`Agent::lane_crossings`]).
+    fn note_crossing(
+        &self,
+        session: Option<&str>,
+        r: &Resolution<'_>,
+        c: crate::resolver::LaneCrossing,
+    ) {
+        self.inner
+            .crossings
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(
+            session = session.unwrap_or(""),
+            profile = r.chosen_profile().unwrap_or(""),
+            from = c.from.as_str(),
+            to = c.to.as_str(),
+            "lane crossing: a {} session billed to a {} profile (opted in)",
+            c.from,
+            c.to
+        );
+    }
+
+    /// How many lane crossings (a subscription session handed a metered profile, opted in) this
+    /// process has handed out.
+    pub fn lane_crossings(&self) -> u64 {
+        self.inner
+            .crossings
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The quota side of a resolution with `lanes` (idle unknown): the agent's policy, and whether
+    /// it or the request allows metered billing.
+    pub(crate) fn quota_ask(&self, lanes: Lanes<'_>) -> QuotaAsk<'_> {
+        let policy = &*self.inner.policy;
+        let id = self.inner.id.as_str();
+        QuotaAsk {
+            policy,
+            allow_metered: policy.metered_allowed(id, lanes.session_kind, lanes.allow_metered),
+            idle_ms: None,
+        }
+    }
+
+    /// The routing policy in effect (`modelauth.json`).
+    pub fn policy(&self) -> &crate::config::QuotaPolicy {
+        &self.inner.policy
     }
 
     /// Commits a resolution's pin change as a compare-and-set against the pin it was computed from:
@@ -223,6 +322,25 @@ impl Agent {
         }
         Ok(applied)
     }
+}
+
+/// The lane options of one request ([`Agent::next_in_lane`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lanes<'a> {
+    /// The session's kind, as the gateway names it (`cron`, `group`, …): the policy may allow it
+    /// metered billing.
+    pub session_kind: Option<&'a str>,
+    /// The caller opts this request in to a metered profile when the session's lane is used up.
+    pub allow_metered: bool,
+}
+
+/// One resolution's question.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    session: Option<&'a str>,
+    provider: &'a ProviderId,
+    model: Option<&'a str>,
+    lanes: Lanes<'a>,
 }
 
 /// The resolver's view of a stored pin.
