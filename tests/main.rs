@@ -21,6 +21,12 @@ mod operator_ux;
 mod parser_cases;
 mod parser_props;
 mod quota;
+#[path = "../benches/quota_sim.rs"]
+#[allow(
+    dead_code,
+    reason = "the bench prints every figure; the test checks the targets"
+)]
+mod quota_sim;
 mod readme_tour;
 mod redesign_defects;
 pub mod redis_server;

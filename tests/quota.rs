@@ -506,7 +506,8 @@ fn an_automatic_pin_stays_below_the_threshold_and_while_warm_and_a_user_pin_neve
         Some("anthropic:b"),
         "idle past the cache lifetime: moved"
     );
-    // At the threshold an automatic pin moves at once, warm or not.
+    // Past the threshold a profile takes no new session, but a warm one finishes its conversation
+    // there; at the wall (98 %) it moves at once.
     agent
         .report_answer(
             "anthropic:b",
@@ -518,7 +519,30 @@ fn an_automatic_pin_stays_below_the_threshold_and_while_warm_and_a_user_pin_neve
     clock.advance(1_000);
     assert_eq!(
         agent.next(Some("s"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:a")
+        Some("anthropic:b"),
+        "warm: kept"
+    );
+    assert_eq!(
+        agent
+            .next(Some("other"), "anthropic", None)
+            .unwrap()
+            .profile(),
+        Some("anthropic:a"),
+        "new: headroom"
+    );
+    agent
+        .report_answer(
+            "anthropic:b",
+            None,
+            Outcome::Success,
+            &answer(0.985, now + 3_600_000),
+        )
+        .unwrap();
+    clock.advance(1_000);
+    assert_eq!(
+        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
+        Some("anthropic:a"),
+        "the wall"
     );
     // A user pin stays on a profile past its threshold.
     agent.chat("u", "/model opus@anthropic:b").unwrap();
@@ -634,10 +658,25 @@ fn serve_takes_the_answer_and_answers_the_lane_decision() {
     let (code, doc) = s.unix("POST", "/v1/agents/main/outcomes", Some(&outcome));
     assert_eq!((code, doc["windows"].as_u64()), (200, Some(1)), "{doc}");
     assert_eq!(doc["state"]["quota"]["total"]["tokens"]["cacheWrite"], 50);
+    let r = resolve(json!({"provider": "anthropic", "session": "s2"}));
+    assert_eq!(
+        r["profile"], "anthropic:b",
+        "past the threshold: a new session goes elsewhere ({r})"
+    );
+    let r = resolve(json!({"provider": "anthropic", "session": "s1"}));
+    assert_eq!(
+        r["profile"], "anthropic:a",
+        "a warm session keeps its cache ({r})"
+    );
+    let wall = json!({"profile": "anthropic:a", "outcome": "success", "headers": header_map(&five_hour(0.99, 3 * 3600))});
+    assert_eq!(
+        s.unix("POST", "/v1/agents/main/outcomes", Some(&wall)).0,
+        200
+    );
     let r = resolve(json!({"provider": "anthropic", "session": "s1"}));
     assert_eq!(
         r["profile"], "anthropic:b",
-        "past the threshold: the pin moves ({r})"
+        "at the wall the pin moves ({r})"
     );
     // Garbage: a value that is not text, and malformed ones, are counted and change nothing.
     let garbage = json!({"profile": "anthropic:b", "outcome": "success",
@@ -758,5 +797,37 @@ fn a_window_learned_by_one_instance_steers_another_through_redis() {
     assert!(
         record.contains("modelauthQuota"),
         "the window is in the shared record: {record}"
+    );
+}
+
+#[test]
+fn the_simulated_trace_meets_the_targets_of_the_issue() {
+    use crate::quota_sim::{Policy, Trace, replay};
+    let trace = Trace {
+        days: 3,
+        sessions: 12,
+        accounts: 3,
+        budget_5h: 3_000_000,
+        budget_7d: 15_000_000,
+        seed: 29,
+    };
+    let (r, w) = (
+        replay(&trace, Policy::Reactive),
+        replay(&trace, Policy::Windows),
+    );
+    assert!(
+        r.rate_limited >= 10,
+        "the trace must reach the limits: {r:?}"
+    );
+    assert!(
+        w.rate_limited * 10 <= r.rate_limited,
+        "at least 90 % fewer 429s: {r:?} {w:?}"
+    );
+    assert_eq!(w.unintended_crossings, 0, "{w:?}");
+    assert_eq!(w.metered_with_room, 0, "{w:?}");
+    assert!(w.switches <= r.switches, "{r:?} {w:?}");
+    assert!(
+        r.metered_calls > 0,
+        "the reactive policy falls to the key in silence: {r:?}"
     );
 }

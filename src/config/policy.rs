@@ -6,8 +6,9 @@
 //! ```json5
 //! {
 //!   quota: {
+//!     routing: true,                   // false: the reactive policy, windows only recorded
 //!     promptCacheIdle: "5m",
-//!     thresholds: { fiveHour: 0.9, sevenDay: 0.95, other: 0.95, minRequests: 2, minTokens: 2000 },
+//!     thresholds: { fiveHour: 0.9, sevenDay: 0.95, other: 0.95, wall: 0.98, minRequests: 2, minTokens: 2000 },
 //!     providers: { anthropic: { fiveHour: 0.8 } },
 //!   },
 //!   lanes: {
@@ -38,6 +39,11 @@ pub struct Thresholds {
     pub seven_day_ppm: u32,
     /// Share of any other window reported as a share, in millionths.
     pub other_ppm: u32,
+    /// Share of a plan window at which even a warm session's automatic pin moves (the wall), in
+    /// millionths. Between the threshold and the wall a profile takes no new sessions, but a session
+    /// in the middle of a conversation finishes it there: moving breaks its prompt cache, and the new
+    /// account's window pays for the whole context again.
+    pub wall_ppm: u32,
     /// Fewer requests left than this in a request window.
     pub min_requests: u64,
     /// Fewer tokens left than this in a token window.
@@ -50,6 +56,7 @@ impl Default for Thresholds {
             five_hour_ppm: 900_000,
             seven_day_ppm: 950_000,
             other_ppm: 950_000,
+            wall_ppm: 980_000,
             min_requests: 2,
             min_tokens: 2_000,
         }
@@ -76,6 +83,10 @@ pub struct QuotaPolicy {
     pub session_kinds: BTreeMap<String, bool>,
     /// The longest cool-down a provider's reset may ask for, ms (a week and a day).
     pub max_reset_ms: i64,
+    /// Route on quota windows and lanes (default). Off (`quota.routing: false`): the reactive policy
+    /// of OpenClaw 2026.9.6 and of modelauth before quota windows — windows and the ledger are still
+    /// recorded and shown, but ordering, pins and lanes ignore them.
+    pub routing: bool,
 }
 
 impl Default for QuotaPolicy {
@@ -89,6 +100,7 @@ impl Default for QuotaPolicy {
             agents: BTreeMap::new(),
             session_kinds: BTreeMap::new(),
             max_reset_ms: 8 * 24 * 3_600_000,
+            routing: true,
         }
     }
 }
@@ -159,6 +171,9 @@ impl QuotaPolicy {
         let r = Reader { path };
         let mut p = QuotaPolicy::default();
         if let Some(quota) = r.object(root, "quota", "quota")? {
+            if let Some(v) = quota.get("routing") {
+                p.routing = v.as_bool().ok_or_else(|| r.bad("quota.routing", "is not true or false"))?;
+            }
             if let Some(v) = quota.get("promptCacheIdle") {
                 p.cache_idle_ms = r.duration_ms(v, "quota.promptCacheIdle")?;
             }
@@ -265,9 +280,10 @@ impl Reader<'_> {
                 "fiveHour" => t.five_hour_ppm = self.share(v, &f)?,
                 "sevenDay" => t.seven_day_ppm = self.share(v, &f)?,
                 "other" => t.other_ppm = self.share(v, &f)?,
+                "wall" => t.wall_ppm = self.share(v, &f)?,
                 "minRequests" => t.min_requests = self.count(v, &f)?,
                 "minTokens" => t.min_tokens = self.count(v, &f)?,
-                _ => return Err(self.bad(&f, "is not a threshold modelauth knows (fiveHour, sevenDay, other, minRequests, minTokens)")),
+                _ => return Err(self.bad(&f, "is not a threshold modelauth knows (fiveHour, sevenDay, other, wall, minRequests, minTokens)")),
             }
         }
         Ok(t)
@@ -287,13 +303,14 @@ mod tests {
     #[test]
     fn reads_every_setting() {
         let p = parse(
-            r#"{quota: {promptCacheIdle: "10m", thresholds: {fiveHour: 0.8, minTokens: 10},
+            r#"{quota: {routing: false, promptCacheIdle: "10m", thresholds: {fiveHour: 0.8, minTokens: 10, wall: 0.97},
                 providers: {openai: {sevenDay: 0.5}}},
                 lanes: {profiles: {"anthropic:ci": "free"}, metered: "allow",
                 agents: {main: "opt-in"}, sessionKinds: {cron: "allow"}}}"#,
         )
         .unwrap();
-        assert_eq!(p.cache_idle_ms, 600_000);
+        assert_eq!((p.cache_idle_ms, p.routing), (600_000, false));
+        assert_eq!(p.thresholds.wall_ppm, 970_000);
         assert_eq!(p.thresholds.five_hour_ppm, 800_000);
         assert_eq!(p.thresholds.min_tokens, 10);
         let openai = p.thresholds_of(&ProviderId::new("openai").unwrap());

@@ -7,14 +7,17 @@ use crate::store::{AuthProfiles, FailureReason, Lane, OverrideSource, ProviderId
 use super::quota::headroom;
 use super::types::{Candidate, LaneCrossing, Reason, ResolveError, ResolveRequest};
 
-/// A candidate's place by its quota windows: past a threshold (`low`), the soonest plan-window reset,
+/// A candidate's place by its quota windows: past a threshold (`low`), how soon its room is lost,
 /// and a block until the provider's reset when a window is exhausted.
 #[cold]
 pub(super) fn quota_place(c: &mut Candidate<'_>, stats: &UsageStats, req: &ResolveRequest<'_>) {
+    if !req.quota.policy.routing {
+        return;
+    }
     let t = req.quota.policy.thresholds_of(req.provider);
     let h = headroom(Some(stats), t, req.model, req.now_ms);
-    c.low = h.low;
-    c.window_reset = h.soonest_reset;
+    (c.low, c.wall) = (h.low, h.wall);
+    c.lose_rank = h.lose_rank;
     if h.exhausted_until > req.now_ms && h.exhausted_until > c.blocked_until && c.problem.is_none_or(|p| matches!(p, Reason::Cooldown { .. })) {
         c.blocked_until = h.exhausted_until;
         c.problem = Some(Reason::Cooldown {
@@ -56,7 +59,7 @@ pub(super) fn session_lane(
 /// Closes the usable metered candidates to a session of another lane that did not opt in; true when
 /// any was closed.
 pub(super) fn close_metered(candidates: &mut [Candidate<'_>], lane: Option<Lane>, req: &ResolveRequest<'_>) -> bool {
-    if req.quota.allow_metered || lane.is_none_or(|l| l == Lane::Metered) {
+    if req.quota.allow_metered || !req.quota.policy.routing || lane.is_none_or(|l| l == Lane::Metered) {
         return false;
     }
     let mut closed = false;
@@ -94,14 +97,25 @@ pub(super) fn lane_closed(provider: &ProviderId, lane: Option<Lane>, candidates:
     }
 }
 
-/// True when an automatic pin on candidate `i` should move for its quota: past a threshold while
-/// another usable profile has headroom (a hard reason), or a better place elsewhere once the session
-/// has been idle longer than the prompt-cache lifetime (a soft reason: a warm cache is never broken).
+/// True when an automatic pin on candidate `i` should move for its quota. A hard reason moves it even
+/// mid-conversation: the wall (see [`crate::config::Thresholds::wall_ppm`]) while another usable profile
+/// has headroom. Soft reasons move it only once the session has been idle longer than the
+/// prompt-cache lifetime (an unknown idle time counts as warm): past a threshold, a cheaper lane
+/// usable again, or a best profile in a lower use band (sessions spread out rather than all following
+/// one account into its wall).
 pub(super) fn quota_moves(candidates: &[Candidate<'_>], i: usize, req: &ResolveRequest<'_>) -> bool {
+    if !req.quota.policy.routing {
+        return false;
+    }
     let pinned = &candidates[i];
-    if pinned.low && candidates.iter().any(|c| c.usable && !c.low) {
+    let headroom = candidates.iter().any(|c| c.usable && !c.low);
+    if pinned.wall && headroom {
         return true;
     }
     let idle = req.quota.idle_ms.is_some_and(|ms| ms > req.quota.policy.cache_idle_ms);
-    idle && candidates.iter().position(|c| c.usable).is_some_and(|best| best != i)
+    let Some(best) = candidates.iter().find(|c| c.usable).filter(|_| idle) else {
+        return false;
+    };
+    let band = |c: &Candidate<'_>| c.lose_rank >> 30;
+    (pinned.low && headroom) || best.lane < pinned.lane || band(best) < band(pinned)
 }

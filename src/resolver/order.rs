@@ -194,8 +194,8 @@ fn ordered(v: i64) -> u64 {
 
 /// The sort key of the candidate at `pos`, packed so that integer order is SPEC §5's order with the
 /// quota rules of issue 29: usable first — those past a quota threshold behind those with headroom;
-/// an explicit order as given; otherwise by lane (subscription, free, metered), then the soonest
-/// plan-window reset (use it or lose it), then OAuth, token, API key, then fresh before needing a
+/// an explicit order as given; otherwise by lane (subscription, free, metered), then the plan-window
+/// room lost soonest (use it or lose it), then OAuth, token, API key, then fresh before needing a
 /// refresh, then least recently used — then cooling by soonest end, then ineligible; ties by position.
 fn sort_key(c: &Candidate<'_>, pos: usize, explicit: bool) -> u128 {
     let pos = pos as u128;
@@ -217,9 +217,11 @@ fn sort_key(c: &Candidate<'_>, pos: usize, explicit: bool) -> u128 {
             _ => 2,
         };
         let lane = c.lane as u128;
-        let reset = match c.window_reset {
-            0 => u128::from(u32::MAX),
-            ms => u128::from(u32::try_from(ms.max(0) / 1000).unwrap_or(u32::MAX)),
+        // Nothing known of its windows: as a fresh account (the lowest band), after those whose
+        // reset is known.
+        let reset = match c.lose_rank {
+            0 => (1 << 30) - 1,
+            rank => u128::from(rank),
         };
         let last_used = match c.place {
             // 48 bits, order kept: ms since 1970 fit until the year 6429.
@@ -294,7 +296,8 @@ mod tests {
             blocked_until: until,
             lane: crate::store::Lane::Metered,
             low: false,
-            window_reset: 0,
+            wall: false,
+            lose_rank: 0,
         }
     }
 

@@ -58,17 +58,24 @@ pub struct Observed {
 pub struct Headroom {
     /// Past a threshold in some window: behind profiles with headroom, never blocked for it.
     pub low: bool,
+    /// At the wall: a plan window past `Thresholds::wall_ppm`, or a request or token window below its
+    /// minimum. Even a warm session's automatic pin moves then.
+    pub wall: bool,
     /// An exhausted window blocks the profile until then, ms (0: none).
     pub exhausted_until: i64,
-    /// The soonest reset of a plan window with room left, ms (0: none known).
-    pub soonest_reset: i64,
+    /// Use it or lose it, among profiles with headroom: the use band of its fullest plan window
+    /// (quarters: 0 below 25 %, … 3 above 75 %) in the top bits, then the seconds until its
+    /// soonest plan-window reset; the smallest goes first (0: nothing known). Bands keep one account
+    /// from taking every new session until it reaches the threshold, which would move them all at once.
+    pub lose_rank: u32,
 }
 
 /// Nothing known: full room.
 pub const UNKNOWN: Headroom = Headroom {
     low: false,
+    wall: false,
     exhausted_until: 0,
-    soonest_reset: 0,
+    lose_rank: 0,
 };
 
 /// True for the per-model request and token windows (short, minute-scale): the others are plan
@@ -236,6 +243,7 @@ pub fn headroom(stats: Option<&UsageStats>, t: &Thresholds, model: Option<&str>,
         return UNKNOWN;
     };
     let mut h = UNKNOWN;
+    let (mut band_max, mut soonest) = (0u32, u32::MAX);
     for w in &q.windows {
         let live = if w.reset_at == 0 { w.seen_at.saturating_add(NO_RESET_FOR_MS) > now } else { w.reset_at > now };
         if !live || !w.applies_to(model) {
@@ -243,17 +251,24 @@ pub fn headroom(stats: Option<&UsageStats>, t: &Thresholds, model: Option<&str>,
         }
         if w.exhausted() {
             h.exhausted_until = h.exhausted_until.max(w.reset_at);
-            h.low = true;
+            (h.low, h.wall) = (true, true);
             continue;
         }
         let low = past(w, t);
         h.low |= low;
+        h.wall |= low && (per_model(&w.name) || w.used_ppm().is_some_and(|u| u >= t.wall_ppm));
         if !low && !per_model(&w.name) && w.reset_at > 0 {
-            h.soonest_reset = if h.soonest_reset == 0 { w.reset_at } else { h.soonest_reset.min(w.reset_at) };
+            let band = w.used_ppm().unwrap_or(0).min(999_999) / 250_000;
+            let secs = u32::try_from(((w.reset_at - now) / 1000).clamp(1, (1 << 30) - 1)).unwrap_or(1);
+            band_max = band_max.max(band);
+            soonest = soonest.min(secs);
         }
     }
+    if soonest != u32::MAX {
+        h.lose_rank = (band_max << 30) | soonest;
+    }
     if h.low {
-        h.soonest_reset = 0;
+        h.lose_rank = 0;
     }
     h
 }

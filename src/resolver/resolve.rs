@@ -144,7 +144,8 @@ fn evaluate<'a>(
         blocked_until: 0,
         lane: Lane::Metered,
         low: false,
-        window_reset: 0,
+        wall: false,
+        lose_rank: 0,
     };
     let Some((p, same_provider)) = profile else {
         c.problem = Some(Reason::NotInStore);

@@ -136,8 +136,11 @@ pub struct Candidate<'a> {
     pub lane: Lane,
     /// Past a quota threshold: placed behind profiles with headroom.
     pub low: bool,
-    /// The soonest reset of a plan window with room left, ms (0: none known).
-    pub window_reset: i64,
+    /// At the wall of a quota window (see [`crate::config::Thresholds::wall_ppm`]).
+    pub wall: bool,
+    /// How soon its unused plan-window room is lost (seconds until the reset per share still free;
+    /// 0: unknown): among profiles with headroom the smallest goes first (use it or lose it).
+    pub lose_rank: u32,
 }
 
 impl Candidate<'_> {
