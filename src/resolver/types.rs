@@ -207,7 +207,7 @@ pub struct Resolution<'a> {
 }
 
 /// A choice that bills another lane than the session's own (always an opt-in: see
-/// [`ResolveError::LaneClosed`]). Log it, count it, show it.
+/// [`crate::Decision::LaneClosed`]). Log it, count it, show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LaneCrossing {
     /// The session's lane.

@@ -120,7 +120,7 @@ impl Tokens {
     }
 }
 
-/// What was spent: calls, failures by reason, tokens by kind, lane crossings.
+/// What was spent: calls, failures by reason, tokens by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Ledger {
@@ -132,9 +132,6 @@ pub struct Ledger {
     /// Tokens reported with the calls.
     #[serde(skip_serializing_if = "Tokens::is_zero")]
     pub tokens: Tokens,
-    /// Calls that crossed from a subscription to a metered lane (opted in).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub crossings: u64,
 }
 
 /// For `skip_serializing_if`.
