@@ -8,7 +8,7 @@ mod faults;
 mod fuzz_input;
 mod fuzz_replay;
 mod house;
-mod interop;
+pub mod interop;
 mod interop_aliases;
 mod interop_refs;
 mod interop_writes;

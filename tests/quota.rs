@@ -831,3 +831,95 @@ fn the_simulated_trace_meets_the_targets_of_the_issue() {
         "the reactive policy falls to the key in silence: {r:?}"
     );
 }
+
+#[test]
+fn on_openclaw_2026_9_databases_the_window_lands_beside_the_usage_and_steers_the_next_resolve() {
+    let dir = crate::sqlite_state::sqlite_state();
+    let d = dir.path();
+    let (_, first) = json_cmd(d, &["resolve", "--provider", "anthropic"]);
+    let chosen = first["profile"].as_str().unwrap().to_owned();
+    let usable = first["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["usable"] == true)
+        .count();
+    assert!(
+        usable >= 2,
+        "the fixture has two usable anthropic profiles: {first}"
+    );
+    report(d, &chosen, "success", &five_hour(0.96, 2 * 3600), &[]);
+    let (_, next) = json_cmd(d, &["resolve", "--provider", "anthropic"]);
+    assert_ne!(next["profile"], chosen.as_str(), "{next}");
+    let shared = crate::sqlite_state::machine(d, "authProfiles.state").unwrap();
+    let q = &shared["usageStats"][chosen.as_str()]["modelauthQuota"];
+    assert_eq!(q["windows"][0]["name"], "5h", "{shared}");
+    assert_eq!(q["windows"][0]["utilizationPpm"], 960_000);
+    crate::sqlite_state::assert_no_json_or_locks(d);
+}
+
+#[test]
+fn openclaw_2026_9_6_honours_a_cooldown_from_the_providers_reset_and_keeps_the_record() {
+    let Some(bin) = crate::interop::openclaw_bin() else {
+        return;
+    };
+    let dir = crate::sqlite_state::sqlite_state();
+    let d = dir.path();
+    let reset = now_s() + 37 * 60;
+    report(
+        d,
+        "anthropic:work",
+        "failure",
+        &rejected(reset),
+        &["--status", "429"],
+    );
+    let status = crate::interop::oc_json(&bin, d, "models status --json");
+    let unusable: Vec<(String, String)> = status["auth"]["unusableProfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["profileId"].as_str().unwrap().to_owned(),
+                p["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        unusable.contains(&("anthropic:work".to_owned(), "rate_limit".to_owned())),
+        "OpenClaw cools the profile modelauth cooled until the provider's reset: {status}"
+    );
+    crate::interop::ok(
+        crate::interop::oc(
+            &bin,
+            d,
+            "models auth order set --agent main --provider anthropic anthropic:home anthropic:work",
+            "",
+        ),
+        "openclaw order set",
+    );
+    let shared = crate::sqlite_state::machine(d, "authProfiles.state").unwrap();
+    let usage = &shared["usageStats"]["anthropic:work"];
+    assert_eq!(usage["cooldownUntil"], reset * 1000, "{usage}");
+    assert_eq!(
+        usage["modelauthQuota"]["windows"][0]["status"], "rejected",
+        "kept beside OpenClaw's fields: {usage}"
+    );
+}
+
+proptest::proptest! {
+    /// Any header names and values: parsing never panics, and what it keeps is well-formed.
+    #[test]
+    fn any_headers_parse_without_panic(
+        pairs in proptest::collection::vec(("(anthropic-ratelimit-(unified-)?|x-ratelimit-|retry-after)?[a-z0-9_-]{0,24}", "\\PC{0,24}"), 0..24),
+        now in 0i64..4_102_444_800_000,
+    ) {
+        let p = parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now);
+        proptest::prop_assert!(p.ignored as usize <= pairs.len());
+        for w in &p.windows {
+            proptest::prop_assert!(w.utilization_ppm.is_none_or(|u| u <= 2_000_000));
+            proptest::prop_assert!(w.reset_at >= 0);
+        }
+        proptest::prop_assert!(p.retry_after_ms.is_none_or(|ms| ms >= 0));
+    }
+}
