@@ -30,11 +30,7 @@ pub fn run(state: &Path, line: &str) -> Command {
 /// Runs `c` and returns its stdout followed by its stderr.
 pub fn all_output(c: &mut Command) -> String {
     let out = c.output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    crate::common::text_of(&out)
 }
 
 fn stdout_of(c: &mut Command) -> String {
@@ -507,11 +503,7 @@ fn demo_chat(input: &str, json: bool) -> String {
         .write_stdin(input)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 

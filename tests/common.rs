@@ -87,3 +87,21 @@ pub fn main_sessions_file(
         state.sessions_path(&modelauth::store::AgentId::main()),
     )
 }
+
+/// Standard output then standard error of a finished process, as text.
+pub fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Asserts that a process succeeded, with its standard error as the message.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

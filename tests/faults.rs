@@ -23,11 +23,7 @@ fn all(dir: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String) {
         .write_stdin(stdin)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::common::text_of(&out);
     (out.status.code(), text)
 }
 

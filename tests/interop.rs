@@ -90,11 +90,7 @@ fn oc_retrying(bin: &Path, dir: &Path, args: &str, stdin: &str, refusals: &mut u
 }
 
 pub(crate) fn ok(out: Output, what: &str) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::common::text_of(&out);
     assert!(out.status.success(), "{what} failed: {text}");
     text
 }

@@ -103,11 +103,7 @@ fn model_directives_select_and_label_what_openclaw_does() {
                 .write_stdin(format!("/model {raw}\n"))
                 .output()
                 .unwrap();
-            let reply = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let reply = crate::common::text_of(&out);
             let (what, case) = (format!("listed={listed} /model {raw}"), &theirs);
             if *raw == "default" || theirs["isDefault"] == true {
                 let default = "anthropic/claude-opus-4-6";

@@ -44,11 +44,7 @@ fn ma(dir: &Path, args: &str, env: &[(&str, &str)]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    crate::common::text_of(out)
 }
 
 /// Writes a private file (mode `mode`).

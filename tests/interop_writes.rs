@@ -169,17 +169,9 @@ fn a_first_write_on_a_fresh_machine_never_leaves_a_directory_openclaw_refuses() 
         &token("FRESH2"),
     );
     let pasted = paste("anthropic:ma", "FRESH3");
-    assert!(
-        pasted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pasted.stderr)
-    );
+    crate::common::assert_ok(&pasted);
     let status = oc(&bin, d, "models status --json", "");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&status.stdout),
-        String::from_utf8_lossy(&status.stderr)
-    );
+    let all = crate::common::text_of(&status);
     assert!(!all.contains("AUTH_PROFILE_MIGRATION_REQUIRED"), "{all}");
     let listed: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let ids: Vec<&str> = listed["auth"]["oauth"]["profiles"]

@@ -156,11 +156,7 @@ fn a_refused_refresh_token_means_reauth_and_check_exit_1_and_no_second_call() {
         .args(["resolve", "--provider", "anthropic"])
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::common::text_of(&out);
     assert!(!out.status.success(), "{text}");
     assert!(
         !text.contains("dead-refresh") && !text.contains("old-access"),
@@ -647,17 +643,9 @@ fn trace_logging_never_shows_a_token_endpoints_answer() {
         .args(["--json", "resolve", "--provider", "anthropic"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     assert_eq!(server.refresh_calls(), 1);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = crate::common::text_of(&out);
     assert!(
         all.contains("refreshing OAuth access token"),
         "trace logging is on: {all}"

@@ -159,11 +159,7 @@ fn the_non_interactive_form_reads_the_secret_from_stdin_and_never_from_argv() {
         ],
         "sk-ant-oat01-NONINTERACTIVE00\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     assert_eq!(status_check(dir.path()), Some(0));
     let store = crate::common::read_json(&dir.path().join("agents/main/agent/auth-profiles.json"));
     assert_eq!(
@@ -181,11 +177,7 @@ fn the_non_interactive_form_reads_the_secret_from_stdin_and_never_from_argv() {
         ],
         "sk-openai-NONINTERACTIVE0\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     let env = dir.path().join(".env");
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),

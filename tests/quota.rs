@@ -463,93 +463,43 @@ fn an_automatic_pin_stays_below_the_threshold_and_while_warm_and_a_user_pin_neve
     let g = memory(&clock, false, QuotaPolicy::default());
     let agent = g.default_agent().unwrap();
     let now = crate::backends::NOW;
-    let first = agent.next(Some("s"), "anthropic", None).unwrap();
-    assert_eq!(
-        first.profile(),
-        Some("anthropic:a"),
-        "ids in order, both fresh"
-    );
-    // b's window resets sooner: use it or lose it — but not while s's cache is warm.
-    agent
-        .report_answer(
-            "anthropic:a",
-            None,
-            Outcome::Success,
-            &answer(0.5, now + 4 * 3_600_000),
-        )
-        .unwrap();
-    agent
-        .report_answer(
-            "anthropic:b",
-            None,
-            Outcome::Success,
-            &answer(0.2, now + 3_600_000),
-        )
-        .unwrap();
+    let next = |session: &str| {
+        let d = agent.next(Some(session), "anthropic", None).unwrap();
+        d.profile().map(str::to_owned).unwrap_or_default()
+    };
+    let used = |id: &str, share: f64, reset_in: i64| {
+        let a = answer(share, now + reset_in);
+        agent.report_answer(id, None, Outcome::Success, &a).unwrap();
+    };
+    assert_eq!(next("s"), "anthropic:a", "ids in order, both fresh");
+    // b's window resets sooner and has more room: but not while s's cache is warm.
+    used("anthropic:a", 0.5, 4 * 3_600_000);
+    used("anthropic:b", 0.2, 3_600_000);
     clock.advance(60_000);
+    assert_eq!(next("s"), "anthropic:a", "warm: kept");
     assert_eq!(
-        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:a"),
-        "warm: kept"
-    );
-    assert_eq!(
-        agent
-            .next(Some("new"), "anthropic", None)
-            .unwrap()
-            .profile(),
-        Some("anthropic:b"),
-        "a new session takes the soonest reset"
+        next("new"),
+        "anthropic:b",
+        "a new session takes the room lost first"
     );
     clock.advance(6 * 60_000);
     assert_eq!(
-        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:b"),
+        next("s"),
+        "anthropic:b",
         "idle past the cache lifetime: moved"
     );
     // Past the threshold a profile takes no new session, but a warm one finishes its conversation
     // there; at the wall (98 %) it moves at once.
-    agent
-        .report_answer(
-            "anthropic:b",
-            None,
-            Outcome::Success,
-            &answer(0.91, now + 3_600_000),
-        )
-        .unwrap();
+    used("anthropic:b", 0.91, 3_600_000);
     clock.advance(1_000);
-    assert_eq!(
-        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:b"),
-        "warm: kept"
-    );
-    assert_eq!(
-        agent
-            .next(Some("other"), "anthropic", None)
-            .unwrap()
-            .profile(),
-        Some("anthropic:a"),
-        "new: headroom"
-    );
-    agent
-        .report_answer(
-            "anthropic:b",
-            None,
-            Outcome::Success,
-            &answer(0.985, now + 3_600_000),
-        )
-        .unwrap();
+    assert_eq!(next("s"), "anthropic:b", "warm: kept");
+    assert_eq!(next("other"), "anthropic:a", "new: headroom");
+    used("anthropic:b", 0.985, 3_600_000);
     clock.advance(1_000);
-    assert_eq!(
-        agent.next(Some("s"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:a"),
-        "the wall"
-    );
+    assert_eq!(next("s"), "anthropic:a", "the wall");
     // A user pin stays on a profile past its threshold.
     agent.chat("u", "/model opus@anthropic:b").unwrap();
-    assert_eq!(
-        agent.next(Some("u"), "anthropic", None).unwrap().profile(),
-        Some("anthropic:b")
-    );
+    assert_eq!(next("u"), "anthropic:b");
     // A user pin on the metered key is its own opt-in: no lane decision, no crossing.
     agent.chat("k", "/model opus@anthropic:key").unwrap();
     let d = agent.next(Some("k"), "anthropic", None).unwrap();

@@ -414,11 +414,7 @@ fn a_timestamp_past_year_9999_never_aborts_a_command() {
     let dir = state(two_keys(), json!({}));
     let run = |line: &str| crate::cli::run(dir.path(), line).output().unwrap();
     let out = run("models auth report anthropic:a --outcome rate_limit --retry-after 20000years");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     let mut paste = crate::cli::run(
         dir.path(),
         "models auth paste-token --provider anthropic --profile-id anthropic:t --expires-in 10000years",
@@ -589,11 +585,7 @@ fn a_deeply_nested_config_is_a_config_error_not_a_crash() {
     for line in ["models status", "doctor"] {
         let out = crate::cli::run(dir.path(), line).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{line}");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = crate::common::text_of(&out);
         assert!(
             text.contains("nested deeper than 256 levels") && text.contains("openclaw.json"),
             "{line}: {text}"
@@ -733,11 +725,7 @@ fn a_profile_that_cannot_be_read_is_still_a_profile() {
     );
     let out = env_run("models auth list");
     assert!(String::from_utf8_lossy(&out.stdout).contains("invalid"));
-    let secret_free = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let secret_free = crate::common::text_of(&out);
     assert!(!secret_free.contains("sk-ant-oat01-t") && !secret_free.contains("ENVKEY"));
 }
 
@@ -922,11 +910,7 @@ fn order_set_trims_dedups_and_refuses_other_providers_and_doctor_reports_stored_
         c.output().unwrap()
     };
     let out = run(&[" anthropic:b", "anthropic:a", "anthropic:b"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     let path = dir.path().join("agents/main/agent/auth-profiles.json");
     assert_eq!(
         read_json(&path)["order"]["anthropic"],

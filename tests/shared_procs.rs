@@ -107,11 +107,7 @@ fn an_order_set_with_the_cli_reaches_a_running_server() {
     )
     .output()
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     let mut seen = false;
     for _ in 0..500 {
         let (_, r) = s.unix("POST", "/v1/agents/main/resolve", Some(&resolve));
@@ -151,11 +147,7 @@ fn status_and_doctor_name_the_backend_and_an_unreachable_server() {
     let out = modelauth(dir.path(), &gone, &["models", "status", "--check"])
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::common::text_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains(&format!("redis://:***@127.0.0.1:{port}")),
@@ -197,11 +189,7 @@ fn state_import_and_export_move_orders_and_pins_idempotently() {
     .unwrap();
     let json_of = |args: &[&str], dir: &std::path::Path| -> Value {
         let out = modelauth(dir, &redis.url(), args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::assert_ok(&out);
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let dry = json_of(&["state", "import", "--dry-run", "--json"], one.path());

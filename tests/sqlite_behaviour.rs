@@ -12,11 +12,7 @@ use crate::sqlite_state::{agent_cell, sqlite_state};
 fn chat(dir: &Path, session: &str, lines: &str) -> String {
     let mut c = run(dir, &format!("chat --session {session}"));
     let out = c.write_stdin(lines.to_owned()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -273,11 +273,7 @@ fn a_chat_pin_is_stored_in_the_session_row_keeping_openclaws_fields() {
         .write_stdin("/model sonnet@anthropic:work\n")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     let after = session(d, "main", "agent:main:fixture").unwrap();
     assert_eq!(after["authProfileOverride"], "anthropic:work");
     assert_eq!(after["authProfileOverrideSource"], "user");
@@ -424,11 +420,7 @@ fn a_writer_holding_the_database_is_waited_for() {
     std::thread::sleep(Duration::from_millis(700));
     tx.commit().unwrap();
     let out = child.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_ok(&out);
     assert!(
         machine(dir.path(), "authProfiles.store").unwrap()["profiles"]["anthropic:late"]
             .is_object()
