@@ -4,7 +4,7 @@
 
 pub mod atomic;
 pub mod auth;
-pub mod auth_file;
+pub mod auth_edit;
 pub mod dupkeys;
 pub mod error;
 pub mod failure;
@@ -22,7 +22,7 @@ pub mod stamp;
 pub use auth::{
     AuthProfiles, CredentialKind, FAILURE_REASONS, FailureReason, MAX_WINDOW_MS, Profile, RefreshNote, UsageStats,
 };
-pub use auth_file::{AuthEdit, NewCredential, ROUTING_FIELDS};
+pub use auth_edit::{AuthEdit, NewCredential, ROUTING_FIELDS};
 pub(crate) use auth::usage_from;
 pub use error::{RedisProblem, StoreError};
 pub use hash::{IdHashBuilder, IdHasher};

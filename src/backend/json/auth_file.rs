@@ -7,7 +7,7 @@ use crate::store::atomic;
 use crate::store::json::Document;
 use serde_json::json;
 
-use crate::store::auth_file::check_top_level;
+use crate::store::auth_edit::check_top_level;
 use crate::store::{AuthEdit, AuthProfiles, StoreError};
 
 /// The largest `auth-profiles.json` modelauth reads (16 MiB); anything larger is not a credential store.

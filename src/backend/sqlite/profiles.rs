@@ -114,7 +114,7 @@ fn load(conn: &Connection, db: &DbView, cell: &Cell) -> Result<Option<Map<String
     let parsed = Document::parse_json(&name, &text);
     zeroize::Zeroize::zeroize(&mut text);
     let mut doc = parsed?;
-    crate::store::auth_file::check_top_level(&doc, &name)?;
+    crate::store::auth_edit::check_top_level(&doc, &name)?;
     Ok(Some(std::mem::take(&mut doc.root)))
 }
 

@@ -1,4 +1,6 @@
-//! Reading and changing one agent's `auth-profiles.json` through the locked atomic writer.
+//! [`AuthEdit`]: one change to a credential document (profiles, orders, `lastGood`, usage), the same
+//! for every backend — the JSON file (`backend/json/auth_file.rs` writes it), OpenClaw 2026.9's
+//! databases, Redis, memory. No I/O here.
 
 use std::path::Path;
 
@@ -47,7 +49,7 @@ impl NewCredential {
     }
 }
 
-/// An open `auth-profiles.json` document being changed under its lock.
+/// A credential document being changed (under its store's lock or transaction).
 ///
 /// Every method edits the JSON in place, so fields modelauth does not know are preserved.
 #[derive(Debug)]
