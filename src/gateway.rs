@@ -28,6 +28,8 @@ mod doctor_store;
 mod finding;
 mod generation;
 mod login;
+pub mod probe;
+pub mod probe_cache;
 mod providers;
 pub mod status;
 

@@ -51,6 +51,7 @@ internal!(backend, config, interpreter, resolver, session, store);
 pub mod gateway;
 pub mod oauth;
 pub mod parser;
+pub mod probe;
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod server;
@@ -58,6 +59,7 @@ pub mod server;
 pub use backend::redis::{RedisSettings, SharedHealth};
 pub use config::{DotenvWarning, Env, QuotaPolicy, Thresholds};
 pub use gateway::doctor::{DoctorReport, Finding, Severity};
+pub use gateway::probe::{ProbeOptions, ProbeReport, ProbeResult};
 pub use gateway::status::{ProviderStatus, Status};
 pub use gateway::{
     Agent, AgentError, Decision, Explanation, Gateway, GatewayBuilder, GatewayError, Lanes,

@@ -48,6 +48,8 @@ pub fn no_real_token_endpoints() -> Vec<(&'static str, &'static str)> {
         "MODELAUTH_ANTHROPIC_TOKEN_URL",
         "MODELAUTH_OPENAI_CODEX_TOKEN_URL",
         "MODELAUTH_GOOGLE_GEMINI_CLI_TOKEN_URL",
+        "MODELAUTH_ANTHROPIC_BASE_URL",
+        "MODELAUTH_OPENAI_BASE_URL",
     ]
     .map(|k| (k, "http://127.0.0.1:9/tests-use-their-own-token-server"))
     .to_vec()

@@ -20,6 +20,7 @@ mod onboard;
 mod operator_ux;
 mod parser_cases;
 mod parser_props;
+mod probe;
 mod quota;
 #[path = "../benches/quota_sim.rs"]
 #[allow(

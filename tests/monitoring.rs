@@ -167,6 +167,8 @@ fn the_units_pass_systemd_analyze_and_the_plists_are_well_formed() {
             .arg("verify")
             .arg(contrib.join("systemd/modelauth-check.service"))
             .arg(contrib.join("systemd/modelauth-check.timer"))
+            .arg(contrib.join("systemd/modelauth-probe.service"))
+            .arg(contrib.join("systemd/modelauth-probe.timer"))
             .current_dir(std::env::temp_dir())
             .output()
             .unwrap();

@@ -235,9 +235,13 @@ pub struct ModelsArgs {
 pub enum ModelsCommand {
     /// Overview: default model, aliases, providers, profiles, environment keys.
     #[command(
-        after_help = "Examples:\n  modelauth models status\n  modelauth models status --check --quiet || echo 'credentials need attention'"
+        after_help = "Examples:\n  modelauth models status\n  modelauth models status --check --quiet || echo 'credentials need attention'\n  modelauth models status --probe --probe-provider anthropic --probe-timeout 5s"
     )]
     Status {
+        /// Ask each provider whether its credentials work (an unbilled check: listing models);
+        /// exit 1 when a profile that would be chosen fails, else --check's code.
+        #[command(flatten)]
+        probe: ProbeArgs,
         /// Exit 1 when a provider in use has no usable credential or a profile is expired/missing,
         /// 2 when something expires within 24 h.
         #[arg(long)]
@@ -368,6 +372,30 @@ pub enum AuthCommand {
         after_help = "Examples:\n  modelauth models auth report anthropic:work --outcome rate_limit --model claude-opus-4-6 --retry-after 30s\n  modelauth models auth report anthropic:work --outcome success --header 'anthropic-ratelimit-unified-5h-utilization: 0.95' --usage '{\"input\":1200,\"output\":300}'\n  modelauth models auth report anthropic:work --outcome failure --status 429 --header 'retry-after: 120'"
     )]
     Report(ReportArgs),
+}
+
+/// `models status --probe` and its settings.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Probe the credentials (tier 0: local; tier 1: the provider's unbilled check).
+    #[arg(long)]
+    pub probe: bool,
+    /// Only this provider.
+    #[arg(long, requires = "probe", value_name = "PROVIDER")]
+    pub probe_provider: Option<String>,
+    /// Only this profile.
+    #[arg(long, requires = "probe", value_name = "ID")]
+    pub probe_profile: Option<String>,
+    /// The longest one probe may take, e.g. 5s.
+    #[arg(long, requires = "probe", value_parser = parse_duration, value_name = "DURATION", default_value = "8s")]
+    pub probe_timeout: Duration,
+    /// Reuse a profile's last probe when younger than this (e.g. 6h): a monitoring timer re-probes
+    /// only what is stale.
+    #[arg(long, requires = "probe", value_parser = parse_duration, value_name = "DURATION")]
+    pub probe_max_age: Option<Duration>,
+    /// Probes at once.
+    #[arg(long, requires = "probe", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub probe_concurrency: u16,
 }
 
 /// `models auth report`.

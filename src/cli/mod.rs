@@ -14,6 +14,7 @@ pub mod notify;
 pub mod onboard;
 pub mod output;
 pub mod parse;
+pub mod probe;
 pub mod report;
 pub mod resolve;
 pub mod serve;
@@ -164,10 +165,12 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
     match &cli.command {
         Command::Models(m) => match &m.command {
+            ModelsCommand::Status { probe, .. } if probe.probe => probe::run(ctx, probe),
             ModelsCommand::Status {
                 check,
                 quiet,
                 notify_cmd,
+                ..
             } => models::status(ctx, *check, *quiet, notify_cmd.as_deref()),
             ModelsCommand::List { provider } => models::list(ctx, provider.as_deref()),
             ModelsCommand::Auth(a) => auth::run(ctx, &a.command),

@@ -75,6 +75,17 @@ pub fn profile_line(s: &ProfileStatus, now: i64) -> String {
     if let Some(h) = s.hint {
         line.push_str(&format!("\n    hint: {h}"));
     }
+    if let Some(p) = &s.last_probe {
+        let result = if p.ok {
+            "ok".to_owned()
+        } else {
+            format!("failed: {}", p.reason)
+        };
+        line.push_str(&format!(
+            " last probe {} ({result})",
+            output::relative(p.at, now)
+        ));
+    }
     if let Some(q) = s.quota.as_ref().and_then(|q| modelauth::quota_line(q, now)) {
         line.push_str(&format!("\n    quota ({}): {q}", s.lane));
     }

@@ -440,10 +440,15 @@ fn profiles_in_order(
     order: &[String],
     now: i64,
 ) -> Vec<ProfileStatus> {
+    let probes = agent
+        .state_dir()
+        .map(|d| super::probe_cache::read(&super::probe_cache::path_in(d), agent.id().as_str()))
+        .unwrap_or_default();
     let mut profiles: Vec<ProfileStatus> = store
         .of_provider(pid)
         .map(|p| {
             let mut st = profile_status(p, &store.usage_of(&p.id), now, agent.policy());
+            st.last_probe = probes.get(&p.id).cloned();
             if let Some(Err(e)) = agent.resolve_ref_in(p, config) {
                 st.ref_error = Some(e.to_string());
                 if matches!(st.state, State::Ok | State::Expiring) {

@@ -130,6 +130,9 @@ pub struct ProfileStatus {
     /// Its quota windows as the provider last reported them (current ones only) and its ledger.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<crate::store::QuotaState>,
+    /// Its last probe (`models status --probe`), when one was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_probe: Option<crate::gateway::probe_cache::LastProbe>,
 }
 
 /// The status of an unreadable stored profile `id` of `provider`.
@@ -151,6 +154,7 @@ pub fn invalid_status(id: &str, provider: Option<&ProviderId>, why: &str) -> Pro
         ref_error: None,
         lane: "-",
         quota: None,
+        last_probe: None,
     }
 }
 
@@ -237,6 +241,7 @@ pub fn profile_status(
         ref_error: None,
         lane: policy.lane_of(&p.id, p.kind).as_str(),
         quota: current_quota(stats, now),
+        last_probe: None,
     }
 }
 

@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/agents/{agent}/resolve"),
     ("post", "/v1/agents/{agent}/outcomes"),
     ("get", "/v1/agents/{agent}/status"),
+    ("post", "/v1/agents/{agent}/probe"),
     ("get", "/v1/agents/{agent}/order/{provider}"),
     ("put", "/v1/agents/{agent}/order/{provider}"),
     ("delete", "/v1/agents/{agent}/order/{provider}"),
@@ -60,6 +61,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/agents/{agent}/outcomes", routing::post(outcomes))
         .route("/v1/agents/{agent}/status", routing::get(status))
+        .route(
+            "/v1/agents/{agent}/probe",
+            routing::post(super::probe::probe),
+        )
         .route(
             "/v1/agents/{agent}/order/{provider}",
             routing::get(order_get).put(order_put).delete(order_delete),

@@ -18,6 +18,7 @@ pub mod error;
 mod front;
 mod listen;
 pub mod metrics;
+mod probe;
 mod resolve;
 mod state;
 mod stream;

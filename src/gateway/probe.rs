@@ -1,0 +1,337 @@
+//! [`Agent::probe`]: `models status --probe` (issue 30). Tier 0 is local (what the status view
+//! knows: expiry, a missing credential, a reference that does not resolve, an order that leaves the
+//! profile out); tier 1 asks the provider with an unbilled check ([`crate::probe`]), at most
+//! `concurrency` at once, each bounded by `timeout`, never retried.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::interpreter::status::State;
+use crate::probe::{self, Endpoint, Verdict};
+use crate::store::{CredentialKind, ProviderId, Secret};
+
+use super::agent::{Agent, AgentError};
+use super::status::Status;
+
+/// What to probe, and how.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Only this provider (`--probe-provider`).
+    pub provider: Option<String>,
+    /// Only this profile (`--probe-profile`).
+    pub profile: Option<String>,
+    /// The longest one probe may take (`--probe-timeout`).
+    pub timeout: Duration,
+    /// Probes at once (`--probe-concurrency`).
+    pub concurrency: usize,
+    /// Reuse a profile's last probe when it is younger than this (`--probe-max-age`); `None`: probe
+    /// everything now.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            provider: None,
+            profile: None,
+            timeout: Duration::from_secs(8),
+            concurrency: 4,
+            max_age: None,
+        }
+    }
+}
+
+/// One profile's probe, as views print it (never a secret).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeResult {
+    /// The profile.
+    pub profile: String,
+    /// Its provider.
+    pub provider: String,
+    /// The highest tier that ran: 0 (local) or 1 (the provider's unbilled check).
+    pub tier: u8,
+    /// True when it works as far as the probe could tell.
+    pub ok: bool,
+    /// `ok`, a failure class (`auth`, `auth_permanent`, `billing`, `rate_limit`, `timeout`,
+    /// `network`, …) or a local reason (`missing_credential`, `expired`, `unresolved_ref`,
+    /// `excluded_by_auth_order`, `ineligible_profile`, `refreshing`, `no_probe`).
+    pub reason: String,
+    /// The provider's HTTP status (tier 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// A rate limit's end as the provider said it, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<i64>,
+    /// What to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'static str>,
+    /// The next request of its provider would use it.
+    pub chosen: bool,
+    /// How long the probe took, ms.
+    pub elapsed_ms: u64,
+    /// When it was probed, ms (earlier than now when taken from the cache).
+    pub at: i64,
+    /// Taken from the last probe (`--probe-max-age`), not probed now.
+    pub cached: bool,
+}
+
+/// A provider's line of the summary.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderProbe {
+    /// The provider.
+    pub provider: String,
+    /// Profiles that work.
+    pub ok: usize,
+    /// Profiles that failed.
+    pub failed: usize,
+}
+
+/// The answer of [`Agent::probe`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    /// Every profile probed, in resolution order per provider.
+    pub results: Vec<ProbeResult>,
+    /// One line per provider.
+    pub providers: Vec<ProviderProbe>,
+    /// `--check`'s code, raised to 1 when a profile that would be chosen failed its probe.
+    pub check: u8,
+}
+
+/// One tier-1 probe to make.
+struct Job {
+    at: usize,
+    endpoint: Endpoint,
+    kind: CredentialKind,
+    secret: Secret,
+}
+
+impl Agent {
+    /// Probes the agent's profiles (those of `opts.provider`, or `opts.profile` alone): tier 0 for
+    /// every one, tier 1 where the provider has an unbilled check and the profile could be used.
+    /// Returns within about `opts.timeout` per `opts.concurrency` profiles; a hung endpoint never
+    /// holds it past one timeout. Nothing is recorded.
+    pub fn probe(&self, opts: &ProbeOptions) -> Result<ProbeReport, AgentError> {
+        let status = self.status()?;
+        let store = self.store()?;
+        let config = self.config()?;
+        let (mut results, mut jobs) = self.plan(&status, &store, &config, opts);
+        let now = self.now_ms();
+        let cache = self.state_dir().map(super::probe_cache::path_in);
+        if let (Some(path), Some(age)) = (&cache, opts.max_age) {
+            reuse(&mut results, &mut jobs, path, self.id().as_str(), now, age);
+        }
+        let probed: Vec<usize> = jobs.iter().map(|j| j.at).collect();
+        run_jobs(&mut results, jobs, opts, now);
+        if let Some(path) = &cache {
+            let fresh: Vec<(String, super::probe_cache::LastProbe)> = probed
+                .iter()
+                .map(|&i| (results[i].profile.clone(), last_of(&results[i])))
+                .collect();
+            if let Err(e) = super::probe_cache::write(path, self.id().as_str(), &fresh) {
+                tracing::warn!("probe results not kept: {e}");
+            }
+        }
+        let chosen_failed = results.iter().any(|r| r.chosen && !r.ok && r.tier == 1);
+        let mut providers: Vec<ProviderProbe> = Vec::new();
+        for r in &results {
+            let i = match providers.iter().position(|p| p.provider == r.provider) {
+                Some(i) => i,
+                None => {
+                    providers.push(ProviderProbe {
+                        provider: r.provider.clone(),
+                        ok: 0,
+                        failed: 0,
+                    });
+                    providers.len() - 1
+                }
+            };
+            if r.ok {
+                providers[i].ok += 1
+            } else {
+                providers[i].failed += 1
+            }
+        }
+        let check = if chosen_failed { 1 } else { status.check };
+        Ok(ProbeReport {
+            results,
+            providers,
+            check,
+        })
+    }
+
+    /// Tier 0 for each selected profile, and the tier-1 probes to make.
+    fn plan(
+        &self,
+        status: &Status,
+        store: &crate::store::AuthProfiles,
+        config: &crate::config::Config,
+        opts: &ProbeOptions,
+    ) -> (Vec<ProbeResult>, Vec<Job>) {
+        let (mut results, mut jobs) = (Vec::new(), Vec::new());
+        for p in &status.providers {
+            if opts
+                .provider
+                .as_deref()
+                .is_some_and(|want| want != p.provider)
+            {
+                continue;
+            }
+            let chosen = p.source.as_deref().and_then(|s| s.strip_prefix("profile "));
+            let base = ProviderId::new(&p.provider)
+                .ok()
+                .and_then(|id| config.providers.get(&id))
+                .and_then(|c| c.base_url.clone());
+            let env_name = format!(
+                "MODELAUTH_{}_BASE_URL",
+                p.provider.to_ascii_uppercase().replace('-', "_")
+            );
+            let env_base = self.env().get_plain(&env_name).map(str::to_owned);
+            let endpoint = probe::endpoint(&p.provider, base.as_deref(), env_base.as_deref());
+            for st in &p.profiles {
+                if opts.profile.as_deref().is_some_and(|want| want != st.id) {
+                    continue;
+                }
+                let local = if p.outside_order.contains(&st.id) {
+                    Some("excluded_by_auth_order")
+                } else {
+                    local_reason(st.state)
+                };
+                let mut r = ProbeResult {
+                    profile: st.id.clone(),
+                    provider: p.provider.clone(),
+                    tier: 0,
+                    ok: local.is_none(),
+                    reason: local.unwrap_or("ok").to_owned(),
+                    http_status: None,
+                    until_ms: None,
+                    hint: None,
+                    chosen: chosen == Some(st.id.as_str()),
+                    elapsed_ms: 0,
+                    at: self.now_ms(),
+                    cached: false,
+                };
+                let stored = store.profiles.get(&st.id);
+                match (&endpoint, local, stored) {
+                    (Some(e), None, Some(profile)) => match self.secret_of(profile, config) {
+                        Some(secret) => jobs.push(Job {
+                            at: results.len(),
+                            endpoint: e.clone(),
+                            kind: profile.kind,
+                            secret,
+                        }),
+                        None => (r.ok, r.reason) = (false, "unresolved_ref".to_owned()),
+                    },
+                    (None, None, _) => r.reason = "no_probe".to_owned(),
+                    _ => {}
+                }
+                results.push(r);
+            }
+        }
+        (results, jobs)
+    }
+}
+
+/// Takes from the cache at `path` the tier-1 results younger than `age`, dropping their jobs.
+fn reuse(
+    results: &mut [ProbeResult],
+    jobs: &mut Vec<Job>,
+    path: &std::path::Path,
+    agent: &str,
+    now: i64,
+    age: Duration,
+) {
+    let last = super::probe_cache::read(path, agent);
+    let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+    jobs.retain(|j| {
+        let r = &mut results[j.at];
+        match last
+            .get(&r.profile)
+            .filter(|p| p.tier == 1 && now.saturating_sub(p.at) < age_ms)
+        {
+            Some(p) => {
+                (r.tier, r.ok, r.reason, r.http_status) =
+                    (1, p.ok, p.reason.clone(), p.http_status);
+                (r.at, r.cached) = (p.at, true);
+                false
+            }
+            None => true,
+        }
+    });
+}
+
+/// What the cache keeps of a result.
+fn last_of(r: &ProbeResult) -> super::probe_cache::LastProbe {
+    super::probe_cache::LastProbe {
+        at: r.at,
+        tier: r.tier,
+        ok: r.ok,
+        reason: r.reason.clone(),
+        http_status: r.http_status,
+    }
+}
+
+/// The tier-0 reason of a profile in `state`, `None` when it may be probed.
+fn local_reason(state: State) -> Option<&'static str> {
+    match state {
+        State::Ok | State::Expiring | State::Cooldown | State::Disabled => None,
+        State::Missing => Some("missing_credential"),
+        State::Expired | State::Reauth => Some("expired"),
+        State::Invalid => Some("ineligible_profile"),
+        State::Unresolved => Some("unresolved_ref"),
+        State::Refreshing => Some("refreshing"),
+    }
+}
+
+/// Runs `jobs` on at most `opts.concurrency` threads, writing each verdict into `results`.
+fn run_jobs(results: &mut [ProbeResult], jobs: Vec<Job>, opts: &ProbeOptions, now_ms: i64) {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<(usize, Verdict, u64)>> = Mutex::new(Vec::with_capacity(jobs.len()));
+    let workers = opts.concurrency.clamp(1, 64).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    #[allow(
+                        clippy::disallowed_methods,
+                        reason = "a probe's elapsed time is real time"
+                    )]
+                    let started = std::time::Instant::now();
+                    let verdict =
+                        probe::check(&job.endpoint, job.kind, &job.secret, opts.timeout, now_ms);
+                    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    out.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((job.at, verdict, ms));
+                }
+            });
+        }
+    });
+    for (at, verdict, ms) in out.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let r = &mut results[at];
+        (r.tier, r.elapsed_ms) = (1, ms);
+        match verdict {
+            Verdict::Ok { status } => (r.ok, r.http_status) = (true, Some(status)),
+            Verdict::Refused {
+                status,
+                reason,
+                until_ms,
+            } => {
+                (r.ok, r.http_status, r.until_ms) = (false, Some(status), until_ms);
+                r.reason = reason.as_str().to_owned();
+                let claude_code = reason == crate::store::FailureReason::AuthPermanent
+                    && r.provider == "anthropic";
+                r.hint = claude_code.then_some(crate::resolver::AUTH_PERMANENT_HINT);
+            }
+            Verdict::Timeout => (r.ok, r.reason) = (false, "timeout".to_owned()),
+            Verdict::Network(_) => (r.ok, r.reason) = (false, "network".to_owned()),
+        }
+    }
+}
