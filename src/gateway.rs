@@ -30,6 +30,8 @@ mod generation;
 mod login;
 pub mod probe;
 pub mod probe_cache;
+mod probe_models;
+mod probe_types;
 mod providers;
 pub mod status;
 

@@ -78,16 +78,38 @@ impl MockProvider {
 /// One request: reads the head, answers by the credential header.
 fn serve_one(mut stream: std::net::TcpStream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut credential = String::new();
+    let (mut credential, mut length, mut request) = (String::new(), 0usize, String::new());
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
             break;
         }
         let lower = line.to_ascii_lowercase();
+        if request.is_empty() {
+            request = line.clone();
+        }
         if lower.starts_with("x-api-key:") || lower.starts_with("authorization:") {
             credential = line.clone();
         }
+        if let Some(n) = lower.strip_prefix("content-length:") {
+            length = n.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    let _ = std::io::Read::read_exact(&mut reader, &mut body);
+    let body = String::from_utf8_lossy(&body);
+    if request.starts_with("POST /v1/messages")
+        && body.contains("claude-missing")
+        && credential.contains("GOOD")
+    {
+        let answer = json!({"type": "error", "error": {"type": "not_found_error", "message": "model: claude-missing"}}).to_string();
+        let head = format!(
+            "HTTP/1.1 404 X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            answer.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(answer.as_bytes());
+        return;
     }
     let Some((status, headers, body)) = answer_for(&credential) else {
         std::thread::sleep(Duration::from_secs(30));
@@ -393,5 +415,79 @@ fn the_opt_in_probe_unit_notifies_when_the_chosen_profile_fails() {
     assert!(
         note.contains("anthropic:bad") && note.contains("FAILED auth") && note.contains("[next]"),
         "{note}"
+    );
+}
+
+#[test]
+fn tier_two_asks_each_model_and_the_chain_and_record_reports_like_traffic() {
+    let mock = MockProvider::start();
+    let dir = state(&mock.base, &["GOOD", "BAD"]);
+    let (_, doc, _) = probe(
+        dir.path(),
+        &[
+            "--probe-model",
+            "anthropic/claude-missing",
+            "--probe-timeout",
+            "2s",
+        ],
+    );
+    let tier2: Vec<&Value> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["model"].is_string())
+        .collect();
+    assert_eq!(tier2.len(), 2, "{doc}");
+    let good = tier2
+        .iter()
+        .find(|r| r["profile"] == "anthropic:good")
+        .unwrap();
+    assert_eq!(
+        (good["tier"].as_u64(), good["reason"].as_str()),
+        (Some(2), Some("model_not_found")),
+        "{good}"
+    );
+    // The chain: the default model with the profile the resolver would choose, then a fallback of a
+    // provider with no credential at all.
+    let config = dir.path().join("openclaw.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    c["agents"]["defaults"]["model"]["fallbacks"] = json!(["openai/gpt-5"]);
+    std::fs::write(&config, c.to_string()).unwrap();
+    let (code, doc, _) = probe(dir.path(), &["--probe-chain", "--probe-timeout", "2s"]);
+    let chain: Vec<&Value> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["model"].is_string())
+        .collect();
+    assert_eq!(chain.len(), 2, "{doc}");
+    assert_eq!(
+        (
+            chain[0]["profile"].as_str(),
+            chain[0]["ok"].as_bool(),
+            chain[0]["tier"].as_u64()
+        ),
+        (Some("anthropic:good"), Some(true), Some(2))
+    );
+    assert_eq!(
+        (chain[1]["model"].as_str(), chain[1]["reason"].as_str()),
+        (Some("openai/gpt-5"), Some("missing_credential"))
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "a fallback with no credential would fail: {doc}"
+    );
+    // Without --probe-record nothing is recorded; with it the refusal cools the profile.
+    let store = dir.path().join("agents/main/agent/auth-profiles.json");
+    let read =
+        || -> Value { serde_json::from_str(&std::fs::read_to_string(&store).unwrap()).unwrap() };
+    assert!(read()["usageStats"].get("anthropic:bad").is_none());
+    probe(dir.path(), &["--probe-record", "--probe-timeout", "2s"]);
+    let usage = &read()["usageStats"];
+    assert_eq!(usage["anthropic:bad"]["cooldownReason"], "auth", "{usage}");
+    assert!(
+        usage["anthropic:good"]["lastUsed"].as_i64().is_some(),
+        "{usage}"
     );
 }

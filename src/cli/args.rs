@@ -393,6 +393,20 @@ pub struct ProbeArgs {
     /// only what is stale.
     #[arg(long, requires = "probe", value_parser = parse_duration, value_name = "DURATION")]
     pub probe_max_age: Option<Duration>,
+    /// Tier 2: a one-token request for this model (provider/model) with each probed profile of its
+    /// provider. Billed (one token).
+    #[arg(long, requires = "probe", value_name = "MODEL")]
+    pub probe_model: Option<String>,
+    /// Tier 2 along the fallback chain: the default model and each fallback, with the profile the
+    /// resolver would choose for it. Billed (one token each).
+    #[arg(long, requires = "probe")]
+    pub probe_chain: bool,
+    /// Output tokens a tier-2 request asks for.
+    #[arg(long, requires = "probe", value_name = "N", default_value_t = 1)]
+    pub probe_max_tokens: u32,
+    /// Report the outcomes into the routing state like real traffic (off by default).
+    #[arg(long, requires = "probe")]
+    pub probe_record: bool,
     /// Probes at once.
     #[arg(long, requires = "probe", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub probe_concurrency: u16,

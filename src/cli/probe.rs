@@ -14,6 +14,10 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<u8, CliError> {
         timeout: args.probe_timeout,
         concurrency: usize::from(args.probe_concurrency),
         max_age: args.probe_max_age,
+        model: args.probe_model.clone(),
+        chain: args.probe_chain,
+        max_tokens: args.probe_max_tokens.max(1),
+        record: args.probe_record,
     };
     let report = ctx.agent()?.probe(&opts)?;
     if ctx.json {
@@ -33,13 +37,21 @@ fn print(report: &ProbeReport) {
             println!("[{provider}]");
         }
         let mut line = format!("  {:<32} ", modelauth::display_id(&r.profile));
+        if let Some(m) = &r.model {
+            line.push_str(&format!("{m}: "));
+        }
         line.push_str(if r.ok { "ok" } else { "FAILED" });
         if !r.ok || r.reason != "ok" {
             line.push_str(&format!(" {}", r.reason));
         }
         match r.http_status {
-            Some(s) => line.push_str(&format!(" (tier 1, HTTP {s}, {} ms)", r.elapsed_ms)),
-            None if r.tier == 1 => line.push_str(&format!(" (tier 1, {} ms)", r.elapsed_ms)),
+            Some(s) => line.push_str(&format!(
+                " (tier {}, HTTP {s}, {} ms)",
+                r.tier, r.elapsed_ms
+            )),
+            None if r.tier > 0 => {
+                line.push_str(&format!(" (tier {}, {} ms)", r.tier, r.elapsed_ms))
+            }
             None => line.push_str(" (tier 0)"),
         }
         if let Some(until) = r.until_ms {

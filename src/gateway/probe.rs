@@ -7,109 +7,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::interpreter::status::State;
-use crate::probe::{self, Endpoint, Verdict};
-use crate::store::{CredentialKind, ProviderId, Secret};
+use crate::probe::{self, Verdict};
+use crate::store::ProviderId;
 
 use super::agent::{Agent, AgentError};
+use super::probe_types::Job;
+pub use super::probe_types::{ProbeOptions, ProbeReport, ProbeResult, ProviderProbe};
 use super::status::Status;
-
-/// What to probe, and how.
-#[derive(Debug, Clone)]
-pub struct ProbeOptions {
-    /// Only this provider (`--probe-provider`).
-    pub provider: Option<String>,
-    /// Only this profile (`--probe-profile`).
-    pub profile: Option<String>,
-    /// The longest one probe may take (`--probe-timeout`).
-    pub timeout: Duration,
-    /// Probes at once (`--probe-concurrency`).
-    pub concurrency: usize,
-    /// Reuse a profile's last probe when it is younger than this (`--probe-max-age`); `None`: probe
-    /// everything now.
-    pub max_age: Option<Duration>,
-}
-
-impl Default for ProbeOptions {
-    fn default() -> Self {
-        ProbeOptions {
-            provider: None,
-            profile: None,
-            timeout: Duration::from_secs(8),
-            concurrency: 4,
-            max_age: None,
-        }
-    }
-}
-
-/// One profile's probe, as views print it (never a secret).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeResult {
-    /// The profile.
-    pub profile: String,
-    /// Its provider.
-    pub provider: String,
-    /// The highest tier that ran: 0 (local) or 1 (the provider's unbilled check).
-    pub tier: u8,
-    /// True when it works as far as the probe could tell.
-    pub ok: bool,
-    /// `ok`, a failure class (`auth`, `auth_permanent`, `billing`, `rate_limit`, `timeout`,
-    /// `network`, …) or a local reason (`missing_credential`, `expired`, `unresolved_ref`,
-    /// `excluded_by_auth_order`, `ineligible_profile`, `refreshing`, `no_probe`).
-    pub reason: String,
-    /// The provider's HTTP status (tier 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    /// A rate limit's end as the provider said it, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until_ms: Option<i64>,
-    /// What to do.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<&'static str>,
-    /// The next request of its provider would use it.
-    pub chosen: bool,
-    /// How long the probe took, ms.
-    pub elapsed_ms: u64,
-    /// When it was probed, ms (earlier than now when taken from the cache).
-    pub at: i64,
-    /// Taken from the last probe (`--probe-max-age`), not probed now.
-    pub cached: bool,
-}
-
-/// A provider's line of the summary.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProviderProbe {
-    /// The provider.
-    pub provider: String,
-    /// Profiles that work.
-    pub ok: usize,
-    /// Profiles that failed.
-    pub failed: usize,
-}
-
-/// The answer of [`Agent::probe`].
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeReport {
-    /// Every profile probed, in resolution order per provider.
-    pub results: Vec<ProbeResult>,
-    /// One line per provider.
-    pub providers: Vec<ProviderProbe>,
-    /// `--check`'s code, raised to 1 when a profile that would be chosen failed its probe.
-    pub check: u8,
-}
-
-/// One tier-1 probe to make.
-struct Job {
-    at: usize,
-    endpoint: Endpoint,
-    kind: CredentialKind,
-    secret: Secret,
-}
 
 impl Agent {
     /// Probes the agent's profiles (those of `opts.provider`, or `opts.profile` alone): tier 0 for
@@ -121,13 +26,22 @@ impl Agent {
         let store = self.store()?;
         let config = self.config()?;
         let (mut results, mut jobs) = self.plan(&status, &store, &config, opts);
+        super::probe_models::add(&mut results, &mut jobs, &status, opts);
         let now = self.now_ms();
         let cache = self.state_dir().map(super::probe_cache::path_in);
         if let (Some(path), Some(age)) = (&cache, opts.max_age) {
             reuse(&mut results, &mut jobs, path, self.id().as_str(), now, age);
         }
-        let probed: Vec<usize> = jobs.iter().map(|j| j.at).collect();
+        let probed: Vec<usize> = jobs
+            .iter()
+            .filter(|j| j.model.is_none())
+            .map(|j| j.at)
+            .collect();
+        let asked: Vec<usize> = jobs.iter().map(|j| j.at).collect();
         run_jobs(&mut results, jobs, opts, now);
+        if opts.record {
+            self.record_probes(&results, &asked);
+        }
         if let Some(path) = &cache {
             let fresh: Vec<(String, super::probe_cache::LastProbe)> = probed
                 .iter()
@@ -137,9 +51,9 @@ impl Agent {
                 tracing::warn!("probe results not kept: {e}");
             }
         }
-        let chosen_failed = results.iter().any(|r| r.chosen && !r.ok && r.tier == 1);
+        let chosen_failed = results.iter().any(|r| r.chosen && !r.ok && r.tier >= 1);
         let mut providers: Vec<ProviderProbe> = Vec::new();
-        for r in &results {
+        for r in results.iter().filter(|r| r.model.is_none()) {
             let i = match providers.iter().position(|p| p.provider == r.provider) {
                 Some(i) => i,
                 None => {
@@ -204,6 +118,7 @@ impl Agent {
                 };
                 let mut r = ProbeResult {
                     profile: st.id.clone(),
+                    model: None,
                     provider: p.provider.clone(),
                     tier: 0,
                     ok: local.is_none(),
@@ -224,6 +139,7 @@ impl Agent {
                             endpoint: e.clone(),
                             kind: profile.kind,
                             secret,
+                            model: None,
                         }),
                         None => (r.ok, r.reason) = (false, "unresolved_ref".to_owned()),
                     },
@@ -304,8 +220,14 @@ fn run_jobs(results: &mut [ProbeResult], jobs: Vec<Job>, opts: &ProbeOptions, no
                         reason = "a probe's elapsed time is real time"
                     )]
                     let started = std::time::Instant::now();
-                    let verdict =
-                        probe::check(&job.endpoint, job.kind, &job.secret, opts.timeout, now_ms);
+                    let model = job.model.as_deref().map(|m| (m, opts.max_tokens));
+                    let verdict = probe::check(
+                        &job.endpoint,
+                        (job.kind, &job.secret),
+                        model,
+                        opts.timeout,
+                        now_ms,
+                    );
                     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     out.lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -316,7 +238,7 @@ fn run_jobs(results: &mut [ProbeResult], jobs: Vec<Job>, opts: &ProbeOptions, no
     });
     for (at, verdict, ms) in out.into_inner().unwrap_or_else(|e| e.into_inner()) {
         let r = &mut results[at];
-        (r.tier, r.elapsed_ms) = (1, ms);
+        (r.tier, r.elapsed_ms) = (if r.model.is_some() { 2 } else { 1 }, ms);
         match verdict {
             Verdict::Ok { status } => (r.ok, r.http_status) = (true, Some(status)),
             Verdict::Refused {

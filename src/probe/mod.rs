@@ -17,8 +17,10 @@ pub const BODY_LIMIT: u64 = 64 * 1024;
 /// Where and how a provider is asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// The URL probed.
+    /// The URL probed at tier 1 (the model list).
     pub url: String,
+    /// The URL of a one-token request at tier 2 (messages, chat completions).
+    pub completion_url: String,
     /// The provider family (`anthropic`, `openai`), which sets the headers.
     pub family: Family,
 }
@@ -61,12 +63,20 @@ pub fn endpoint(
         .or(env_base)
         .unwrap_or_else(|| public_base(family))
         .trim_end_matches('/');
-    let url = if base.ends_with("/v1") {
-        format!("{base}/models")
+    let v1 = if base.ends_with("/v1") {
+        base.to_owned()
     } else {
-        format!("{base}/v1/models")
+        format!("{base}/v1")
     };
-    Some(Endpoint { url, family })
+    let completion = match family {
+        Family::Anthropic => "messages",
+        Family::OpenAi => "chat/completions",
+    };
+    Some(Endpoint {
+        url: format!("{v1}/models"),
+        completion_url: format!("{v1}/{completion}"),
+        family,
+    })
 }
 
 /// What one tier-1 probe found.
@@ -92,37 +102,79 @@ pub enum Verdict {
     Network(String),
 }
 
-/// Probes `endpoint` with `secret` of `kind`, bounded by `timeout`, at `now_ms`.
+/// Probes `endpoint` with `secret` of `kind`, bounded by `timeout`, at `now_ms`: tier 1 (the model
+/// list) without `model`, tier 2 (a request for `max_tokens` output tokens of `model`) with it.
 pub fn check(
     endpoint: &Endpoint,
-    kind: CredentialKind,
-    secret: &Secret,
+    cred: (CredentialKind, &Secret),
+    model: Option<(&str, u32)>,
     timeout: Duration,
     now_ms: i64,
 ) -> Verdict {
+    let (kind, secret) = cred;
     let agent = agent_for(&endpoint.url, timeout);
-    let mut req = agent.get(&endpoint.url);
-    req = match (endpoint.family, kind) {
-        (Family::Anthropic, CredentialKind::ApiKey) => req
-            .header("x-api-key", secret.expose_secret())
-            .header("anthropic-version", "2023-06-01"),
-        (Family::Anthropic, _) => req
-            .header(
-                "authorization",
-                &format!("Bearer {}", secret.expose_secret()),
-            )
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "oauth-2025-04-20"),
-        (Family::OpenAi, _) => req.header(
-            "authorization",
-            &format!("Bearer {}", secret.expose_secret()),
-        ),
+    let url = if model.is_some() {
+        &endpoint.completion_url
+    } else {
+        &endpoint.url
     };
-    let mut resp = match req.call() {
-        Ok(r) => r,
-        Err(ureq::Error::Timeout(_)) => return Verdict::Timeout,
-        Err(e) => return Verdict::Network(e.to_string()),
+    let headers = auth_headers(endpoint.family, kind, secret);
+    let sent = match model {
+        None => {
+            let mut req = agent.get(url);
+            for (k, v) in &headers {
+                req = req.header(*k, v.as_str());
+            }
+            req.call()
+        }
+        Some((model, max_tokens)) => {
+            let mut req = agent.post(url).header("content-type", "application/json");
+            for (k, v) in &headers {
+                req = req.header(*k, v.as_str());
+            }
+            req.send(one_token_body(endpoint.family, model, max_tokens).as_bytes())
+        }
     };
+    match sent {
+        Ok(resp) => verdict_of(resp, now_ms),
+        Err(ureq::Error::Timeout(_)) => Verdict::Timeout,
+        Err(e) => Verdict::Network(e.to_string()),
+    }
+}
+
+/// The authentication headers of a credential of `kind` for `family`.
+fn auth_headers(
+    family: Family,
+    kind: CredentialKind,
+    secret: &Secret,
+) -> Vec<(&'static str, String)> {
+    let bearer = format!("Bearer {}", secret.expose_secret());
+    match (family, kind) {
+        (Family::Anthropic, CredentialKind::ApiKey) => vec![
+            ("x-api-key", secret.expose_secret().to_owned()),
+            ("anthropic-version", "2023-06-01".to_owned()),
+        ],
+        (Family::Anthropic, _) => vec![
+            ("authorization", bearer),
+            ("anthropic-version", "2023-06-01".to_owned()),
+            ("anthropic-beta", "oauth-2025-04-20".to_owned()),
+        ],
+        (Family::OpenAi, _) => vec![("authorization", bearer)],
+    }
+}
+
+/// The smallest request that exercises `model`: one user word, `max_tokens` of output.
+fn one_token_body(family: Family, model: &str, max_tokens: u32) -> String {
+    let messages = serde_json::json!([{ "role": "user", "content": "ping" }]);
+    match family {
+        Family::Anthropic => serde_json::json!({ "model": model, "max_tokens": max_tokens, "messages": messages }),
+        Family::OpenAi => serde_json::json!({ "model": model, "max_completion_tokens": max_tokens, "messages": messages }),
+    }
+    .to_string()
+}
+
+/// Classifies an answer (at most [`BODY_LIMIT`] of its body is read).
+fn verdict_of(mut resp: ureq::http::Response<ureq::Body>, now_ms: i64) -> Verdict {
     let status = resp.status().as_u16();
     let pairs: Vec<(String, String)> = resp
         .headers()
@@ -193,6 +245,7 @@ mod tests {
     fn endpoints() {
         let e = endpoint("anthropic", None, None).unwrap();
         assert_eq!(e.url, "https://api.anthropic.com/v1/models");
+        assert_eq!(e.completion_url, "https://api.anthropic.com/v1/messages");
         let e = endpoint("openai", Some("http://127.0.0.1:1/v1/"), Some("http://x")).unwrap();
         assert_eq!(
             e.url, "http://127.0.0.1:1/v1/models",

@@ -24,6 +24,14 @@ pub(super) struct ProbeIn {
     concurrency: Option<u16>,
     /// Reuse a profile's last probe younger than this, ms.
     max_age_ms: Option<u64>,
+    /// Tier 2 for this model (billed).
+    model: Option<String>,
+    /// Tier 2 along the fallback chain (billed).
+    #[serde(default)]
+    chain: bool,
+    /// Report the outcomes into the routing state.
+    #[serde(default)]
+    record: bool,
 }
 
 /// The handler: the agent's probe report.
@@ -51,6 +59,10 @@ pub(super) async fn probe(
             .concurrency
             .map_or(defaults.concurrency, |c| usize::from(c.clamp(1, 64))),
         max_age: p.max_age_ms.map(Duration::from_millis),
+        model: p.model,
+        chain: p.chain,
+        record: p.record,
+        ..defaults
     };
     let out = with_agent(&s, agent, move |a| Ok(a.probe(&opts)?)).await?;
     Ok(json_response(&out))
