@@ -49,6 +49,7 @@ macro_rules! internal {
 internal!(backend, config, interpreter, resolver, session, store);
 
 pub mod gateway;
+mod http;
 pub mod oauth;
 pub mod parser;
 pub mod probe;

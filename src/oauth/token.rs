@@ -171,7 +171,7 @@ pub fn request(
         url: url.to_owned(),
         detail,
     };
-    let agent = agent_for(url, timeout);
+    let agent = crate::http::agent_for(url, timeout, timeout.min(Duration::from_secs(5)));
     let request = agent.post(url).header("Accept", "application/json");
     let sent = match provider.format {
         BodyFormat::Json => {
@@ -198,24 +198,6 @@ pub fn request(
         return Err(refusal(provider, url, status, &text));
     }
     parse_tokens(provider, url, &text, now_ms)
-}
-
-/// A ureq agent for one call: no proxy for loopback endpoints (tests, local proxies), the
-/// environment's proxy otherwise; HTTP errors are answers, not `Err`.
-fn agent_for(url: &str, timeout: Duration) -> ureq::Agent {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| url.starts_with(p));
-    let mut config = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("modelauth/", env!("CARGO_PKG_VERSION")));
-    if loopback {
-        config = config.proxy(None);
-    }
-    config.build().into()
 }
 
 /// A transport error as text (ureq's messages name the host and the cause, never a body).

@@ -112,7 +112,7 @@ pub fn check(
     now_ms: i64,
 ) -> Verdict {
     let (kind, secret) = cred;
-    let agent = agent_for(&endpoint.url, timeout);
+    let agent = crate::http::agent_for(&endpoint.url, timeout, timeout);
     let url = if model.is_some() {
         &endpoint.completion_url
     } else {
@@ -217,24 +217,6 @@ fn verdict_of(mut resp: ureq::http::Response<ureq::Body>, now_ms: i64) -> Verdic
         reason,
         until_ms,
     }
-}
-
-/// A ureq agent for one probe: the timeout bounds the connection and the whole exchange; no proxy
-/// for loopback endpoints; HTTP errors are answers.
-fn agent_for(url: &str, timeout: Duration) -> ureq::Agent {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| url.starts_with(p));
-    let mut config = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .timeout_connect(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("modelauth/", env!("CARGO_PKG_VERSION")));
-    if loopback {
-        config = config.proxy(None);
-    }
-    config.build().into()
 }
 
 #[cfg(test)]
