@@ -179,6 +179,7 @@ fn the_units_pass_systemd_analyze_and_the_plists_are_well_formed() {
     }
     for plist in [
         "launchd/ai.modelauth.check.plist",
+        "launchd/ai.modelauth.probe.plist",
         "launchd/ai.modelauth.serve.plist",
     ] {
         let text = std::fs::read_to_string(contrib.join(plist)).unwrap();

@@ -197,6 +197,7 @@ fn each_answer_is_classified_and_a_hung_endpoint_ends_at_the_timeout() {
         &["--probe-timeout", "2s", "--probe-concurrency", "8"],
     );
     assert_eq!(code, Some(0), "the chosen profile (good) works: {doc}");
+    eprintln!("figure: 6 profiles, one hung, timeout 2 s, concurrency 8: {took:?}");
     assert!(
         took < Duration::from_secs(3),
         "a hung endpoint returns within the timeout + 1 s: {took:?}"
@@ -284,6 +285,7 @@ fn fifty_profiles_probe_in_one_timeouts_time_with_concurrency_eight() {
         json!({"provider": "anthropic", "ok": 45, "failed": 5}),
         "{doc}"
     );
+    eprintln!("figure: 50 profiles, 5 hung, timeout 2 s, concurrency 8: {took:?}");
     assert!(
         took < Duration::from_secs(4),
         "5 hung of 50 with 8 at once: one timeout, not five: {took:?}"
@@ -489,5 +491,50 @@ fn tier_two_asks_each_model_and_the_chain_and_record_reports_like_traffic() {
     assert!(
         usage["anthropic:good"]["lastUsed"].as_i64().is_some(),
         "{usage}"
+    );
+}
+
+#[test]
+fn the_termux_script_probes_when_opted_in() {
+    let mock = MockProvider::start();
+    let dir = state(&mock.base, &["BAD", "GOOD"]);
+    let note = dir.path().join("note.txt");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/termux/modelauth-check.sh");
+    let run = |probe: &str| {
+        std::process::Command::new("/bin/sh")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("MODELAUTH", assert_cmd::cargo::cargo_bin("modelauth"))
+            .env("OPENCLAW_STATE_DIR", dir.path())
+            .env("MODELAUTH_PROBE", probe)
+            .env("MODELAUTH_NOTIFY_CMD", format!("cat > {}", note.display()))
+            .output()
+            .unwrap()
+    };
+    let out = run("0");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "files alone look fine: {}",
+        crate::common::text_of(&out)
+    );
+    assert_eq!(
+        mock.seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no provider asked without the opt-in"
+    );
+    let out = run("1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::common::text_of(&out)
+    );
+    let note = std::fs::read_to_string(&note).unwrap();
+    assert!(
+        note.contains("credentials need attention") && note.contains("FAILED auth"),
+        "{note}"
     );
 }
