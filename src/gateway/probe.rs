@@ -114,7 +114,7 @@ impl Agent {
                 let local = if p.outside_order.contains(&st.id) {
                     Some("excluded_by_auth_order")
                 } else {
-                    local_reason(st.state)
+                    local_reason(st.state, st.problem.as_deref())
                 };
                 let mut r = ProbeResult {
                     profile: st.id.clone(),
@@ -192,9 +192,13 @@ fn last_of(r: &ProbeResult) -> super::probe_cache::LastProbe {
     }
 }
 
-/// The tier-0 reason of a profile in `state`, `None` when it may be probed.
-fn local_reason(state: State) -> Option<&'static str> {
+/// The tier-0 reason of a profile in `state` (an unreadable one with `problem`), `None` when it may be
+/// probed.
+fn local_reason(state: State, problem: Option<&str>) -> Option<&'static str> {
     match state {
+        State::Invalid if problem.is_some_and(|p| p.contains("\"expires\"")) => {
+            Some("invalid_expires")
+        }
         State::Ok | State::Expiring | State::Cooldown | State::Disabled => None,
         State::Missing => Some("missing_credential"),
         State::Expired | State::Reauth => Some("expired"),
