@@ -230,7 +230,6 @@ pub fn record_usage(
     now_ms: i64,
 ) -> (Applied, Observed) {
     let mut stats = view.usage_of(profile);
-    let before_quota = stats.quota.clone();
     let (applied, observed) = match &recording.answer {
         None => (apply(&mut stats, recording.outcome, model, now_ms), Observed::default()),
         Some(a) => {
@@ -245,7 +244,8 @@ pub fn record_usage(
             apply_answer(&mut stats, report, a.max_reset_ms)
         }
     };
-    if !matches!(applied, Applied::InsideActiveWindow(_)) || stats.quota != before_quota {
+    // An answer always changes the record (its ledger counts the call), even inside a window.
+    if !matches!(applied, Applied::InsideActiveWindow(_)) || recording.answer.is_some() {
         edit.set_usage(profile, &stats);
     }
     if applied == Applied::Succeeded {

@@ -15,7 +15,7 @@ pub(super) fn quota_place(c: &mut Candidate<'_>, stats: &UsageStats, req: &Resol
         return;
     }
     let t = req.quota.policy.thresholds_of(req.provider);
-    let h = headroom(Some(stats), t, req.model, req.now_ms);
+    let h = headroom(stats, t, req.model, req.now_ms);
     (c.low, c.wall) = (h.low, h.wall);
     c.lose_rank = h.lose_rank;
     if h.exhausted_until > req.now_ms && h.exhausted_until > c.blocked_until && c.problem.is_none_or(|p| matches!(p, Reason::Cooldown { .. })) {

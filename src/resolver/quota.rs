@@ -237,9 +237,18 @@ fn exhausted_reset(q: &QuotaState, model: Option<&str>, now: i64) -> Option<(i64
         .max_by_key(|(at, scoped)| (*at, !*scoped))
 }
 
+/// The end of the latest exhausted window of `stats` that applies to `model` at `now` (0: none).
+pub fn exhausted_until(stats: &UsageStats, model: Option<&str>, now: i64) -> i64 {
+    stats
+        .quota
+        .as_deref()
+        .and_then(|q| exhausted_reset(q, model, now))
+        .map_or(0, |(at, _)| at)
+}
+
 /// The headroom of a profile with `stats` for `model` at `now` under `t`.
-pub fn headroom(stats: Option<&UsageStats>, t: &Thresholds, model: Option<&str>, now: i64) -> Headroom {
-    let Some(q) = stats.and_then(|s| s.quota.as_deref()) else {
+pub fn headroom(stats: &UsageStats, t: &Thresholds, model: Option<&str>, now: i64) -> Headroom {
+    let Some(q) = stats.quota.as_deref() else {
         return UNKNOWN;
     };
     let mut h = UNKNOWN;

@@ -11,7 +11,7 @@ use crate::store::{
 
 use super::order::{Fingerprint, candidate_ids, sort_candidates};
 use super::lanes::{close_metered, crossing, home_lane, lane_closed, quota_moves, quota_place, session_lane};
-use super::quota::headroom;
+use super::quota::exhausted_until;
 pub use super::types::ResolveRequest;
 use super::types::{
     Candidate, Choice, OrderSource, PinChange, PinView, Reason, Resolution, ResolveError,
@@ -35,7 +35,7 @@ pub fn blocked_until(
         return (until, reason);
     }
     // An exhausted quota window blocks past the stored cooldown (which holds at most a day).
-    let exhausted = headroom(Some(stats), &Default::default(), model, now).exhausted_until;
+    let exhausted = exhausted_until(stats, model, now);
     if exhausted > now && exhausted > until {
         let reason = Some(FailureReason::RateLimit);
         return (exhausted, Some(Reason::Cooldown { until: exhausted, reason }));
