@@ -90,6 +90,7 @@ fn instance(redis: Option<&str>) -> (tempfile::TempDir, Agent) {
             expires: None,
             refresh: None,
             email: None,
+            reference: None,
         };
         agent
             .put_credential(&format!("anthropic:p{i:02}"), &cred)

@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             expires: None,
             refresh: None,
             email: None,
+            reference: None,
         };
         agent.put_credential(id, &cred)?;
     }

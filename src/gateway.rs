@@ -34,6 +34,10 @@ mod probe_models;
 mod probe_types;
 mod providers;
 pub mod status;
+pub mod vault;
+mod vault_audit;
+mod vault_migrate;
+pub use vault_audit::{AuditFinding, AuditReport};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -42,6 +42,7 @@ pub fn api_key(secret: &str) -> NewCredential {
         expires: None,
         refresh: None,
         email: None,
+        reference: None,
     }
 }
 

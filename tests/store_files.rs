@@ -75,6 +75,7 @@ fn changing_one_profile_and_one_order_keeps_everything_else_byte_for_byte() {
             expires: Some(1_900_000_000_000),
             refresh: None,
             email: None,
+            reference: None,
         };
         edit.put_profile("anthropic:manual", &cred);
         edit.set_order(

@@ -42,6 +42,7 @@ fn crash_version(edit: &mut modelauth::store::AuthEdit, seq: i64) {
             expires: None,
             refresh: None,
             email: None,
+            reference: None,
         };
         edit.put_profile(&format!("anthropic:p{i}"), &cred);
     }
@@ -83,6 +84,7 @@ fn helper_writer() {
                             expires: None,
                             refresh: None,
                             email: None,
+                            reference: None,
                         };
                         edit.put_profile(&format!("anthropic:w{worker}-{i}"), &cred);
                         let counter = format!("counter:w{worker}");

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use super::secrets_args::{KeepArgs, SecretsCommand};
+
 /// Decides which credential a conversation uses; manage and inspect credentials of an OpenClaw state directory.
 #[derive(Debug, Parser)]
 #[command(name = "modelauth", version, about, propagate_version = true)]
@@ -194,9 +196,13 @@ pub enum Command {
         /// `api_key` or `token` (--non-interactive; default api_key).
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
-        /// `profiles` (the agent's store, default) or `env` (<state>/.env; API keys only).
+        /// `profiles` (the agent's store, default), `env` (<state>/.env; API keys only), or off the
+        /// disk: `keyring`, `systemd`, `file` (the profile holds a reference, see `secrets migrate`).
         #[arg(long, value_name = "STORE")]
         store: Option<String>,
+        /// Where `--store systemd` writes the encrypted credential (default /etc/credstore.encrypted).
+        #[arg(long, value_name = "DIR")]
+        credstore: Option<PathBuf>,
         /// Profile id (default: <provider>:default, or <provider>:manual for a token).
         #[arg(long)]
         profile_id: Option<String>,
@@ -206,6 +212,12 @@ pub enum Command {
         /// A token's validity, e.g. 365d.
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         expires_in: Option<Duration>,
+    },
+    /// Keep keys and tokens off the disk: the OS keyring, systemd credentials, a private file.
+    Secrets {
+        /// What to do.
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// Print shell completions.
     #[command(
@@ -298,6 +310,8 @@ pub enum AuthCommand {
         /// Profile id (default: <provider>:default).
         #[arg(long)]
         profile_id: Option<String>,
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Log in with OAuth (authorization code + PKCE): prints the URL, takes the code from the local
     /// redirect or from a hidden paste prompt (or stdin), stores `<provider>:<email>`.
@@ -330,6 +344,8 @@ pub enum AuthCommand {
         /// Profile id (default: <provider>:manual, as OpenClaw).
         #[arg(long)]
         profile_id: Option<String>,
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Store a token (e.g. from `claude setup-token`), read from a hidden prompt or stdin.
     #[command(
@@ -345,6 +361,8 @@ pub enum AuthCommand {
         /// Validity, e.g. 365d or 12h (default: does not expire).
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         expires_in: Option<Duration>,
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Run `claude setup-token` (needs a terminal), then paste the token.
     #[command(

@@ -2,10 +2,11 @@
 
 use std::io::{IsTerminal, Read};
 
+use modelauth::gateway::vault::VaultTarget;
 use modelauth::{CredentialKind, NewCredential, ProfileId, ProviderId, Secret, format_time};
 
 use super::CliError;
-use super::args::{AuthCommand, OrderCommand};
+use super::args::{AuthCommand, KeepArgs, OrderCommand};
 use super::context::Context;
 use super::models::profile_line;
 use super::output;
@@ -16,11 +17,14 @@ fn add_api_key(
     provider: &str,
     profile_id: Option<&str>,
     default_name: &str,
+    keep: &KeepArgs,
 ) -> Result<u8, CliError> {
+    let keep = super::secrets::keep_target(keep)?;
     let provider = ctx.provider(provider)?;
     let id = profile_id.map_or_else(|| format!("{provider}:{default_name}"), str::to_owned);
     let secret = read_secret(&format!("API key for {provider} (input hidden): "))?;
-    save(ctx, &id, provider, CredentialKind::ApiKey, secret, None)
+    let cred = NewCredential::new(provider, CredentialKind::ApiKey, secret, None);
+    save(ctx, &id, cred, keep.as_ref())
 }
 
 /// Dispatches a `models auth` command.
@@ -42,17 +46,20 @@ pub fn run(ctx: &Context, cmd: &AuthCommand) -> Result<u8, CliError> {
         AuthCommand::Add {
             provider,
             profile_id,
-        } => add_api_key(ctx, provider, profile_id.as_deref(), "default"),
+            keep,
+        } => add_api_key(ctx, provider, profile_id.as_deref(), "default", keep),
         // OpenClaw's command and default id.
         AuthCommand::PasteApiKey {
             provider,
             profile_id,
-        } => add_api_key(ctx, provider, profile_id.as_deref(), "manual"),
+            keep,
+        } => add_api_key(ctx, provider, profile_id.as_deref(), "manual", keep),
         AuthCommand::PasteToken {
             provider,
             profile_id,
             expires_in,
-        } => paste_token(ctx, provider, profile_id.as_deref(), *expires_in),
+            keep,
+        } => paste_token(ctx, provider, profile_id.as_deref(), *expires_in, keep),
         AuthCommand::Login {
             provider,
             profile_id,
@@ -75,7 +82,9 @@ fn paste_token(
     provider: &str,
     profile_id: Option<&str>,
     expires_in: Option<std::time::Duration>,
+    keep: &KeepArgs,
 ) -> Result<u8, CliError> {
+    let keep = super::secrets::keep_target(keep)?;
     let provider = ctx.provider(provider)?;
     let id = profile_id
         .map(str::to_owned)
@@ -85,7 +94,8 @@ fn paste_token(
             .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     });
     let secret = read_secret(&format!("Paste the token for {provider} (input hidden): "))?;
-    save(ctx, &id, provider, CredentialKind::Token, secret, expires)
+    let cred = NewCredential::new(provider, CredentialKind::Token, secret, expires);
+    save(ctx, &id, cred, keep.as_ref())
 }
 
 /// `models auth list`.
@@ -180,15 +190,15 @@ fn expected_prefix(provider: &ProviderId, kind: CredentialKind) -> Option<&'stat
     }
 }
 
-/// Stores a credential in the agent's store and records its metadata in config.
+/// Stores a credential in the agent's store (or, with `keep`, in that store with a reference in the
+/// agent's) and records its metadata in config.
 fn save(
     ctx: &Context,
     id: &str,
-    provider: ProviderId,
-    kind: CredentialKind,
-    secret: Secret,
-    expires: Option<i64>,
+    mut cred: NewCredential,
+    keep: Option<&VaultTarget>,
 ) -> Result<u8, CliError> {
+    let (provider, kind, expires) = (cred.provider.clone(), cred.kind, cred.expires);
     let id = ProfileId::new(id)?;
     if let Some(owner) = id.provider_prefix().filter(|p| *p != provider) {
         return Err(CliError::User(format!(
@@ -197,20 +207,13 @@ fn save(
     }
     let agent = ctx.agent_to_change()?;
     if let Some(prefix) = expected_prefix(&provider, kind)
-        && !secret.expose_secret().starts_with(prefix)
+        && !cred.secret.expose_secret().starts_with(prefix)
     {
         output::warn(&format!(
             "{provider} {kind} values usually start with {prefix}; saving it anyway"
         ));
     }
-    let cred = NewCredential {
-        provider: provider.clone(),
-        kind,
-        secret,
-        expires,
-        refresh: None,
-        email: None,
-    };
+    super::secrets::keep_off_store(&agent, id.as_str(), &mut cred, keep)?;
     if agent.add_credential(id.as_str(), &cred)? {
         output::warn(&format!(
             "{} had comments; they were dropped when it was rewritten",
@@ -220,12 +223,16 @@ fn save(
     let expiry = expires
         .map(|e| format!(", expires {}", format_time(e)))
         .unwrap_or_default();
+    let place = cred.reference.as_ref().map(|r| r.label());
     if ctx.json {
         output::json(
-            &serde_json::json!({ "saved": id.as_str(), "provider": provider.as_str(), "type": kind.as_str(), "expires": expires }),
+            &serde_json::json!({ "saved": id.as_str(), "provider": provider.as_str(), "type": kind.as_str(), "expires": expires, "reference": place }),
         );
     } else {
-        println!("Saved {kind} profile {id} for {provider}{expiry}.");
+        let place = place
+            .map(|r| format!(" (the secret in {r})"))
+            .unwrap_or_default();
+        println!("Saved {kind} profile {id} for {provider}{expiry}{place}.");
     }
     Ok(0)
 }
@@ -265,7 +272,8 @@ fn setup_token(ctx: &Context, provider: &str, profile_id: Option<&str>) -> Resul
     }
     let id = profile_id.map_or_else(|| format!("{provider}:manual"), str::to_owned);
     let secret = read_secret("Paste the token printed above (input hidden): ")?;
-    save(ctx, &id, provider, CredentialKind::Token, secret, None)
+    let cred = NewCredential::new(provider, CredentialKind::Token, secret, None);
+    save(ctx, &id, cred, None)
 }
 
 /// `models auth remove ID`.

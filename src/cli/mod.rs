@@ -17,6 +17,8 @@ pub mod parse;
 pub mod probe;
 pub mod report;
 pub mod resolve;
+pub mod secrets;
+pub mod secrets_args;
 pub mod serve;
 pub mod state;
 
@@ -142,6 +144,13 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     {
         return chat::run_demo(&cli, session.as_deref());
     }
+    if let Command::Secrets {
+        command: args::SecretsCommand::ExecProvider,
+    } = &cli.command
+    {
+        // Run by OpenClaw with only passEnv in its environment: no state directory is needed.
+        return secrets::exec_provider();
+    }
     let ctx = Context::from_cli(&cli)?;
     let code = dispatch(&cli, &ctx)?;
     // A change kept for write-back dies with this process: say so instead of reporting success.
@@ -177,6 +186,7 @@ fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
         },
         Command::Doctor { fix } => doctor::run(ctx, *fix),
         Command::State { command } => state::run(ctx, command),
+        Command::Secrets { command } => secrets::run(ctx, command),
         Command::Chat { session, .. } => chat::run(ctx, session.as_deref()),
         Command::Parse { message, aliases } => parse::run(ctx, message.as_deref(), aliases),
         Command::Resolve {
@@ -211,6 +221,7 @@ fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
             provider,
             kind,
             store,
+            credstore,
             profile_id,
             default_model,
             expires_in,
@@ -222,6 +233,7 @@ fn dispatch(cli: &Cli, ctx: &Context) -> Result<u8, CliError> {
                 provider: provider.as_deref(),
                 kind: kind.as_deref(),
                 store: store.as_deref(),
+                credstore: credstore.as_ref(),
                 profile_id: profile_id.as_deref(),
                 default_model: default_model.as_deref(),
                 expires_in: *expires_in,

@@ -40,6 +40,8 @@ pub struct Plan {
     pub expires_in: Option<Duration>,
     /// A new default model, if one was chosen.
     pub default_model: Option<String>,
+    /// A store off the disk for the secret (`--store keyring|systemd|file`).
+    pub keep: Option<modelauth::gateway::vault::VaultTarget>,
 }
 
 /// The flags of `onboard --non-interactive`.
@@ -49,8 +51,10 @@ pub struct Flags<'a> {
     pub provider: Option<&'a str>,
     /// `--kind api_key|token`.
     pub kind: Option<&'a str>,
-    /// `--store profiles|env`.
+    /// `--store profiles|env|keyring|systemd|file`.
     pub store: Option<&'a str>,
+    /// `--credstore`.
+    pub credstore: Option<&'a std::path::PathBuf>,
     /// `--profile-id`.
     pub profile_id: Option<&'a str>,
     /// `--default-model`.
@@ -142,7 +146,7 @@ fn store_of(s: Option<&str>) -> Result<Store, CliError> {
         None | Some("profiles") => Ok(Store::Profiles),
         Some("env") | Some("dotenv") => Ok(Store::DotEnv),
         Some(other) => Err(CliError::User(format!(
-            "--store {other:?}: use profiles or env"
+            "--store {other:?}: use profiles, env, keyring, systemd or file"
         ))),
     }
 }
@@ -160,7 +164,14 @@ fn from_flags(ctx: &Context, f: &Flags<'_>) -> Result<Plan, CliError> {
             CliError::User("onboard --non-interactive needs --provider".into())
         })?)?;
     let kind = kind_of(f.kind.unwrap_or("api_key"))?;
-    let store = store_of(f.store)?;
+    let keep = match f.store {
+        Some(s @ ("keyring" | "systemd" | "file")) => Some(super::secrets::target(s, f.credstore)?),
+        _ => None,
+    };
+    let store = match keep {
+        Some(_) => Store::Profiles,
+        None => store_of(f.store)?,
+    };
     if store == Store::DotEnv && kind != CredentialKind::ApiKey {
         return Err(CliError::User(
             "--store env holds API keys only; a token goes to the profiles".into(),
@@ -180,6 +191,7 @@ fn from_flags(ctx: &Context, f: &Flags<'_>) -> Result<Plan, CliError> {
         secret,
         expires_in: f.expires_in,
         default_model: f.default_model.map(str::to_owned),
+        keep,
     })
 }
 
@@ -292,6 +304,7 @@ fn ask(ctx: &Context, f: &Flags<'_>) -> Result<Option<Answer>, CliError> {
         secret,
         expires_in: None,
         default_model: (model != current).then_some(model),
+        keep: None,
     };
     println!("\nAbout to write:");
     for l in describe(&plan) {
@@ -426,12 +439,18 @@ fn apply(ctx: &Context, plan: &Plan) -> Result<Vec<String>, CliError> {
                 ctx.now()
                     .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             });
-            let cred = NewCredential::new(
+            let mut cred = NewCredential::new(
                 plan.provider.clone(),
                 plan.kind,
                 plan.secret.clone(),
                 expires,
             );
+            super::secrets::keep_off_store(
+                &agent,
+                &plan.profile_id,
+                &mut cred,
+                plan.keep.as_ref(),
+            )?;
             if agent.add_credential(&plan.profile_id, &cred)? {
                 output::warn("openclaw.json had comments; they were dropped when it was rewritten");
             }

@@ -52,6 +52,9 @@ pub enum AgentError {
         "no shared state: give the Redis server with --redis URL or MODELAUTH_REDIS_URL (state import|export move records between it and this agent's files)"
     )]
     NotShared,
+    /// A secret store (keyring, systemd credentials, secrets file) could not be used.
+    #[error(transparent)]
+    Vault(#[from] crate::secrets::vault::VaultError),
 }
 
 impl AgentError {
@@ -67,7 +70,8 @@ impl AgentError {
     }
 
     /// A stable machine-readable name of the error: [`StoreError::code`]'s, or `unknown_profile`,
-    /// `wrong_provider`, `bad_id`, `refresh_failed`, `not_shared`.
+    /// `wrong_provider`, `bad_id`, `refresh_failed`, `not_shared`, `secret_store_unavailable`,
+    /// `secret_store_failed`.
     pub fn code(&self) -> &'static str {
         match self {
             AgentError::Store(s) | AgentError::Report(ReportError::Store(s)) => s.code(),
@@ -77,6 +81,10 @@ impl AgentError {
             AgentError::Id(_) => "bad_id",
             AgentError::Refresh(_) => "refresh_failed",
             AgentError::NotShared => "not_shared",
+            AgentError::Vault(crate::secrets::vault::VaultError::Unavailable { .. }) => {
+                "secret_store_unavailable"
+            }
+            AgentError::Vault(_) => "secret_store_failed",
         }
     }
 }

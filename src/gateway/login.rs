@@ -154,6 +154,7 @@ impl Login {
             expires: Some(tokens.expires_ms),
             refresh: tokens.refresh,
             email: tokens.email.clone(),
+            reference: None,
         };
         self.agent.add_credential(&profile, &cred)?;
         Ok(LoggedIn {

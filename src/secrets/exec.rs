@@ -37,6 +37,9 @@ pub(super) fn resolve(
             message: why.into(),
         });
     }
+    if super::vault::is_self_exec(def) {
+        return in_process(&r.id, env, label);
+    }
     let command = expand_home(&def.command, Some(env));
     check_command(&command, def)
         .map_err(|why| fail(format!("secrets.providers.{alias}.command {why}")))?;
@@ -50,6 +53,21 @@ pub(super) fn resolve(
             message: format!("exec provider \"{alias}\" {message}"),
         },
         Answer::Bad(message) => fail(format!("exec provider \"{alias}\" {message}")),
+    })
+}
+
+/// A reference to modelauth's own exec provider, answered without running it.
+fn in_process(id: &str, env: &Env, label: &str) -> Result<Secret, SecretError> {
+    use super::vault::VaultError;
+    super::vault::read_id(id, env).map_err(|e| match e {
+        VaultError::Missing { .. } => SecretError::NotFound {
+            reference: label.to_owned(),
+            message: e.to_string(),
+        },
+        _ => SecretError::Provider {
+            reference: label.to_owned(),
+            message: e.to_string(),
+        },
     })
 }
 

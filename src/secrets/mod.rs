@@ -1,14 +1,20 @@
 //! Secret references resolved at the point of use, exactly as OpenClaw 2026.9.6 resolves them: `env`
 //! (the environment, with `<state>/.env`), `file` (a private file: JSON pointer or single value),
-//! `exec` (a command speaking the exec protocol v1) and `store` (OpenClaw's own secret store).
+//! `exec` (a command speaking the exec protocol v1) and `store` (OpenClaw's own secret store). An exec
+//! provider that is modelauth itself (`modelauth secrets exec-provider`) is answered in-process from
+//! modelauth's own stores: the OS keyring and systemd credentials ([`vault`]).
 //!
 //! A resolved value is a [`Secret`]: it is never written anywhere and never logged. [`RefResolver`]
 //! keeps it in memory for [`RESOLVED_TTL`] (a failure for [`FAILED_TTL`]), so a command or file is
 //! read at most once per interval whatever the request rate, and a rotated secret is seen within it.
 
 mod exec;
+pub mod exec_provider;
 mod file;
+pub mod keyring;
 mod store;
+pub mod systemd;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

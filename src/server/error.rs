@@ -153,6 +153,11 @@ impl From<AgentError> for ApiError {
                 code: "not_shared",
                 message: e.to_string(),
             },
+            AgentError::Vault(_) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: e.code(),
+                message: e.to_string(),
+            },
         }
     }
 }

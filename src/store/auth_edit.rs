@@ -11,6 +11,7 @@ use super::error::StoreError;
 use super::ids::ProviderId;
 use super::json::{Document, object_entry};
 use super::secret::Secret;
+use super::secret_ref::SecretRef;
 
 
 /// A new credential to store with [`crate::Agent::add_credential`].
@@ -28,6 +29,9 @@ pub struct NewCredential {
     pub refresh: Option<Secret>,
     /// The account e-mail of an `oauth` login, when known.
     pub email: Option<String>,
+    /// Where the secret lives instead, for an `api_key` or `token` kept off the store
+    /// (`keyRef`/`tokenRef`; `secret` is then not written). Ignored for `oauth`.
+    pub reference: Option<SecretRef>,
 }
 
 impl NewCredential {
@@ -45,6 +49,7 @@ impl NewCredential {
             expires,
             refresh: None,
             email: None,
+            reference: None,
         }
     }
 }
@@ -117,15 +122,24 @@ impl AuthEdit {
         entry.remove("apiKey");
         entry.insert("type".into(), json!(cred.kind.as_str()));
         entry.insert("provider".into(), json!(cred.provider.as_str()));
-        let field = match cred.kind {
-            CredentialKind::ApiKey => "key",
-            CredentialKind::Token => "token",
-            CredentialKind::OAuth => "access",
+        let (field, ref_field) = match cred.kind {
+            CredentialKind::ApiKey => ("key", "keyRef"),
+            CredentialKind::Token => ("token", "tokenRef"),
+            CredentialKind::OAuth => ("access", "accessRef"),
         };
-        entry.insert(
-            field.into(),
-            Value::String(cred.secret.expose_secret().to_owned()),
-        );
+        match cred.reference.as_ref().filter(|_| cred.kind != CredentialKind::OAuth) {
+            Some(r) => {
+                entry.remove(field);
+                entry.insert(ref_field.into(), r.to_value());
+            }
+            None => {
+                entry.remove(ref_field);
+                entry.insert(
+                    field.into(),
+                    Value::String(cred.secret.expose_secret().to_owned()),
+                );
+            }
+        }
         match cred.expires {
             Some(ms) => entry.insert("expires".into(), json!(ms)),
             None => entry.remove("expires"),
@@ -167,6 +181,27 @@ impl AuthEdit {
             entry.insert("refresh".into(), json!(r.expose_secret()));
         }
         entry.insert("expires".into(), json!(expires));
+        self.changed = true;
+        true
+    }
+
+    /// Replaces the inline key or token of profile `id` with reference `r` (`keyRef`/`tokenRef`), when
+    /// its inline value is still `expected`. False (nothing changed) when the profile is gone, is an
+    /// OAuth login, or holds another value now (it changed meanwhile).
+    pub fn set_reference(&mut self, id: &str, r: &SecretRef, expected: &Secret) -> bool {
+        let Some(entry) = self.entry_mut(id) else {
+            return false;
+        };
+        let (field, ref_field) = match entry.get("type").and_then(Value::as_str) {
+            Some("api_key") => ("key", "keyRef"),
+            Some("token") => ("token", "tokenRef"),
+            _ => return false,
+        };
+        if entry.get(field).and_then(Value::as_str) != Some(expected.expose_secret()) {
+            return false;
+        }
+        entry.remove(field);
+        entry.insert(ref_field.into(), r.to_value());
         self.changed = true;
         true
     }

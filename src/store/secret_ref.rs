@@ -95,6 +95,18 @@ impl SecretRef {
             .unwrap_or("default")
     }
 
+    /// The canonical object OpenClaw writes: `{"source", "provider", "id"}` (`provider` omitted when
+    /// the reference leaves it to the defaults).
+    pub fn to_value(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        o.insert("source".into(), Value::from(self.source.as_str()));
+        if let Some(p) = &self.provider {
+            o.insert("provider".into(), Value::from(p.as_str()));
+        }
+        o.insert("id".into(), Value::from(self.id.as_str()));
+        Value::Object(o)
+    }
+
     /// The label views print, OpenClaw's: `env:ANTHROPIC_API_KEY`, `exec:anthropic/key`,
     /// `file:/providers/anthropic/apiKey` (source and id; the provider alias is in errors).
     pub fn label(&self) -> String {
