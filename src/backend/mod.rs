@@ -41,6 +41,8 @@ pub struct Recording {
     pub outcome: Outcome,
     /// The answer's windows and usage.
     pub answer: Option<Box<AnswerRecord>>,
+    /// The fingerprint of the referenced secret the call used, kept with an auth-class disable.
+    pub secret_fp: Option<String>,
 }
 
 impl From<Outcome> for Recording {
@@ -48,6 +50,7 @@ impl From<Outcome> for Recording {
         Recording {
             outcome,
             answer: None,
+            secret_fp: None,
         }
     }
 }
@@ -244,6 +247,9 @@ pub fn record_usage(
             apply_answer(&mut stats, report, a.max_reset_ms)
         }
     };
+    if recording.secret_fp.is_some() && stats.refused_until(now_ms).is_some() {
+        stats.secret_fp.clone_from(&recording.secret_fp);
+    }
     // An answer always changes the record (its ledger counts the call), even inside a window.
     if !matches!(applied, Applied::InsideActiveWindow(_)) || recording.answer.is_some() {
         edit.set_usage(profile, &stats);

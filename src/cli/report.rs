@@ -21,11 +21,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<u8, CliError> {
         None => (agent.report(id, model, outcome)?, None),
     };
     if ctx.json {
-        let (name, until) = match applied {
-            Applied::Succeeded => ("succeeded", None),
-            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
-            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
-        };
+        let (name, until) = applied.wire();
         let mut doc = serde_json::json!({
             "profile": id,
             "applied": name,
@@ -121,6 +117,9 @@ fn text(id: &str, outcome: Outcome, applied: Applied, observed: Option<Observed>
             "{id} is already {} until {}; the window was not extended.",
             if disables { "disabled" } else { "cooling down" },
             format_time(until)
+        ),
+        Applied::SecretRotated => format!(
+            "{id}'s secret reference holds a new secret now (it was rotated): nothing was recorded; use {id} again."
         ),
     };
     if let Some(o) = observed {

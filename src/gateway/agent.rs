@@ -21,6 +21,7 @@ mod next;
 mod report;
 pub use next::Lanes;
 mod refs;
+mod rotation;
 
 /// Why an agent operation failed. Everything a chat user can type wrong is a reply, not an error.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +191,7 @@ impl Agent {
         policy: Arc<crate::config::QuotaPolicy>,
     ) -> Agent {
         let sessions = Registry::new(parts.sessions, Arc::clone(&clock), options);
+        let refs = secret_cache(&env);
         Agent {
             inner: Arc::new(Inner {
                 id,
@@ -206,7 +208,7 @@ impl Agent {
                 migration: parts.migration,
                 sessions,
                 aliases: Mutex::new((0, Arc::new(Aliases::default()))),
-                refs: crate::secrets::RefResolver::default(),
+                refs,
                 refreshing: Mutex::new(Default::default()),
                 policy,
                 crossings: Default::default(),
@@ -541,6 +543,18 @@ impl Agent {
     /// Writes changed sessions now.
     pub fn flush(&self) -> Result<usize, AgentError> {
         Ok(self.inner.sessions.flush()?)
+    }
+}
+
+/// The cache of resolved secret references: values are reused for `MODELAUTH_SECRET_TTL` (a duration
+/// such as `5s`; default 30 s), the longest a rotated secret goes unseen.
+fn secret_cache(env: &Env) -> crate::secrets::RefResolver {
+    match env
+        .get_plain("MODELAUTH_SECRET_TTL")
+        .and_then(|t| humantime::parse_duration(t).ok())
+    {
+        Some(ttl) => crate::secrets::RefResolver::with_ttl(ttl),
+        None => crate::secrets::RefResolver::default(),
     }
 }
 

@@ -36,6 +36,22 @@ pub enum Applied {
     WindowStarted(i64),
     /// The failure fell inside an active window, which was left as it was.
     InsideActiveWindow(i64),
+    /// The credential was refused, but the profile's secret reference holds another secret now (it
+    /// was rotated): nothing was recorded; use the profile again.
+    SecretRotated,
+}
+
+impl Applied {
+    /// The name of the result in JSON documents (`succeeded`, `windowStarted`,
+    /// `insideActiveWindow`, `secretRotated`) and the end of its window, ms.
+    pub fn wire(self) -> (&'static str, Option<i64>) {
+        match self {
+            Applied::Succeeded => ("succeeded", None),
+            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
+            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
+            Applied::SecretRotated => ("secretRotated", None),
+        }
+    }
 }
 
 /// The transient cooldown for the `n`th failure in a row: 30 s, 60 s, then 5 min.

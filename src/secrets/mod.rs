@@ -119,9 +119,46 @@ type Entries = HashMap<SecretRef, (Instant, Result<Secret, SecretError>)>;
 #[derive(Debug, Default)]
 pub struct RefResolver {
     entries: Mutex<Entries>,
+    /// Held while a refused secret is read again, so that concurrent refusals read it once.
+    rereading: Mutex<()>,
+    /// How long a resolved value is reused (`None`: [`RESOLVED_TTL`]).
+    ttl: Option<Duration>,
 }
 
 impl RefResolver {
+    /// A cache that reuses a resolved value for `ttl` (a rotated secret is seen within it).
+    pub fn with_ttl(ttl: Duration) -> RefResolver {
+        RefResolver {
+            ttl: Some(ttl),
+            ..RefResolver::default()
+        }
+    }
+
+    /// `r`'s value read again after the provider refused the secret with fingerprint `refused`:
+    /// one caller at a time reads the store; a caller that finds a newer value already read answers
+    /// with it. Blocks like [`RefResolver::resolve`].
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a cache lifetime on real time, not the injected clock"
+    )]
+    pub fn reread(
+        &self,
+        r: &SecretRef,
+        ctx: &RefContext<'_>,
+        refused: &str,
+    ) -> Result<Secret, SecretError> {
+        let _one = self.rereading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = self.last(r)
+            && s.fingerprint() != refused
+        {
+            return Ok(s);
+        }
+        let result = resolve_ref(r, ctx);
+        self.lock()
+            .insert(r.clone(), (Instant::now(), result.clone()));
+        result
+    }
+
     /// `r`'s value: from the cache while it is fresh, else resolved now (which may run a command
     /// for up to its `timeoutMs`; call it off an async executor's threads).
     #[allow(
@@ -149,12 +186,19 @@ impl RefResolver {
     pub fn cached(&self, r: &SecretRef) -> Option<Result<Secret, SecretError>> {
         let entries = self.lock();
         let (at, result) = entries.get(r)?;
-        let ttl = if result.is_ok() {
-            RESOLVED_TTL
-        } else {
-            FAILED_TTL
+        let ttl = match result {
+            Ok(_) => self.ttl.unwrap_or(RESOLVED_TTL),
+            Err(_) => FAILED_TTL.min(self.ttl.unwrap_or(FAILED_TTL)),
         };
         (at.elapsed() < ttl).then(|| result.clone())
+    }
+
+    /// The value last resolved for `r`, however old (what was handed out last).
+    pub fn last(&self, r: &SecretRef) -> Option<Secret> {
+        match self.lock().get(r) {
+            Some((_, Ok(s))) => Some(s.clone()),
+            _ => None,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use crate::{Applied, FailureReason, Gateway, Outcome, classify};
+use crate::{FailureReason, Gateway, Outcome, classify};
 
 pub use super::body::Body;
 use super::body::json_response;
@@ -176,11 +176,7 @@ async fn outcomes(
             }
             None => (a.report(&o.profile, o.model.as_deref(), outcome)?, None),
         };
-        let (applied, until) = match applied {
-            Applied::Succeeded => ("succeeded", None),
-            Applied::WindowStarted(t) => ("windowStarted", Some(t)),
-            Applied::InsideActiveWindow(t) => ("insideActiveWindow", Some(t)),
-        };
+        let (applied, until) = applied.wire();
         let state = a
             .profile_states(None)?
             .into_iter()

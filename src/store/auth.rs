@@ -17,6 +17,7 @@ use super::secret::Secret;
 use super::secret_ref::SecretRef;
 
 pub use super::failure::{FAILURE_REASONS, FailureReason};
+pub use super::refresh_note::RefreshNote;
 
 /// The kind of a stored credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,58 +87,6 @@ pub struct Profile {
     pub usage: Option<Arc<UsageStats>>,
 }
 
-/// What modelauth recorded of the last refresh of an OAuth login: the entry's `modelauthRefresh`
-/// object (`{"at", "ok", "error"?, "permanent"?, "refreshFingerprint"?}`), kept beside the credential
-/// so that every process and every view sees it. Holds no secret: the fingerprint is 16 hex digits of
-/// the SHA-256 of the refresh token that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshNote {
-    /// When the refresh ended, ms.
-    pub at: i64,
-    /// Whether it succeeded.
-    pub ok: bool,
-    /// Its error code (`invalid_grant`, `HTTP 503`, `network`), when it failed.
-    pub error: Option<String>,
-    /// True when the token endpoint refused the refresh token (only a new login helps).
-    pub permanent: bool,
-    /// [`Secret::fingerprint`] of the refresh token the note is about.
-    pub refresh_fingerprint: Option<String>,
-}
-
-impl RefreshNote {
-    /// Reads a `modelauthRefresh` value; `None` when it is not an object with a numeric `at`.
-    pub fn from_value(v: &Value) -> Option<RefreshNote> {
-        let o = v.as_object()?;
-        Some(RefreshNote {
-            at: o.get("at")?.as_i64()?,
-            ok: o.get("ok").and_then(Value::as_bool).unwrap_or(false),
-            error: o.get("error").and_then(Value::as_str).map(str::to_owned),
-            permanent: o.get("permanent").and_then(Value::as_bool).unwrap_or(false),
-            refresh_fingerprint: o
-                .get("refreshFingerprint")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        })
-    }
-
-    /// The `modelauthRefresh` value of this note.
-    pub fn to_value(&self) -> Value {
-        let mut o = Map::new();
-        o.insert("at".into(), Value::from(self.at));
-        o.insert("ok".into(), Value::from(self.ok));
-        if let Some(e) = &self.error {
-            o.insert("error".into(), Value::from(e.as_str()));
-        }
-        if self.permanent {
-            o.insert("permanent".into(), Value::from(true));
-        }
-        if let Some(f) = &self.refresh_fingerprint {
-            o.insert("refreshFingerprint".into(), Value::from(f.as_str()));
-        }
-        Value::Object(o)
-    }
-}
-
 impl Profile {
     /// True for an OAuth login whose refresh token the provider refused: only a new login
     /// (`models auth login`) helps. A refresh token changed since (a login elsewhere) clears it.
@@ -196,6 +145,25 @@ pub struct UsageStats {
     pub last_failure_at: i64,
     /// The provider's quota windows and the ledger (`modelauthQuota`), when any answer reported them.
     pub quota: Option<Box<super::QuotaState>>,
+    /// For a profile holding a secret reference: the fingerprint ([`Secret::fingerprint`]) of the
+    /// secret that earned the current auth-class disable (`modelauthSecretFp`). When the reference
+    /// resolves to another secret, the disable no longer applies.
+    pub secret_fp: Option<String>,
+}
+
+impl UsageStats {
+    /// The end of the window a refused credential (`auth` cooldown, `auth`/`auth_permanent`
+    /// disable) started, while it lasts at `now`.
+    pub fn refused_until(&self, now: i64) -> Option<i64> {
+        let auth = |r: Option<FailureReason>| {
+            matches!(r, Some(FailureReason::Auth | FailureReason::AuthPermanent))
+        };
+        let disabled = (auth(self.disabled_reason) && self.disabled_until > now)
+            .then_some(self.disabled_until);
+        let cooling = (auth(self.cooldown_reason) && self.cooldown_until > now)
+            .then_some(self.cooldown_until);
+        disabled.max(cooling)
+    }
 }
 
 /// The longest cooldown or disable window (24 h); longer stored windows are read as this long.
@@ -533,6 +501,9 @@ fn reference(fields: &Map<String, Value>, kind: CredentialKind) -> Result<Option
     }
 }
 
+/// The usageStats field of [`UsageStats::secret_fp`].
+pub const SECRET_FP_FIELD: &str = "modelauthSecretFp";
+
 /// Interprets one usageStats entry; fields of the wrong type count as absent.
 pub(crate) fn usage_from(fields: &Map<String, Value>) -> UsageStats {
     let num = |k: &str| {
@@ -582,5 +553,9 @@ pub(crate) fn usage_from(fields: &Map<String, Value>) -> UsageStats {
             .get(super::QUOTA_FIELD)
             .and_then(super::QuotaState::from_value)
             .map(Box::new),
+        secret_fp: fields
+            .get(SECRET_FP_FIELD)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }

@@ -127,6 +127,10 @@ impl AuthEdit {
             CredentialKind::Token => ("token", "tokenRef"),
             CredentialKind::OAuth => ("access", "accessRef"),
         };
+        // Another key or token than the one stored: a disable the old one earned does not apply.
+        let new_inline = cred.kind != CredentialKind::OAuth
+            && cred.reference.is_none()
+            && entry.get(field).and_then(Value::as_str) != Some(cred.secret.expose_secret());
         match cred.reference.as_ref().filter(|_| cred.kind != CredentialKind::OAuth) {
             Some(r) => {
                 entry.remove(field);
@@ -155,6 +159,9 @@ impl AuthEdit {
                 entry.insert("email".into(), json!(email));
             }
             entry.remove("modelauthRefresh");
+            self.clear_refusal(id);
+        }
+        if new_inline {
             self.clear_refusal(id);
         }
         self.changed = true;
@@ -226,7 +233,7 @@ impl AuthEdit {
 
     /// Ends a disable window of profile `id` that a refused credential (`auth`, `auth_permanent`)
     /// started: a new login replaces that credential.
-    fn clear_refusal(&mut self, id: &str) {
+    pub(crate) fn clear_refusal(&mut self, id: &str) {
         let Some(Value::Object(stats)) = self.doc.root.get_mut("usageStats") else {
             return;
         };
@@ -237,11 +244,41 @@ impl AuthEdit {
             entry.get("disabledReason").and_then(Value::as_str),
             Some("auth" | "auth_permanent")
         );
+        let cooling = matches!(
+            entry.get("cooldownReason").and_then(Value::as_str),
+            Some("auth" | "auth_permanent")
+        );
+        if cooling {
+            entry.shift_remove("cooldownUntil");
+            entry.shift_remove("cooldownReason");
+            entry.shift_remove("cooldownModel");
+        }
         if refused {
             entry.shift_remove("disabledUntil");
             entry.shift_remove("disabledReason");
+        }
+        if refused || cooling {
+            entry.shift_remove(super::auth::SECRET_FP_FIELD);
             entry.insert("errorCount".into(), json!(0));
         }
+    }
+
+    /// Ends the auth-class disable of profile `id` that the secret with fingerprint `fp` earned (its
+    /// reference now holds another secret); false when the disable is not that one (any more).
+    pub fn clear_rotated_refusal(&mut self, id: &str, fp: &str) -> bool {
+        let earned_by_fp = self
+            .doc
+            .root
+            .get("usageStats")
+            .and_then(|s| s.get(id))
+            .and_then(|e| e.get(super::auth::SECRET_FP_FIELD))
+            .and_then(Value::as_str)
+            == Some(fp);
+        if earned_by_fp {
+            self.clear_refusal(id);
+            self.changed = true;
+        }
+        earned_by_fp
     }
 
     /// Removes profile `id` with its usage statistics, its order entries and lastGood mentions.
@@ -358,6 +395,7 @@ pub(crate) fn write_usage(entry: &mut Map<String, Value>, s: &UsageStats) {
     text("cooldownReason", s.cooldown_reason.map(|r| r.as_str()));
     text("cooldownModel", s.cooldown_model.as_deref());
     text("disabledReason", s.disabled_reason.map(|r| r.as_str()));
+    text(super::auth::SECRET_FP_FIELD, s.secret_fp.as_deref());
     match &s.quota {
         Some(q) => {
             entry.insert(super::QUOTA_FIELD.to_owned(), q.to_value());

@@ -15,6 +15,7 @@ pub mod json;
 pub mod lock;
 pub mod quota;
 pub mod secret;
+pub mod refresh_note;
 pub mod secret_ref;
 pub mod sessions;
 pub mod stamp;

@@ -85,6 +85,9 @@ impl Agent {
             rounds += 1;
             let store = self.inner.profiles.snapshot()?.value;
             let config = self.config()?;
+            if self.end_rotated_disables(&store, &provider, &config, refresh)? && rounds < 4 {
+                continue;
+            }
             let unresolved = self.unresolved_refs(&store, &provider, &config, refresh);
             let ask = Ask {
                 session,

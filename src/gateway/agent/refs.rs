@@ -9,7 +9,7 @@ use crate::store::{AuthProfiles, Profile, ProviderId, Secret};
 
 impl Agent {
     /// `<state>/state/openclaw.sqlite`, where `store` references live.
-    fn state_db(&self) -> Option<PathBuf> {
+    pub(super) fn state_db_path(&self) -> Option<PathBuf> {
         let db = self
             .inner
             .state
@@ -42,7 +42,7 @@ impl Agent {
         config: &Config,
     ) -> Option<Result<Secret, SecretError>> {
         let r = p.secret_ref.as_ref()?;
-        let db = self.state_db();
+        let db = self.state_db_path();
         let ctx = RefContext {
             config: &config.secrets,
             env: &self.inner.env,

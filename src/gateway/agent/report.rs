@@ -4,6 +4,7 @@
 use crate::backend::{AnswerRecord, Recording};
 use crate::resolver::{Answer, Applied, Observed, Outcome, headers};
 
+use super::rotation::Refusal;
 use super::{Agent, AgentError};
 
 impl Agent {
@@ -14,10 +15,22 @@ impl Agent {
         model: Option<&str>,
         outcome: Outcome,
     ) -> Result<Applied, AgentError> {
+        let secret_fp = match self.refusal_of(profile, &outcome)? {
+            Refusal::Rotated => return Ok(Applied::SecretRotated),
+            Refusal::Held(fp) => Some(fp),
+            Refusal::Plain => None,
+        };
+        let recording = Recording {
+            outcome,
+            answer: None,
+            secret_fp,
+        };
+        let now = self.now_ms();
         Ok(self
             .inner
             .profiles
-            .record(profile, model, outcome, self.now_ms())?)
+            .record_answer(profile, model, &recording, now)?
+            .0)
     }
 
     /// Records the outcome of a request made with `profile` (for `model`) with the provider's
@@ -34,6 +47,11 @@ impl Agent {
         outcome: Outcome,
         answer: &Answer,
     ) -> Result<(Applied, Observed), AgentError> {
+        let secret_fp = match self.refusal_of(profile, &outcome)? {
+            Refusal::Rotated => return Ok((Applied::SecretRotated, Observed::default())),
+            Refusal::Held(fp) => Some(fp),
+            Refusal::Plain => None,
+        };
         let now = self.now_ms();
         let pairs = answer.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let parsed = headers::parse(pairs, now);
@@ -51,6 +69,7 @@ impl Agent {
                 lane,
                 max_reset_ms: policy.max_reset_ms,
             })),
+            secret_fp,
         };
         Ok(self
             .inner
