@@ -36,6 +36,7 @@ mod providers;
 pub mod status;
 pub mod vault;
 mod vault_audit;
+mod vault_dotenv;
 mod vault_migrate;
 pub use vault_audit::{AuditFinding, AuditReport};
 
@@ -482,11 +483,7 @@ impl Gateway {
             let mut found = false;
             let mut out = String::with_capacity(text.len() + name.len() + quoted.len() + 2);
             for line in text.lines() {
-                let bare = line
-                    .trim_start()
-                    .strip_prefix("export ")
-                    .unwrap_or(line.trim_start());
-                if bare.split_once('=').is_some_and(|(k, _)| k.trim() == name) {
+                if crate::config::dotenv::line_assigns(line, name) {
                     if !found {
                         out.push_str(&format!("{name}={quoted}\n"));
                     }

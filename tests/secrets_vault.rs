@@ -353,3 +353,103 @@ fn exec_provider_speaks_protocol_v1() {
     );
     assert_eq!(run("not json")["errors"][""]["code"], "BAD_REQUEST");
 }
+
+#[test]
+fn dotenv_keys_move_on_request_and_a_killed_run_finishes() {
+    let Some(k) = Keyring::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = k.env();
+    let dotenv = format!("OTHER=kept\nANTHROPIC_API_KEY={KEY_A}\nOPENAI_API_KEY={KEY_B}\n");
+    crate::common::write_private(&d.join(".env"), &dotenv);
+    ok(ma(d, "secrets migrate --to keyring", &env, ""));
+    assert_eq!(
+        std::fs::read_to_string(d.join(".env")).unwrap(),
+        dotenv,
+        "moved without --env"
+    );
+    let dry = ok(ma(
+        d,
+        "secrets migrate --to keyring --env --dry-run --provider anthropic",
+        &env,
+        "",
+    ));
+    assert!(
+        dry.contains(
+            "would move  anthropic:env → exec:keyring/anthropic:env (from .env ANTHROPIC_API_KEY)"
+        ),
+        "{dry}"
+    );
+    assert!(!dry.contains("openai"), "{dry}");
+    assert_eq!(std::fs::read_to_string(d.join(".env")).unwrap(), dotenv);
+    // Killed after the profile was added: the key is in both places; the next run finishes.
+    let bin = assert_cmd::cargo::cargo_bin("modelauth");
+    let mut child = std::process::Command::new(bin)
+        .arg("--state-dir")
+        .arg(d)
+        .args([
+            "secrets",
+            "migrate",
+            "--to",
+            "keyring",
+            "--env",
+            "--provider",
+            "anthropic",
+        ])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("MODELAUTH_PAUSE_AT", "env-added")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("paused at env-added"), "{line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        std::fs::read_to_string(d.join(".env"))
+            .unwrap()
+            .contains("ANTHROPIC_API_KEY")
+    );
+    assert_eq!(k.lookup("anthropic:env"), KEY_A);
+    let done = ok(ma(d, "secrets migrate --to keyring --env", &env, ""));
+    assert!(done.contains("moved       anthropic:env"), "{done}");
+    assert!(done.contains("moved       openai:env"), "{done}");
+    assert_eq!(
+        std::fs::read_to_string(d.join(".env")).unwrap(),
+        "OTHER=kept\n"
+    );
+    assert!(profile_entry(d, "openai:env")["keyRef"].is_object());
+    let chosen: Value =
+        serde_json::from_slice(&ma(d, "--json resolve --provider anthropic", &env, "").stdout)
+            .unwrap();
+    assert_eq!(chosen["profile"], "anthropic:env");
+    assert_eq!(
+        ma(d, "secrets audit --check", &env, "").status.code(),
+        Some(0)
+    );
+    assert_nowhere(d, &[KEY_A, KEY_B], &(dry + &done));
+}
+
+#[test]
+fn onboard_writes_the_key_straight_into_the_keyring() {
+    let Some(k) = Keyring::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = "onboard --non-interactive --provider anthropic --kind api_key --store keyring";
+    let out = ma(d, args, &k.env(), KEY_A);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 2),
+        "{}",
+        crate::common::text_of(&out)
+    );
+    assert!(profile_entry(d, "anthropic:default")["keyRef"].is_object());
+    assert_eq!(k.lookup("anthropic:default"), KEY_A);
+    assert_nowhere(d, &[KEY_A], &crate::common::text_of(&out));
+}

@@ -65,12 +65,14 @@ pub fn run(ctx: &Context, command: &SecretsCommand) -> Result<u8, CliError> {
             provider,
             dry_run,
             credstore,
+            env,
         } => {
             let req = MigrateRequest {
                 target: target(to, credstore.as_ref())?,
                 profile: profile.clone(),
                 provider: provider.clone(),
                 dry_run: *dry_run,
+                include_env: *env,
             };
             migrate(ctx, &req)
         }
@@ -92,6 +94,10 @@ fn migrate(ctx: &Context, req: &MigrateRequest) -> Result<u8, CliError> {
     }
     for item in &report.items {
         let to = item.reference.as_deref().unwrap_or("-");
+        let to = match item.from.as_str() {
+            "profile" => to.to_owned(),
+            from => format!("{to} (from {from})"),
+        };
         let line = match &item.outcome {
             MigrateOutcome::Planned => format!("would move  {} → {to}", item.profile),
             MigrateOutcome::Moved => format!("moved       {} → {to}", item.profile),

@@ -41,6 +41,10 @@ pub enum SecretsCommand {
         /// Where `--to systemd` writes encrypted credentials (default /etc/credstore.encrypted).
         #[arg(long, value_name = "DIR")]
         credstore: Option<PathBuf>,
+        /// Also move the provider keys of <state>/.env (`<PROVIDER>_API_KEY`): each becomes the
+        /// profile `<provider>:env` and its line leaves .env.
+        #[arg(long)]
+        env: bool,
     },
     /// List the plaintext secrets that remain (credential stores, .env, openclaw.json, backups) and
     /// references that do not resolve; exit 1 with --check when there are any.

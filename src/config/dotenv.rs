@@ -27,6 +27,14 @@ static LINE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&expr).expect("dotenv's line expression compiles")
 });
 
+/// True when `line` of a `.env` assigns `name` (`NAME=…` or `export NAME=…`), for editing the file
+/// line by line.
+pub fn line_assigns(line: &str, name: &str) -> bool {
+    let bare = line.trim_start();
+    let bare = bare.strip_prefix("export ").unwrap_or(bare);
+    bare.split_once('=').is_some_and(|(k, _)| k.trim() == name)
+}
+
 /// Parses `.env` bytes: the variables in file order (a duplicated key keeps its last value, at its
 /// first place) and warnings for the lines that define nothing.
 pub fn parse(bytes: &[u8]) -> (Vec<(String, Secret)>, Vec<DotenvWarning>) {

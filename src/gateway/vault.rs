@@ -36,6 +36,8 @@ pub struct MigrateRequest {
     pub provider: Option<String>,
     /// Say what would move; change nothing.
     pub dry_run: bool,
+    /// Also move the provider keys of `<state>/.env` (each becomes profile `<provider>:env`).
+    pub include_env: bool,
 }
 
 /// What happened to one profile.
@@ -60,6 +62,8 @@ pub struct MigrateItem {
     pub profile: String,
     /// Its kind (`api_key`, `token`, `oauth`).
     pub kind: String,
+    /// Where the secret is now: `profile`, or `.env NAME`.
+    pub from: String,
     /// The reference it gets (`exec:keyring/anthropic:work`).
     pub reference: Option<String>,
     /// What happened.

@@ -36,6 +36,7 @@ impl Agent {
             .collect();
         if let Some(id) = &req.profile
             && chosen.is_empty()
+            && !req.include_env
         {
             return Err(crate::ReportError::UnknownProfile {
                 id: id.clone(),
@@ -65,6 +66,7 @@ impl Agent {
             report.items.push(MigrateItem {
                 profile: p.id.clone(),
                 kind: p.kind.as_str().to_owned(),
+                from: "profile".into(),
                 reference: reference.map(|r| r.label()),
                 outcome,
             });
@@ -72,6 +74,9 @@ impl Agent {
         refuse_shared_names(&mut moving, &mut report);
         if !moving.is_empty() {
             self.move_all(req, moving, &mut report)?;
+        }
+        if req.include_env {
+            self.migrate_dotenv(req, &mut report)?;
         }
         Ok(report)
     }
@@ -131,7 +136,7 @@ impl Agent {
 
     /// A test hook: with `MODELAUTH_PAUSE_AT=<step>` in the environment, says so on stderr and waits
     /// (for a test to kill the process at exactly that step).
-    fn pause_at(&self, step: &str) {
+    pub(crate) fn pause_at(&self, step: &str) {
         if self.env().get_plain("MODELAUTH_PAUSE_AT") == Some(step) {
             eprintln!("modelauth: paused at {step}");
             std::thread::sleep(std::time::Duration::from_secs(120));
