@@ -186,8 +186,19 @@ fn migrate_to_keyring_dry_run_then_for_real() {
         "{}",
         crate::common::text_of(&audit)
     );
+    // modelauth answers its own exec provider in-process: a command it could not run changes nothing.
+    let config = d.join("openclaw.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("modelauth")
+        .canonicalize()
+        .unwrap();
+    let moved = text.replace(&*exe.to_string_lossy(), "/nonexistent/bin/modelauth");
+    assert_ne!(moved, text);
+    std::fs::write(&config, moved).unwrap();
     let chosen = ok(ma(d, "--json resolve --provider anthropic", &env, ""));
     assert!(chosen.contains("anthropic:"), "{chosen}");
+    let status = ok(ma(d, "models status", &env, ""));
+    assert!(!status.contains("unresolved"), "{status}");
     // Again: nothing left to move.
     let again = ok(ma(d, "secrets migrate --to keyring", &env, ""));
     assert!(again.contains("already a reference"), "{again}");

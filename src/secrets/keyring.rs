@@ -71,9 +71,37 @@ mod imp {
         })
     }
 
+    /// The process's connection to the Secret Service (its session negotiated once: a new one costs
+    /// milliseconds, a call on it a D-Bus round trip). One caller at a time.
+    static SERVICE_CONN: std::sync::Mutex<Option<SecretService<'static>>> =
+        std::sync::Mutex::new(None);
+
+    /// Runs `call` on the shared connection, connecting first when there is none; a call that fails
+    /// on a connection that went away (the daemon restarted) runs once more on a new one.
+    fn with_service<T>(
+        call: impl Fn(&SecretService<'static>) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let mut slot = SERVICE_CONN.lock().unwrap_or_else(|p| p.into_inner());
+        let reused = slot.is_some();
+        if slot.is_none() {
+            *slot = Some(connect()?);
+        }
+        let result = call(slot.as_ref().expect("connected above"));
+        match result {
+            Err(VaultError::Failed { .. }) if reused => {
+                *slot = Some(connect()?);
+                call(slot.as_ref().expect("connected above"))
+            }
+            other => other,
+        }
+    }
+
     /// The secret of `account`, `Ok(None)` when the keyring has none.
     pub fn read(account: &str) -> Result<Option<Secret>, VaultError> {
-        let ss = connect()?;
+        with_service(|ss| read_on(ss, account))
+    }
+
+    fn read_on(ss: &SecretService<'static>, account: &str) -> Result<Option<Secret>, VaultError> {
         let found = ss
             .search_items(attributes(account))
             .map_err(|e| failed(account, e))?;
@@ -108,8 +136,15 @@ mod imp {
 
     /// Stores `secret` for `account` in the default collection, replacing an older one.
     pub fn write(account: &str, secret: &Secret) -> Result<(), VaultError> {
-        let ss = connect()?;
-        let collection = default_collection(&ss)?;
+        with_service(|ss| write_on(ss, account, secret))
+    }
+
+    fn write_on(
+        ss: &SecretService<'static>,
+        account: &str,
+        secret: &Secret,
+    ) -> Result<(), VaultError> {
+        let collection = default_collection(ss)?;
         let label = format!("modelauth: {account}");
         collection
             .create_item(
@@ -125,7 +160,10 @@ mod imp {
 
     /// Removes the item of `account`; false when there was none.
     pub fn delete(account: &str) -> Result<bool, VaultError> {
-        let ss = connect()?;
+        with_service(|ss| delete_on(ss, account))
+    }
+
+    fn delete_on(ss: &SecretService<'static>, account: &str) -> Result<bool, VaultError> {
         let found = ss
             .search_items(attributes(account))
             .map_err(|e| failed(account, e))?;
