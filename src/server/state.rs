@@ -12,25 +12,28 @@ pub struct AppState {
     pub gateway: Gateway,
     /// Request counters and latencies.
     pub metrics: std::sync::Arc<Metrics>,
-    /// Agent ids known to exist.
-    pub known: std::sync::Arc<dashmap::DashMap<String, ()>>,
+    /// The agents known to exist, by id (a request for one is answered without validating its id
+    /// or locking the gateway's agent table again).
+    pub known: std::sync::Arc<dashmap::DashMap<String, Agent>>,
     /// How long a request body may take to arrive after its headers (the header timeout's value).
     pub body_timeout: std::time::Duration,
 }
 
 /// Agent `id`, or 404 when it does not exist (known agents are remembered).
 pub(super) fn agent_of(state: &AppState, id: &str) -> Result<Agent, ApiError> {
-    crate::AgentId::new(id).map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
-    if !state.known.contains_key(id) {
-        if !state.gateway.knows_agent(id)? {
-            return Err(ApiError::not_found(
-                "unknown_agent",
-                format!("no agent {id:?}"),
-            ));
-        }
-        state.known.insert(id.to_owned(), ());
+    if let Some(a) = state.known.get(id) {
+        return Ok(a.clone());
     }
-    Ok(state.gateway.agent(id)?)
+    crate::AgentId::new(id).map_err(|e| ApiError::bad_request("bad_id", format!("agent: {e}")))?;
+    if !state.gateway.knows_agent(id)? {
+        return Err(ApiError::not_found(
+            "unknown_agent",
+            format!("no agent {id:?}"),
+        ));
+    }
+    let agent = state.gateway.agent(id)?;
+    state.known.insert(id.to_owned(), agent.clone());
+    Ok(agent)
 }
 
 /// Runs `f` with agent `id` on the blocking pool: for calls that may wait on a lock or a transaction.
