@@ -67,3 +67,72 @@ fn a_slow_exec_reference_never_holds_the_answering_thread() {
         t.elapsed()
     );
 }
+
+/// Eight threads told at once that the secret they were handed was refused read the store once
+/// between them, and all get the rotated secret (issue 31: single flight).
+#[test]
+fn a_refused_secret_is_read_again_once_for_all_who_saw_it_refused() {
+    use modelauth::config::Env;
+    use modelauth::config::secrets::SecretsConfig;
+    use modelauth::secrets::{RefContext, RefResolver};
+    use modelauth::store::{RefSource, SecretRef};
+    let dir = tempfile::tempdir().unwrap();
+    let value = dir.path().join("value");
+    let runs = dir.path().join("runs");
+    std::fs::write(&value, "sk-ant-api03-OLDxxxxAAAA1111222233334444").unwrap();
+    let script = dir.path().join("provider.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho run >> {runs}\nprintf '{{\"protocolVersion\":1,\"values\":{{\"k\":\"%s\"}}}}' \"$(cat {value})\"\n",
+            runs = runs.display(),
+            value = value.display()
+        ),
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o700);
+    std::fs::set_permissions(&script, perm).unwrap();
+    let root = json!({"secrets": {"providers": {"vault": {"source": "exec", "command": script}}}});
+    let config = SecretsConfig::from_root(root.as_object().unwrap());
+    let env = Env::default();
+    let ctx = RefContext {
+        config: &config,
+        env: &env,
+        state_db: None,
+    };
+    let r = SecretRef {
+        source: RefSource::Exec,
+        provider: Some("vault".into()),
+        id: "k".into(),
+    };
+    let cache = RefResolver::default();
+    let old = cache.resolve(&r, &ctx).unwrap();
+    std::fs::write(&value, "sk-ant-api03-NEWxxxxBBBB5555666677778888").unwrap();
+    let refused = old.fingerprint();
+    let answers: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    cache
+                        .reread(&r, &ctx, &refused)
+                        .unwrap()
+                        .expose_secret()
+                        .to_owned()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        answers
+            .iter()
+            .all(|a| a == "sk-ant-api03-NEWxxxxBBBB5555666677778888"),
+        "{answers:?}"
+    );
+    let count = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(
+        count, 2,
+        "the provider ran {count} times: once to resolve, once to read again"
+    );
+}
