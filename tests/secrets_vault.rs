@@ -273,13 +273,15 @@ fn without_a_session_bus_the_keyring_says_what_to_do() {
     assert!(!d.join("agents/main/agent/auth-profiles.json").exists());
 }
 
-/// Runs `secrets migrate --to keyring`, paused at `step` (MODELAUTH_PAUSE_AT), and SIGKILLs it there.
-fn kill_migration_at(d: &Path, env: &[(&str, String)], step: &str) {
+/// Runs `secrets migrate --to keyring EXTRA…`, paused at `step` (MODELAUTH_PAUSE_AT), and SIGKILLs it
+/// there.
+fn kill_migration_at(d: &Path, env: &[(&str, String)], step: &str, extra: &[&str]) {
     let bin = assert_cmd::cargo::cargo_bin("modelauth");
     let mut child = std::process::Command::new(bin)
         .arg("--state-dir")
         .arg(d)
         .args(["secrets", "migrate", "--to", "keyring"])
+        .args(extra)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("MODELAUTH_PAUSE_AT", step)
@@ -307,7 +309,7 @@ fn a_migration_killed_at_any_step_loses_no_key() {
         let id = format!("anthropic:k{i}");
         let add = format!("models auth paste-api-key --provider anthropic --profile-id {id}");
         ok(ma(d, &add, &env, KEY_A));
-        kill_migration_at(d, &env, step);
+        kill_migration_at(d, &env, step, &[]);
         // The key is in the profile, or in the keyring behind the profile's reference.
         let entry = profile_entry(d, &id);
         match entry["key"].as_str() {
@@ -394,35 +396,7 @@ fn dotenv_keys_move_on_request_and_a_killed_run_finishes() {
     assert!(!dry.contains("openai"), "{dry}");
     assert_eq!(std::fs::read_to_string(d.join(".env")).unwrap(), dotenv);
     // Killed after the profile was added: the key is in both places; the next run finishes.
-    let bin = assert_cmd::cargo::cargo_bin("modelauth");
-    let mut child = std::process::Command::new(bin)
-        .arg("--state-dir")
-        .arg(d)
-        .args([
-            "secrets",
-            "migrate",
-            "--to",
-            "keyring",
-            "--env",
-            "--provider",
-            "anthropic",
-        ])
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("MODELAUTH_PAUSE_AT", "env-added")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stderr.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert!(line.contains("paused at env-added"), "{line}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_migration_at(d, &env, "env-added", &["--env", "--provider", "anthropic"]);
     assert!(
         std::fs::read_to_string(d.join(".env"))
             .unwrap()

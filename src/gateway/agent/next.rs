@@ -178,27 +178,30 @@ impl Agent {
 
     /// Refreshes OAuth profile `id` on a thread of its own unless one already is.
     fn refresh_in_background(&self, id: &str) {
-        {
-            let mut busy = self
+        let profile = id.to_owned();
+        self.in_background(id.to_owned(), move |agent| {
+            if let Err(e) = agent.refresh(&profile) {
+                tracing::debug!(%profile, "background refresh: {e}");
+            }
+        });
+    }
+
+    /// Runs `job` on a thread of its own unless a job under the same `key` still runs.
+    pub(super) fn in_background(&self, key: String, job: impl FnOnce(&Agent) + Send + 'static) {
+        fn busy(agent: &Agent) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+            agent
                 .inner
                 .refreshing
                 .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !busy.insert(id.to_owned()) {
-                return;
-            }
+                .unwrap_or_else(|e| e.into_inner())
         }
-        let (agent, id) = (self.clone(), id.to_owned());
+        if !busy(self).insert(key.clone()) {
+            return;
+        }
+        let agent = self.clone();
         std::thread::spawn(move || {
-            if let Err(e) = agent.refresh(&id) {
-                tracing::debug!(profile = %id, "background refresh: {e}");
-            }
-            let mut busy = agent
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            busy.remove(&id);
+            job(&agent);
+            busy(&agent).remove(&key);
         });
     }
 

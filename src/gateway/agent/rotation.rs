@@ -109,37 +109,18 @@ impl Agent {
 
     /// [`Agent::end_rotated_disables`] for one profile on a thread of its own, unless one runs.
     fn rotation_check_in_background(&self, id: String) {
-        let key = format!("rotation:{id}");
-        {
-            let mut busy = self
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !busy.insert(key.clone()) {
-                return;
-            }
-        }
-        let agent = self.clone();
-        std::thread::spawn(move || {
+        self.in_background(format!("rotation:{id}"), move |agent| {
             let run = || -> Result<(), AgentError> {
                 let store = agent.store()?;
                 let config = agent.config()?;
                 if let Some(p) = store.profiles.get(&id) {
-                    let provider = p.provider.clone();
-                    agent.end_rotated_disables(&store, &provider, &config, true)?;
+                    agent.end_rotated_disables(&store, &p.provider, &config, true)?;
                 }
                 Ok(())
             };
             if let Err(e) = run() {
                 tracing::debug!(profile = %id, "rotation check: {e}");
             }
-            let mut busy = agent
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            busy.remove(&key);
         });
     }
 }
