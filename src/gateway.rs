@@ -27,6 +27,7 @@ mod doctor_refs;
 mod doctor_store;
 mod finding;
 mod generation;
+pub(crate) mod json_out;
 mod login;
 pub mod probe;
 pub mod probe_cache;

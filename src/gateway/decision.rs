@@ -232,40 +232,42 @@ impl Explanation {
 #[derive(Debug, Clone, Copy)]
 pub struct CandidatesJson<'a>(&'a [Candidate<'static>]);
 
+impl CandidatesJson<'_> {
+    /// Appends the array to `out` (what `serve` writes into its answer).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, c) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut o = super::json_out::Obj::new(out);
+            o.str("id", &c.id)
+                .opt_str("type", c.kind.map(|k| k.as_str()))
+                .bool("usable", c.usable)
+                .shown("place", Some(&c.place))
+                .shown(
+                    "problem",
+                    c.problem.as_ref().map(|p| p as &dyn std::fmt::Display),
+                )
+                .opt_i64(
+                    "blockedUntil",
+                    (c.blocked_until > 0).then_some(c.blocked_until),
+                )
+                .str("lane", c.lane.as_str())
+                .bool("pastThreshold", c.low);
+            o.end();
+        }
+        out.push(b']');
+    }
+}
+
 impl serde::Serialize for CandidatesJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(CandidateJson))
-    }
-}
-
-/// One candidate of [`CandidatesJson`].
-struct CandidateJson<'a>(&'a Candidate<'static>);
-
-impl serde::Serialize for CandidateJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let c = self.0;
-        let mut m = s.serialize_map(Some(8))?;
-        m.serialize_entry("id", &c.id)?;
-        m.serialize_entry("type", &c.kind.map(|k| k.as_str()))?;
-        m.serialize_entry("usable", &c.usable)?;
-        m.serialize_entry("place", &Shown(&c.place))?;
-        m.serialize_entry("problem", &c.problem.as_ref().map(Shown))?;
-        m.serialize_entry(
-            "blockedUntil",
-            &(c.blocked_until > 0).then_some(c.blocked_until),
-        )?;
-        m.serialize_entry("lane", c.lane.as_str())?;
-        m.serialize_entry("pastThreshold", &c.low)?;
-        m.end()
-    }
-}
-
-/// A value serialized as its `Display` text.
-struct Shown<'a, T>(&'a T);
-
-impl<T: std::fmt::Display> serde::Serialize for Shown<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
+        let mut out = Vec::with_capacity(256 * self.0.len());
+        self.write(&mut out);
+        let text = String::from_utf8(out).map_err(serde::ser::Error::custom)?;
+        serde_json::value::RawValue::from_string(text)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 }

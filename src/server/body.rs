@@ -40,18 +40,23 @@ impl<T: DeserializeOwned> FromRequest<super::state::AppState> for Body<T> {
 pub fn json_response(v: &impl serde::Serialize) -> Response {
     let mut body = Vec::with_capacity(768);
     match serde_json::to_writer(&mut body, v) {
-        Ok(()) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(()) => json_bytes(body),
         Err(e) => {
             ApiError::internal(format!("the answer could not be written: {e}")).into_response()
         }
     }
+}
+
+/// A 200 answer whose body is the JSON text `body`.
+pub fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Whether the request says its body is JSON.

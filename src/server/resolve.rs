@@ -7,12 +7,12 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::body::{Body, json_response};
+use super::body::Body;
 use super::error::ApiError;
 use super::state::{AppState, with_agent, with_agent_fast};
 use crate::Decision;
+use crate::gateway::json_out::Obj;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -79,12 +79,14 @@ pub(super) async fn resolve(
         }
         ready => ready,
     };
-    let out = json_response(&Answer {
+    let body = Answer {
         d: &d,
         provider: &r.provider,
         model: r.model.as_deref(),
         include_secret: r.include_secret,
-    });
+    }
+    .write();
+    let out = super::body::json_bytes(body);
     s.metrics.observe_resolve(started.elapsed());
     Ok(out)
 }
@@ -98,52 +100,62 @@ struct Answer<'a> {
     include_secret: bool,
 }
 
-impl Serialize for Answer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Answer<'_> {
+    /// The document's text, written straight from the decision (the hot path of a gateway).
+    fn write(&self) -> Vec<u8> {
         let d = self.d;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("provider", self.provider)?;
-        m.serialize_entry("model", &self.model)?;
-        m.serialize_entry("profile", &d.profile())?;
+        let mut out = Vec::with_capacity(768);
+        let mut m = Obj::new(&mut out);
+        m.str("provider", self.provider)
+            .opt_str("model", self.model)
+            .opt_str("profile", d.profile());
+        let candidates = m.key("candidates");
         match d.explanation() {
-            Some(e) => m.serialize_entry("candidates", &e.candidates_json())?,
-            None => m.serialize_entry("candidates", &[(); 0])?,
+            Some(e) => e.candidates_json().write(candidates),
+            None => candidates.extend_from_slice(b"[]"),
         }
-        m.serialize_entry(
+        m.opt_str(
             "orderSource",
-            &d.explanation().map(|e| e.order_source.as_str()),
-        )?;
+            d.explanation().map(|e| e.order_source.as_str()),
+        );
         if let Some(c) = d.explanation().and_then(|e| e.crossing) {
-            m.serialize_entry(
-                "laneCrossing",
-                &serde_json::json!({ "from": c.from.as_str(), "to": c.to.as_str() }),
-            )?;
+            let mut o = Obj::new(m.key("laneCrossing"));
+            o.str("from", c.from.as_str()).str("to", c.to.as_str());
+            o.end();
         }
-        match d {
+        self.decision(&mut m);
+        m.end();
+        out
+    }
+
+    /// `decision` and what it carries.
+    fn decision(&self, m: &mut Obj<'_>) {
+        match self.d {
             Decision::Ready {
                 source,
                 kind,
                 secret,
                 ..
             } => {
-                m.serialize_entry("decision", "ready")?;
-                m.serialize_entry("source", source)?;
-                m.serialize_entry("type", &kind.map(|k| k.as_str()))?;
+                m.str("decision", "ready")
+                    .str("source", source)
+                    .opt_str("type", kind.map(|k| k.as_str()));
                 if self.include_secret {
-                    m.serialize_entry("secret", secret.expose_secret())?;
+                    m.str("secret", secret.expose_secret());
                 }
             }
-            Decision::NeedsRefresh { .. } => m.serialize_entry("decision", "needsRefresh")?,
+            Decision::NeedsRefresh { .. } => {
+                m.str("decision", "needsRefresh");
+            }
             Decision::NoCredentials { hint, .. } => {
-                m.serialize_entry("decision", "noCredentials")?;
-                m.serialize_entry("message", hint)?;
+                m.str("decision", "noCredentials").str("message", hint);
             }
             Decision::AllCooling {
                 until_ms, message, ..
             } => {
-                m.serialize_entry("decision", "allCooling")?;
-                m.serialize_entry("untilMs", until_ms)?;
-                m.serialize_entry("message", message)?;
+                m.str("decision", "allCooling")
+                    .opt_i64("untilMs", Some(*until_ms))
+                    .str("message", message);
             }
             Decision::LaneClosed {
                 profile,
@@ -152,18 +164,17 @@ impl Serialize for Answer<'_> {
                 message,
                 ..
             } => {
-                m.serialize_entry("decision", "laneClosed")?;
-                m.serialize_entry("exhausted", profile)?;
-                m.serialize_entry("untilMs", until_ms)?;
-                m.serialize_entry("metered", metered)?;
-                m.serialize_entry("optIn", "allowMetered")?;
-                m.serialize_entry("message", message)?;
+                m.str("decision", "laneClosed")
+                    .str("exhausted", profile)
+                    .opt_i64("untilMs", Some(*until_ms))
+                    .str("metered", metered)
+                    .str("optIn", "allowMetered")
+                    .str("message", message);
             }
             other => {
-                m.serialize_entry("decision", "unusable")?;
-                m.serialize_entry("message", &other.problem())?;
+                m.str("decision", "unusable")
+                    .opt_str("message", other.problem());
             }
         }
-        m.end()
     }
 }

@@ -42,7 +42,8 @@ impl Secret {
 /// after it, or at least 24 letters and digits in a row, both kinds present. Ids, paths, model ids
 /// (`claude-3-5-sonnet-20241022`: short runs between dashes) and flags do not qualify.
 pub fn looks_like_secret(word: &str) -> bool {
-    if word.starts_with('-') || word.contains([':', '/', '@', '=']) {
+    // Shorter than any known prefix with 9 more characters, and than a 24-character run.
+    if word.len() < 12 || word.starts_with('-') || word.contains([':', '/', '@', '=']) {
         return false;
     }
     let keyish = word
