@@ -87,7 +87,20 @@ impl Agent {
                 continue;
             };
             if !blocking {
-                self.rotation_check_in_background(p.id.clone());
+                // Only when there is something to learn: no fresh value (at most once per cache
+                // lifetime), or a fresh value that is another secret.
+                let learn = match p
+                    .secret_ref
+                    .as_ref()
+                    .and_then(|r| self.inner.refs.cached(r))
+                {
+                    None => true,
+                    Some(Ok(s)) => s.fingerprint() != fp,
+                    Some(Err(_)) => false,
+                };
+                if learn {
+                    self.rotation_check_in_background(p.id.clone());
+                }
                 continue;
             }
             if let Some(Ok(s)) = self.resolve_ref_in(p, config)
