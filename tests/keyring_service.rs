@@ -162,6 +162,16 @@ impl Keyring {
         self.secret_tool(&args, secret);
     }
 
+    /// Stops (`true`) or continues (`false`) the keyring daemon: a stopped one never answers.
+    pub fn freeze(&self, stop: bool) {
+        let signal = if stop { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.daemon.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Locks the login collection (as a screen lock or a logout does), with the Secret Service's
     /// own `Lock` call.
     pub fn lock(&self) {

@@ -438,3 +438,39 @@ fn onboard_writes_the_key_straight_into_the_keyring() {
     assert_eq!(k.lookup("anthropic:default"), KEY_A);
     assert_nowhere(d, &[KEY_A], &crate::common::text_of(&out));
 }
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "the bound is real time")]
+fn a_keyring_that_does_not_answer_is_named_within_its_bound() {
+    let Some(k) = Keyring::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut env = k.env();
+    let add = "models auth paste-api-key --provider anthropic --profile-id";
+    ok(ma(
+        d,
+        &format!("{add} anthropic:kept --store keyring"),
+        &env,
+        KEY_A,
+    ));
+    ok(ma(d, &format!("{add} anthropic:plain"), &env, KEY_B));
+    ok(ma(
+        d,
+        "models auth order set --provider anthropic anthropic:kept anthropic:plain",
+        &env,
+        "",
+    ));
+    env.push(("MODELAUTH_KEYRING_TIMEOUT", "1s".into()));
+    k.freeze(true);
+    let start = Instant::now();
+    let out = ma(d, "--json resolve --provider anthropic", &env, "");
+    let status = ma(d, "models status", &env, "");
+    let took = start.elapsed();
+    k.freeze(false);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["profile"], "anthropic:plain", "{v}");
+    let text = crate::common::text_of(&status);
+    assert!(text.contains("did not answer within 1s"), "{text}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    println!("two commands against a stopped keyring daemon took {took:?}");
+}

@@ -76,9 +76,32 @@ mod imp {
     static SERVICE_CONN: std::sync::Mutex<Option<SecretService<'static>>> =
         std::sync::Mutex::new(None);
 
+    /// Runs `call` on the shared connection within the keyring's time bound
+    /// (`MODELAUTH_KEYRING_TIMEOUT`, default 10 s): a daemon that does not answer (hung, or holding
+    /// the call for a prompt) is an error naming it, and the caller goes on; the call itself ends on a
+    /// thread of its own whenever the daemon answers.
+    fn with_service<T: Send + 'static>(
+        call: impl Fn(&SecretService<'static>) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let limit = std::env::var("MODELAUTH_KEYRING_TIMEOUT")
+            .ok()
+            .and_then(|t| humantime::parse_duration(&t).ok())
+            .unwrap_or(std::time::Duration::from_secs(10));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(on_connection(call));
+        });
+        rx.recv_timeout(limit).unwrap_or_else(|_| {
+            Err(unavailable(format!(
+                "it did not answer within {} (is its daemon hung, or waiting for an unlock prompt?)",
+                humantime::format_duration(limit)
+            )))
+        })
+    }
+
     /// Runs `call` on the shared connection, connecting first when there is none; a call that fails
     /// on a connection that went away (the daemon restarted) runs once more on a new one.
-    fn with_service<T>(
+    fn on_connection<T>(
         call: impl Fn(&SecretService<'static>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         let mut slot = SERVICE_CONN.lock().unwrap_or_else(|p| p.into_inner());
@@ -98,7 +121,8 @@ mod imp {
 
     /// The secret of `account`, `Ok(None)` when the keyring has none.
     pub fn read(account: &str) -> Result<Option<Secret>, VaultError> {
-        with_service(|ss| read_on(ss, account))
+        let account = account.to_owned();
+        with_service(move |ss| read_on(ss, &account))
     }
 
     fn read_on(ss: &SecretService<'static>, account: &str) -> Result<Option<Secret>, VaultError> {
@@ -136,7 +160,8 @@ mod imp {
 
     /// Stores `secret` for `account` in the default collection, replacing an older one.
     pub fn write(account: &str, secret: &Secret) -> Result<(), VaultError> {
-        with_service(|ss| write_on(ss, account, secret))
+        let (account, secret) = (account.to_owned(), secret.clone());
+        with_service(move |ss| write_on(ss, &account, &secret))
     }
 
     fn write_on(
@@ -160,7 +185,8 @@ mod imp {
 
     /// Removes the item of `account`; false when there was none.
     pub fn delete(account: &str) -> Result<bool, VaultError> {
-        with_service(|ss| delete_on(ss, account))
+        let account = account.to_owned();
+        with_service(move |ss| delete_on(ss, &account))
     }
 
     fn delete_on(ss: &SecretService<'static>, account: &str) -> Result<bool, VaultError> {
