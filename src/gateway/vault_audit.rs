@@ -275,13 +275,14 @@ fn walk(v: &Value, path: String, key: Option<&str>, out: &mut Vec<String>) {
     }
 }
 
-/// Key names that hold secrets in OpenClaw's files.
+/// Key names that hold secrets in OpenClaw's files: `key`, and names ending in `apiKey`, `token`,
+/// `secret` or `password` (`botToken`, `clientSecret`, …; not `sessionKey` or `maxTokens`).
 fn sensitive_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    ["apikey", "token", "secret", "password", "key"]
-        .iter()
-        .any(|s| k == *s || k.ends_with(s))
-        && !matches!(k.as_str(), "maxtokens" | "tokens" | "keyref" | "tokenref")
+    let k = k.to_ascii_lowercase().replace(['_', '-'], "");
+    k == "key"
+        || ["apikey", "token", "secret", "password"]
+            .iter()
+            .any(|s| k.ends_with(s))
 }
 
 /// Environment variable names that hold secrets: `*_API_KEY(S)`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`.
@@ -296,4 +297,30 @@ fn secret_env_name(name: &str) -> bool {
     ]
     .iter()
     .any(|s| name.ends_with(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_counts_as_plaintext() {
+        let doc = serde_json::json!({
+            "models": {"providers": {"x": {"apiKey": "abc123def456"}, "y": {"apiKey": "$Y_KEY"}}},
+            "channels": {"tg": {"botToken": "123456:ABCdef", "sessionKey": "agent:main:main"}},
+            "agents": {"defaults": {"maxTokens": 4096, "model": {"primary": "anthropic/claude-opus-4-6"}}},
+            "auth": {"profiles": {"anthropic:work": {"provider": "anthropic", "mode": "token"}}},
+            "misc": {"note": "sk-ant-api03-LOOKSLIKEAKEY1234567890"},
+        });
+        let mut found = Vec::new();
+        walk(&doc, String::new(), None, &mut found);
+        assert_eq!(
+            found,
+            [
+                "models.providers.x.apiKey",
+                "channels.tg.botToken",
+                "misc.note"
+            ]
+        );
+    }
 }
