@@ -205,26 +205,27 @@ fn migrate_to_keyring_dry_run_then_for_real() {
     assert_nowhere(d, &[KEY_A, TOKEN], &(dry + &again + &chosen));
 }
 
+/// `anthropic:kept` (KEY_A in the keyring) first in the order, then `anthropic:plain` (KEY_B inline).
+fn kept_then_plain(d: &Path, env: &[(&str, String)]) {
+    let add = "models auth paste-api-key --provider anthropic --profile-id";
+    ok(ma(
+        d,
+        &format!("{add} anthropic:kept --store keyring"),
+        env,
+        KEY_A,
+    ));
+    ok(ma(d, &format!("{add} anthropic:plain"), env, KEY_B));
+    let order = "models auth order set --provider anthropic anthropic:kept anthropic:plain";
+    ok(ma(d, order, env, ""));
+}
+
 #[test]
 fn a_locked_keyring_is_named_and_nothing_is_written() {
     let Some(k) = Keyring::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let env = k.env();
-    let add = "models auth paste-api-key --provider anthropic --profile-id";
-    ok(ma(
-        d,
-        &format!("{add} anthropic:kept --store keyring"),
-        &env,
-        KEY_A,
-    ));
-    ok(ma(d, &format!("{add} anthropic:plain"), &env, KEY_B));
-    ok(ma(
-        d,
-        "models auth order set --provider anthropic anthropic:kept anthropic:plain",
-        &env,
-        "",
-    ));
+    kept_then_plain(d, &env);
     k.lock();
     // Resolution moves on to the next profile; the locked one is unresolvable, not missing.
     let out = ma(d, "--json resolve --provider anthropic", &env, "");
@@ -234,12 +235,8 @@ fn a_locked_keyring_is_named_and_nothing_is_written() {
     assert!(status.contains("locked"), "{status}");
     // A new secret for the locked keyring: refused with the store named, nothing stored.
     let before = std::fs::read(d.join("agents/main/agent/auth-profiles.json")).unwrap();
-    let out = ma(
-        d,
-        &format!("{add} anthropic:new --store keyring"),
-        &env,
-        KEY_C,
-    );
+    let add = "models auth paste-api-key --provider anthropic --profile-id anthropic:new";
+    let out = ma(d, &format!("{add} --store keyring"), &env, KEY_C);
     assert_eq!(out.status.code(), Some(1));
     let text = crate::common::text_of(&out);
     assert!(
@@ -446,20 +443,7 @@ fn a_keyring_that_does_not_answer_is_named_within_its_bound() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut env = k.env();
-    let add = "models auth paste-api-key --provider anthropic --profile-id";
-    ok(ma(
-        d,
-        &format!("{add} anthropic:kept --store keyring"),
-        &env,
-        KEY_A,
-    ));
-    ok(ma(d, &format!("{add} anthropic:plain"), &env, KEY_B));
-    ok(ma(
-        d,
-        "models auth order set --provider anthropic anthropic:kept anthropic:plain",
-        &env,
-        "",
-    ));
+    kept_then_plain(d, &env);
     env.push(("MODELAUTH_KEYRING_TIMEOUT", "1s".into()));
     k.freeze(true);
     let start = Instant::now();
