@@ -149,7 +149,7 @@ fn source_of(d: &ProviderDef) -> RefSource {
 }
 
 /// Reads one `secrets.providers` entry; `None` when it declares no known source.
-fn provider_def(v: &Value) -> Option<ProviderDef> {
+pub(crate) fn provider_def(v: &Value) -> Option<ProviderDef> {
     let o = v.as_object()?;
     let source = RefSource::parse(o.get("source")?.as_str()?)?;
     let num = |k: &str, d: u64| o.get(k).and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(d);

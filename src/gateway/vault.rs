@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{Agent, AgentError};
-use crate::config::secrets::SecretsConfig;
+use crate::config::secrets::{ProviderDef, provider_def};
+use crate::secrets::resolve_ref;
 use crate::secrets::vault::{self, VaultError, VaultKind, VaultPaths};
-use crate::secrets::{RefContext, resolve_ref};
 use crate::store::{CredentialKind, Document, Secret, SecretRef};
 
 /// Where a secret is to be kept, and what OpenClaw should run to read it back.
@@ -170,18 +170,12 @@ impl Agent {
             return Ok(());
         }
         let config = self.config()?;
-        let db = self.state_dir().map(|d| d.join("state/openclaw.sqlite"));
-        let ctx = RefContext {
-            config: &config.secrets,
-            env: self.env(),
-            state_db: db.as_deref().filter(|p| p.exists()),
-        };
         let fail = |why: String| VaultError::Failed {
             store: kind.as_str(),
             name: r.label(),
             why,
         };
-        match resolve_ref(r, &ctx) {
+        match self.with_ref_context(&config, |ctx| resolve_ref(r, ctx)) {
             Ok(v) if v.expose_secret() == secret.expose_secret() => Ok(()),
             Ok(_) => Err(fail("the reference resolves to another value".into()).into()),
             Err(e) => Err(fail(format!("the reference does not resolve: {e}")).into()),
@@ -191,16 +185,9 @@ impl Agent {
 
 /// True for a declaration modelauth wrote (its exec provider, or its secrets file).
 fn is_ours(v: &Value) -> bool {
-    let config = SecretsConfig::from_root(
-        serde_json::json!({"secrets": {"providers": {"p": v}}})
-            .as_object()
-            .expect("an object literal"),
-    );
-    match config.providers.get("p") {
-        Some(crate::config::secrets::ProviderDef::Exec(e)) => vault::is_self_exec(e),
-        Some(crate::config::secrets::ProviderDef::File { path, .. }) => {
-            path.ends_with("secrets/modelauth.json")
-        }
+    match provider_def(v) {
+        Some(ProviderDef::Exec(e)) => vault::is_self_exec(&e),
+        Some(ProviderDef::File { path, .. }) => path.ends_with("secrets/modelauth.json"),
         _ => false,
     }
 }

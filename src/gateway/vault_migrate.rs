@@ -1,5 +1,5 @@
 //! `modelauth secrets migrate`: plaintext keys and tokens moved into a store, in four steps, each safe
-//! to interrupt: (1) every secret is written to the store and read back; (2) the store's provider is
+//! to interrupt: (1) every secret is written to the store; (2) the store's provider is
 //! declared in `openclaw.json`; (3) every new reference is resolved and compared; (4) one atomic edit
 //! of the credential store swaps each verified plaintext for its reference (only where the plaintext
 //! is still the value that was moved). Killed before (4), the plaintext is untouched; after, the store

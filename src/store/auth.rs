@@ -40,6 +40,16 @@ impl CredentialKind {
         }
     }
 
+    /// The entry fields of the kind's secret: the inline value and the reference (`key`/`keyRef`,
+    /// `token`/`tokenRef`); `None` for an OAuth login, which holds no reference.
+    pub fn secret_fields(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            CredentialKind::ApiKey => Some(("key", "keyRef")),
+            CredentialKind::Token => Some(("token", "tokenRef")),
+            CredentialKind::OAuth => None,
+        }
+    }
+
     /// Reads a type name, accepting the legacy `apiKey` spelling.
     pub fn parse(name: &str) -> Option<CredentialKind> {
         match name {
@@ -486,10 +496,9 @@ fn reference(fields: &Map<String, Value>, kind: CredentialKind) -> Result<Option
             .and_then(SecretRef::coerce)
             .or_else(|| fields.get(inline).and_then(SecretRef::coerce))
     };
-    match kind {
-        CredentialKind::ApiKey => Ok(of("keyRef", "key")),
-        CredentialKind::Token => Ok(of("tokenRef", "token")),
-        CredentialKind::OAuth => {
+    match kind.secret_fields() {
+        Some((inline, explicit)) => Ok(of(explicit, inline)),
+        None => {
             let refs = ["keyRef", "tokenRef", "oauthRef", "access", "refresh"];
             match refs.iter().any(|k| {
                 fields.get(*k).is_some_and(|v| v.is_object() && SecretRef::coerce(v).is_some())

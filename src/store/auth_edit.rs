@@ -122,26 +122,22 @@ impl AuthEdit {
         entry.remove("apiKey");
         entry.insert("type".into(), json!(cred.kind.as_str()));
         entry.insert("provider".into(), json!(cred.provider.as_str()));
-        let (field, ref_field) = match cred.kind {
-            CredentialKind::ApiKey => ("key", "keyRef"),
-            CredentialKind::Token => ("token", "tokenRef"),
-            CredentialKind::OAuth => ("access", "accessRef"),
-        };
+        let secret = || Value::String(cred.secret.expose_secret().to_owned());
         // Another key or token than the one stored: a disable the old one earned does not apply.
-        let new_inline = cred.kind != CredentialKind::OAuth
-            && cred.reference.is_none()
-            && entry.get(field).and_then(Value::as_str) != Some(cred.secret.expose_secret());
-        match cred.reference.as_ref().filter(|_| cred.kind != CredentialKind::OAuth) {
-            Some(r) => {
+        let mut new_inline = false;
+        match (cred.kind.secret_fields(), &cred.reference) {
+            (Some((field, ref_field)), Some(r)) => {
                 entry.remove(field);
                 entry.insert(ref_field.into(), r.to_value());
             }
-            None => {
+            (Some((field, ref_field)), None) => {
+                new_inline =
+                    entry.get(field).and_then(Value::as_str) != Some(cred.secret.expose_secret());
                 entry.remove(ref_field);
-                entry.insert(
-                    field.into(),
-                    Value::String(cred.secret.expose_secret().to_owned()),
-                );
+                entry.insert(field.into(), secret());
+            }
+            (None, _) => {
+                entry.insert("access".into(), secret());
             }
         }
         match cred.expires {
@@ -199,10 +195,12 @@ impl AuthEdit {
         let Some(entry) = self.entry_mut(id) else {
             return false;
         };
-        let (field, ref_field) = match entry.get("type").and_then(Value::as_str) {
-            Some("api_key") => ("key", "keyRef"),
-            Some("token") => ("token", "tokenRef"),
-            _ => return false,
+        let kind = entry
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(CredentialKind::parse);
+        let Some((field, ref_field)) = kind.and_then(CredentialKind::secret_fields) else {
+            return false;
         };
         if entry.get(field).and_then(Value::as_str) != Some(expected.expose_secret()) {
             return false;

@@ -9,7 +9,7 @@ use crate::store::{AuthProfiles, Profile, ProviderId, Secret};
 
 impl Agent {
     /// `<state>/state/openclaw.sqlite`, where `store` references live.
-    pub(super) fn state_db_path(&self) -> Option<PathBuf> {
+    fn state_db_path(&self) -> Option<PathBuf> {
         let db = self
             .inner
             .state
@@ -42,13 +42,22 @@ impl Agent {
         config: &Config,
     ) -> Option<Result<Secret, SecretError>> {
         let r = p.secret_ref.as_ref()?;
+        Some(self.with_ref_context(config, |ctx| self.inner.refs.resolve(r, ctx)))
+    }
+
+    /// Runs `f` with where this agent's references resolve: `config`'s providers, the agent's
+    /// environment, its state database.
+    pub(crate) fn with_ref_context<T>(
+        &self,
+        config: &Config,
+        f: impl FnOnce(&RefContext<'_>) -> T,
+    ) -> T {
         let db = self.state_db_path();
-        let ctx = RefContext {
+        f(&RefContext {
             config: &config.secrets,
             env: &self.inner.env,
             state_db: db.as_deref(),
-        };
-        Some(self.inner.refs.resolve(r, &ctx))
+        })
     }
 
     /// The ids of `provider`'s profiles whose reference does not resolve now: resolving each when

@@ -5,7 +5,6 @@
 use super::{Agent, AgentError};
 use crate::config::Config;
 use crate::resolver::Outcome;
-use crate::secrets::RefContext;
 use crate::store::{AuthProfiles, FailureReason, Profile, ProviderId};
 
 /// The verdict on a refusal of a referenced secret.
@@ -51,13 +50,9 @@ impl Agent {
                 _ => return Ok(Refusal::Plain),
             },
         };
-        let db = self.state_db_path();
-        let ctx = RefContext {
-            config: &config.secrets,
-            env: &self.inner.env,
-            state_db: db.as_deref(),
-        };
-        Ok(match self.inner.refs.reread(r, &ctx, &handed_out) {
+        let reread =
+            self.with_ref_context(&config, |ctx| self.inner.refs.reread(r, ctx, &handed_out));
+        Ok(match reread {
             Ok(now) if now.fingerprint() != handed_out => {
                 tracing::info!(
                     profile = id,
