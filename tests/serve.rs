@@ -758,3 +758,93 @@ fn several_worker_threads_serve_too_and_zero_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `POST …/resolve` goes the direct path when its body is plain JSON of a declared length and its
+/// agent segment has no escapes, and through the router otherwise (chunked body, `%`-escaped agent,
+/// another content type, an oversized length): the answers and refusals are the same either way,
+/// and every one is counted under the route.
+#[test]
+fn resolve_answers_alike_whichever_way_the_request_goes() {
+    let dir = json_state();
+    let sock = dir.path().join("m.sock");
+    let _server = serve(
+        dir.path(),
+        &["--listen", &format!("unix:{}", sock.display())],
+    );
+    let c = Conn::Unix(&sock);
+    let body = r#"{"session":"agent:main:alike","provider":"anthropic"}"#;
+    let direct = |path: &str, body: &str| request(c, "POST", path, Some(body), &[]);
+    let (code, first) = direct("/v1/agents/main/resolve", body);
+    assert_eq!(code, 200, "{first}");
+    let (_, again) = direct("/v1/agents/main/resolve", body);
+    let chunked = format!(
+        "POST /v1/agents/main/resolve HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let (code, routed) = raw(c, chunked.as_bytes());
+    assert_eq!(code, 200, "{routed}");
+    let (code, escaped) = direct("/v1/agents/ma%69n/resolve", body);
+    assert_eq!(code, 200, "{escaped}");
+    // The first resolution pinned the session; every later one answers from the pin.
+    assert_eq!(again["profile"], first["profile"]);
+    assert_eq!(again["candidates"][0]["place"], "auto pin", "{again}");
+    assert_eq!(
+        routed, again,
+        "the router's answer differs from the direct one"
+    );
+    assert_eq!(escaped, again);
+    assert_eq!(first["decision"], "ready", "{first}");
+    // Refusals on the direct path name what is wrong, as the router's do.
+    let (code, e) = direct("/v1/agents/main/resolve", r#"{"provider": 5}"#);
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("bad_field")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("provider"),
+        "{e}"
+    );
+    let (code, e) = direct("/v1/agents/main/resolve", "{\"provider\":");
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("bad_json")),
+        "{e}"
+    );
+    let (code, e) = direct("/v1/agents/nobody/resolve", body);
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (404, Some("unknown_agent")),
+        "{e}"
+    );
+    let (code, e) = direct("/v1/agents/BAD%20ID/resolve", body);
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("bad_id")),
+        "{e}"
+    );
+    let (code, e) = raw(c, format!("POST /v1/agents/main/resolve HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    assert_eq!(code, 415, "{e}");
+    let (code, e) = raw(c, b"POST /v1/agents/main/resolve HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 70000\r\n\r\n{}");
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{e}"
+    );
+    let (_, metrics) = request(c, "GET", "/metrics", None, &[]);
+    let text = metrics.as_str().unwrap();
+    let count = |code: &str| -> u64 {
+        let line = format!(
+            "modelauth_requests_total{{route=\"/v1/agents/{{agent}}/resolve\",code=\"{code}\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .map_or(0, |n| n.trim().parse().unwrap())
+    };
+    assert_eq!(
+        (count("200"), count("400"), count("404")),
+        (4, 3, 1),
+        "{text}"
+    );
+    assert_eq!((count("413"), count("415")), (1, 1), "{text}");
+}

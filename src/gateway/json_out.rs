@@ -3,18 +3,83 @@
 //! lanes: nearly all) is copied in one piece, and only the others go through serde_json's escaper.
 //! The output is what serde_json writes for the same fields (compact, same order).
 
-use std::fmt::Write as _;
-
 /// Appends `s` as a JSON string.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    push_contents(out, s);
+    out.push(b'"');
+}
+
+/// Appends `s` escaped as the inside of a JSON string (serde_json's escapes: `\"`, `\\`, `\n` and
+/// the other short forms, `\u00xx` for the remaining control characters).
+fn push_contents(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    let mut clean = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x08 => b'b',
+            0x0c => b'f',
+            0x00..=0x1f => b'u',
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[clean..i]);
+        clean = i + 1;
+        out.extend_from_slice(&[b'\\', short]);
+        if short == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        }
+    }
+    out.extend_from_slice(&bytes[clean..]);
+}
+
+/// Whether `bytes` holds a quote, a backslash or a control character, eight bytes at a time.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // Some byte of `v` is below `n` (exact for n <= 128).
+    let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH != 0;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let v = u64::from_le_bytes(word);
+        if below(v, 0x20)
+            || below(v ^ (ONES * u64::from(b'"')), 1)
+            || below(v ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// A `fmt::Write` that appends what it is given escaped, for a `Display` value written as a JSON
+/// string without a `String` in between.
+struct Escaping<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        push_contents(self.0, s);
+        Ok(())
     }
 }
 
@@ -33,14 +98,16 @@ impl<'a> Obj<'a> {
 
     /// Writes `"key":` (`key` is a literal that needs no escape).
     pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        let out = &mut *self.out;
+        out.reserve(key.len() + 4);
         if !self.first {
-            self.out.push(b',');
+            out.push(b',');
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        out
     }
 
     /// `"key":"value"`.
@@ -60,12 +127,17 @@ impl<'a> Obj<'a> {
 
     /// `"key":` and `value`'s `Display` text as a string, or `null`.
     pub fn shown(&mut self, key: &str, value: Option<&dyn std::fmt::Display>) -> &mut Self {
-        let text = value.map(|v| {
-            let mut s = String::new();
-            let _ = write!(s, "{v}");
-            s
-        });
-        self.opt_str(key, text.as_deref())
+        let out = self.key(key);
+        match value {
+            Some(v) => {
+                out.push(b'"');
+                // Writing into a Vec cannot fail.
+                let _ = std::fmt::Write::write_fmt(&mut Escaping(&mut *out), format_args!("{v}"));
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        self
     }
 
     /// `"key":true|false`.
@@ -111,5 +183,31 @@ mod tests {
         let expected = serde_json::json!({"a": "plain", "b": "quote \" back \\ tab \t é",
             "c": null, "d": true, "e": -12, "f": null, "g": "42"});
         assert_eq!(String::from_utf8(out).unwrap(), expected.to_string());
+    }
+
+    #[test]
+    fn every_character_class_is_escaped_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é€😀 \"long enough to cross several eight-byte words\" \\ end");
+        for cut in 0..all.len() {
+            let Some(s) = all.get(cut..) else { continue };
+            let mut out = Vec::new();
+            push_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+            let mut shown = Vec::new();
+            let mut o = Obj::new(&mut shown);
+            o.shown("k", Some(&s));
+            o.end();
+            assert_eq!(
+                shown,
+                serde_json::to_vec(&serde_json::json!({"k": s})).unwrap()
+            );
+        }
+        for clean in ["", "a", "anthropic:work", "exactly8", "sixteen-bytes-ok"] {
+            assert!(!needs_escape(clean.as_bytes()), "{clean}");
+        }
+        for dirty in ["\"", "12345678\\", "1234567\u{1f}", "abcdefgh12345678\t"] {
+            assert!(needs_escape(dirty.as_bytes()), "{dirty:?}");
+        }
     }
 }

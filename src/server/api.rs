@@ -96,7 +96,7 @@ async fn messages(
     let out = if m.text.contains('/') {
         with_agent(&s, agent, move |a| Ok(a.chat(&m.session, &m.text)?)).await?
     } else {
-        with_agent_fast(&s, agent, move |a| a.chat(&m.session, &m.text)).await?
+        with_agent_fast(&s, &agent, move |a| a.chat(&m.session, &m.text)).await?
     };
     Ok(json_response(&out))
 }

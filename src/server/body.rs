@@ -27,12 +27,14 @@ impl<T: DeserializeOwned> FromRequest<super::state::AppState> for Body<T> {
             Ok(read) => read?,
             Err(_) => return Err(ApiError::body_timeout(limit)),
         };
-        // The plain parse is the fast path; only a refused body is parsed again to name the field.
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => Ok(Body(v)),
-            Err(_) => Err(explain::<T>(&bytes)),
-        }
+        parse(&bytes).map(Body)
     }
+}
+
+/// `bytes` as a `T`: the plain parse is the fast path; only a refused body is parsed again to name
+/// the field at fault.
+pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|_| explain::<T>(bytes))
 }
 
 /// `v` as an `application/json` response, written into one buffer sized for a typical answer (a
@@ -60,7 +62,7 @@ pub fn json_bytes(body: Vec<u8>) -> Response {
 }
 
 /// Whether the request says its body is JSON.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -63,6 +63,15 @@ impl ApiError {
         }
     }
 
+    /// 413: the request body is, or says it is, over [`super::BODY_LIMIT`].
+    pub fn body_too_large() -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message: "the request body is larger than 64 KiB".into(),
+        }
+    }
+
     /// 408: the request body did not arrive in time (the connection is closed after the answer).
     pub fn body_timeout(limit: std::time::Duration) -> ApiError {
         ApiError {
@@ -101,11 +110,7 @@ impl IntoResponse for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> ApiError {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "body_too_large",
-                message: "the request body is larger than 64 KiB".into(),
-            };
+            return ApiError::body_too_large();
         }
         ApiError::bad_request("bad_body", r.body_text())
     }

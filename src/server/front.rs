@@ -17,7 +17,7 @@ use hyper_util::service::TowerToHyperService;
 
 use super::api::ROUTES;
 use super::error::ApiError;
-use super::metrics::Metrics;
+use super::state::AppState;
 
 /// Refused requests logged at most once per [`RefusalLog::INTERVAL_MS`].
 static REFUSALS: RefusalLog = RefusalLog::new();
@@ -63,21 +63,22 @@ impl RefusalLog {
     }
 }
 
-/// The token check, the request counter and the router, for one listener.
+/// The token check, the request counter, the direct resolve path and the router, for one listener.
 #[derive(Clone)]
 pub struct Front {
     router: TowerToHyperService<Router>,
     token: Option<Arc<str>>,
-    metrics: Arc<Metrics>,
+    state: AppState,
 }
 
 impl Front {
-    /// Serves `router`; every request needs `Authorization: Bearer <token>` when `token` is given.
-    pub fn new(router: Router, token: Option<Arc<str>>, metrics: Arc<Metrics>) -> Front {
+    /// Serves `router` (built over `state`); every request needs `Authorization: Bearer <token>`
+    /// when `token` is given.
+    pub fn new(router: Router, token: Option<Arc<str>>, state: AppState) -> Front {
         Front {
             router: TowerToHyperService::new(router),
             token,
-            metrics,
+            state,
         }
     }
 
@@ -102,7 +103,7 @@ impl Service<hyper::Request<Incoming>> for Front {
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         let route = template(req.uri().path());
-        let metrics = Arc::clone(&self.metrics);
+        let metrics = Arc::clone(&self.state.metrics);
         if !self.authorized(&req) {
             // The path is logged, never the token that was sent; at most one line per interval, so
             // a local process cannot flood the journal (every refusal is counted in /metrics).
@@ -116,6 +117,23 @@ impl Service<hyper::Request<Incoming>> for Front {
             return Box::pin(std::future::ready(Ok(
                 ApiError::unauthorized().into_response()
             )));
+        }
+        if super::direct::declared_length(&req).is_some_and(|n| n > super::BODY_LIMIT) {
+            // Refused before a byte of it is read, rather than after waiting for all of it.
+            metrics.count(route, 413);
+            return Box::pin(std::future::ready(Ok(
+                ApiError::body_too_large().into_response()
+            )));
+        }
+        if let Some(agent) = super::direct::takes(&req) {
+            let state = self.state.clone();
+            return Box::pin(async move {
+                let response = super::direct::resolve(state, agent, req.into_body())
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response);
+                metrics.count(route, response.status().as_u16());
+                Ok(response)
+            });
         }
         let answer = self.router.call(req);
         Box::pin(async move {
@@ -169,21 +187,33 @@ pub fn template(path: &str) -> &'static str {
         .unwrap_or("unmatched")
 }
 
-/// Whether `path` has `template`'s segments, a `{name}` matching any one non-empty segment.
+/// Whether `path` has `template`'s segments, a `{name}` matching any one non-empty segment (a byte
+/// walk: every request is labelled, so this stays a few instructions per route).
 fn matches(template: &str, path: &str) -> bool {
-    let mut given = path.split('/');
-    for want in template.split('/') {
-        match given.next() {
-            Some(g) if want.starts_with('{') => {
-                if g.is_empty() {
-                    return false;
-                }
+    let (t, p) = (template.as_bytes(), path.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while let Some(&want) = t.get(i) {
+        if want == b'{' {
+            i += t[i..]
+                .iter()
+                .position(|&b| b == b'}')
+                .map_or(t.len(), |e| e + 1);
+            let segment = p[j..]
+                .iter()
+                .position(|&b| b == b'/')
+                .unwrap_or(p.len() - j);
+            if segment == 0 {
+                return false;
             }
-            Some(g) if g == want => {}
-            _ => return false,
+            j += segment;
+        } else if p.get(j) == Some(&want) {
+            i += 1;
+            j += 1;
+        } else {
+            return false;
         }
     }
-    given.next().is_none()
+    j == p.len()
 }
 
 /// Compares in time independent of where the first difference is.

@@ -14,6 +14,7 @@
 
 pub mod api;
 mod body;
+mod direct;
 pub mod error;
 mod front;
 mod listen;
@@ -149,7 +150,7 @@ impl Server {
                 listen::Bound::Tcp(..) => self.token.clone(),
                 listen::Bound::Unix(..) => None,
             };
-            let front = front::Front::new(app.clone(), token, Arc::clone(&state.metrics));
+            let front = front::Front::new(app.clone(), token, state.clone());
             tasks.push(tokio::spawn(b.serve(front, self.header_timeout, stop)));
         }
         // Sessions changed by resolutions (auto pins) are written within a second, so a crash loses at

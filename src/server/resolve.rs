@@ -46,6 +46,16 @@ pub(super) async fn resolve(
     Path(agent): Path<String>,
     Body(r): Body<ResolveIn>,
 ) -> Result<Response, ApiError> {
+    answer(&s, agent, r).await
+}
+
+/// The answer to request `r` for agent `agent` (the route's handler and the direct path of
+/// [`super::direct`] both end here).
+pub(super) async fn answer(
+    s: &AppState,
+    agent: String,
+    r: ResolveIn,
+) -> Result<Response, ApiError> {
     #[allow(
         clippy::disallowed_methods,
         reason = "a latency metric measures real elapsed time"
@@ -53,7 +63,7 @@ pub(super) async fn resolve(
     let started = Instant::now();
     let r = std::sync::Arc::new(r);
     let ask = std::sync::Arc::clone(&r);
-    let cached = with_agent_fast(&s, agent.clone(), move |a| {
+    let cached = with_agent_fast(s, &agent, move |a| {
         let lanes = ask.lanes();
         a.next_cached_in_lane(
             ask.session.as_deref(),
@@ -63,21 +73,23 @@ pub(super) async fn resolve(
         )
     })
     .await?;
-    let d = match cached {
-        Decision::NeedsRefresh { .. } => {
-            let ask = std::sync::Arc::clone(&r);
-            with_agent(&s, agent, move |a| {
-                let lanes = ask.lanes();
-                Ok(a.next_in_lane(
-                    ask.session.as_deref(),
-                    &ask.provider,
-                    ask.model.as_deref(),
-                    lanes,
-                )?)
-            })
-            .await?
-        }
-        ready => ready,
+    let d = if matches!(cached, Decision::NeedsRefresh { .. }) {
+        // Not kept across the wait: the future of the common path stays small.
+        drop(cached);
+        let ask = std::sync::Arc::clone(&r);
+        // Boxed, as the rare path: see `with_agent_fast`.
+        Box::pin(with_agent(s, agent, move |a| {
+            let lanes = ask.lanes();
+            Ok(a.next_in_lane(
+                ask.session.as_deref(),
+                &ask.provider,
+                ask.model.as_deref(),
+                lanes,
+            )?)
+        }))
+        .await?
+    } else {
+        cached
     };
     let body = Answer {
         d: &d,

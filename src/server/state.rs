@@ -54,12 +54,16 @@ pub(super) async fn with_agent<T: Send + 'static>(
 /// busy timeout (then 503).
 pub(super) async fn with_agent_fast<T: Send + 'static>(
     state: &AppState,
-    id: String,
+    id: &str,
     f: impl Fn(Agent) -> Result<T, AgentError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let agent = agent_of(state, &id)?;
-    match crate::gateway::without_waiting(|| f(agent)) {
-        Err(e) if e.is_busy() => with_agent(state, id, move |a| Ok(f(a)?)).await,
-        other => Ok(other?),
+    let agent = agent_of(state, id)?;
+    let first = crate::gateway::without_waiting(|| f(agent));
+    if !matches!(&first, Err(e) if e.is_busy()) {
+        return Ok(first?);
     }
+    // Neither the first answer nor the rare path's future is kept in the common path's future
+    // (allocated for every request): the retry is boxed, and only when taken.
+    drop(first);
+    Box::pin(with_agent(state, id.to_owned(), move |a| Ok(f(a)?))).await
 }

@@ -91,16 +91,19 @@ impl ProviderId {
         if super::secret::looks_like_secret(id.trim()) {
             return Err(IdError::LooksLikeSecret { what: "provider id" });
         }
-        let lower = id.trim().to_ascii_lowercase();
-        let canonical = match lower.as_str() {
-            "z.ai" | "z-ai" => "zai",
-            "bedrock" | "aws-bedrock" => "amazon-bedrock",
-            "modelstudio" | "qwencloud" => "qwen",
-            "kimi-code" | "kimi-coding" => "kimi",
-            "opencode-zen" => "opencode",
-            "bytedance" | "doubao" => "volcengine",
-            other => other,
+        let mut canonical = id.trim().to_ascii_lowercase();
+        let synonym = match canonical.as_str() {
+            "z.ai" | "z-ai" => Some("zai"),
+            "bedrock" | "aws-bedrock" => Some("amazon-bedrock"),
+            "modelstudio" | "qwencloud" => Some("qwen"),
+            "kimi-code" | "kimi-coding" => Some("kimi"),
+            "opencode-zen" => Some("opencode"),
+            "bytedance" | "doubao" => Some("volcengine"),
+            _ => None,
         };
+        if let Some(s) = synonym {
+            canonical = s.to_owned();
+        }
         let b = canonical.as_bytes();
         let ok = !b.is_empty()
             && b.len() <= 64
@@ -109,7 +112,7 @@ impl ProviderId {
                 c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
             });
         if ok {
-            Ok(ProviderId(canonical.to_owned()))
+            Ok(ProviderId(canonical))
         } else {
             Err(IdError::Provider { id: id.to_owned() })
         }
