@@ -1,5 +1,6 @@
 //! [`Front`]: the service hyper calls for every request. It checks the bearer token (TCP listeners),
-//! counts the response by route template and status, and hands the request to the router.
+//! refuses a declared body over the limit, counts the response by route template and status, and
+//! hands the request to the direct resolve path ([`super::direct`]) or to the router.
 //!
 //! This is one plain service rather than two `axum::middleware::from_fn` layers: those clone and box
 //! the inner service and its future for every request, a sixth of the cost of a whole `resolve`.
