@@ -125,7 +125,8 @@ impl Decision {
                 }
                 match stored {
                     Some(secret) => Decision::Ready {
-                        source: format!("profile {profile}"),
+                        // Not `format!`: this is on every resolve's path.
+                        source: ["profile ", profile.as_str()].concat(),
                         profile: Some(profile),
                         kind,
                         secret,
@@ -244,11 +245,8 @@ impl CandidatesJson<'_> {
             o.str("id", &c.id)
                 .opt_str("type", c.kind.map(|k| k.as_str()))
                 .bool("usable", c.usable)
-                .shown("place", Some(&c.place))
-                .shown(
-                    "problem",
-                    c.problem.as_ref().map(|p| p as &dyn std::fmt::Display),
-                )
+                .reason("place", Some(&c.place))
+                .reason("problem", c.problem.as_ref())
                 .opt_i64(
                     "blockedUntil",
                     (c.blocked_until > 0).then_some(c.blocked_until),

@@ -4,6 +4,7 @@
 //! The output is what serde_json writes for the same fields (compact, same order).
 
 /// Appends `s` as a JSON string.
+#[inline]
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -54,22 +55,18 @@ fn needs_escape(bytes: &[u8]) -> bool {
     const HIGH: u64 = ONES << 7;
     // Some byte of `v` is below `n` (exact for n <= 128).
     let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH != 0;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
+    let special = |w: &[u8]| {
+        // A short tail is padded with spaces, which need no escape.
+        let mut word = [b' '; 8];
+        word[..w.len()].copy_from_slice(w);
         let v = u64::from_le_bytes(word);
-        if below(v, 0x20)
+        below(v, 0x20)
             || below(v ^ (ONES * u64::from(b'"')), 1)
             || below(v ^ (ONES * u64::from(b'\\')), 1)
-        {
-            return true;
-        }
-    }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    };
+    let mut words = bytes.chunks_exact(8);
+    let rest = words.remainder();
+    words.any(special) || (!rest.is_empty() && special(rest))
 }
 
 /// A `fmt::Write` that appends what it is given escaped, for a `Display` value written as a JSON
@@ -91,12 +88,14 @@ pub struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     /// Starts an object.
+    #[inline(always)]
     pub fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
         out.push(b'{');
         Obj { out, first: true }
     }
 
     /// Writes `"key":` (`key` is a literal that needs no escape).
+    #[inline(always)]
     pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
         let out = &mut *self.out;
         out.reserve(key.len() + 4);
@@ -111,12 +110,14 @@ impl<'a> Obj<'a> {
     }
 
     /// `"key":"value"`.
+    #[inline(always)]
     pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
         push_str(self.key(key), value);
         self
     }
 
     /// `"key":"value"` or `"key":null`.
+    #[inline(always)]
     pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
         match value {
             Some(v) => push_str(self.key(key), v),
@@ -140,7 +141,17 @@ impl<'a> Obj<'a> {
         self
     }
 
+    /// `"key":` and a resolver reason's text, or `null` (a fixed text is copied, no formatting).
+    pub fn reason(&mut self, key: &str, value: Option<&crate::resolver::Reason>) -> &mut Self {
+        match value.map(|r| (r, r.fixed_text())) {
+            Some((_, Some(text))) => self.str(key, text),
+            Some((r, None)) => self.shown(key, Some(r)),
+            None => self.opt_str(key, None),
+        }
+    }
+
     /// `"key":true|false`.
+    #[inline(always)]
     pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
         let text: &[u8] = if value { b"true" } else { b"false" };
         self.key(key).extend_from_slice(text);
@@ -159,6 +170,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Ends the object.
+    #[inline(always)]
     pub fn end(self) {
         self.out.push(b'}');
     }

@@ -86,29 +86,38 @@ pub enum Reason {
     ModeMismatch,
 }
 
+impl Reason {
+    /// The text of a reason that carries nothing variable (all but a cooldown or a disable with its
+    /// cause); `None` for those, whose text is their `Display`.
+    pub fn fixed_text(&self) -> Option<&'static str> {
+        Some(match self {
+            Reason::Cooldown { reason: Some(_), .. } | Reason::Disabled { reason: Some(_), .. } => {
+                return None;
+            }
+            Reason::PinnedByUser => "pinned by user",
+            Reason::AutoPin => "auto pin",
+            Reason::OrderOverride => "order override",
+            Reason::ConfigOrder => "config order",
+            Reason::RoundRobin { .. } => "round robin by last use",
+            Reason::Cooldown { .. } => "cooldown",
+            Reason::Disabled { .. } => "disabled",
+            Reason::Expired { .. } => "expired",
+            Reason::MissingKey => "missing key",
+            Reason::UnresolvedRef => "secret reference does not resolve",
+            Reason::NotInStore => "not in the store",
+            Reason::ProviderMismatch => "profile is for another provider",
+            Reason::LaneClosed => "metered: not used for a subscription session without an opt-in",
+            Reason::ModeMismatch => "config mode differs from stored type",
+        })
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::PinnedByUser => f.write_str("pinned by user"),
-            Reason::AutoPin => f.write_str("auto pin"),
-            Reason::OrderOverride => f.write_str("order override"),
-            Reason::ConfigOrder => f.write_str("config order"),
-            Reason::RoundRobin { .. } => f.write_str("round robin by last use"),
-            Reason::Cooldown {
-                reason: Some(r), ..
-            } => write!(f, "cooldown ({r})"),
-            Reason::Cooldown { .. } => f.write_str("cooldown"),
-            Reason::Disabled {
-                reason: Some(r), ..
-            } => write!(f, "disabled for {r}"),
-            Reason::Disabled { .. } => f.write_str("disabled"),
-            Reason::Expired { .. } => f.write_str("expired"),
-            Reason::MissingKey => f.write_str("missing key"),
-            Reason::UnresolvedRef => f.write_str("secret reference does not resolve"),
-            Reason::NotInStore => f.write_str("not in the store"),
-            Reason::ProviderMismatch => f.write_str("profile is for another provider"),
-            Reason::LaneClosed => f.write_str("metered: not used for a subscription session without an opt-in"),
-            Reason::ModeMismatch => f.write_str("config mode differs from stored type"),
+            Reason::Cooldown { reason: Some(r), .. } => write!(f, "cooldown ({r})"),
+            Reason::Disabled { reason: Some(r), .. } => write!(f, "disabled for {r}"),
+            other => f.write_str(other.fixed_text().unwrap_or_default()),
         }
     }
 }

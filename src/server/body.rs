@@ -69,6 +69,10 @@ pub(super) fn is_json(headers: &HeaderMap) -> bool {
     else {
         return false;
     };
+    // What nearly every client sends, first.
+    if value.eq_ignore_ascii_case("application/json") {
+        return true;
+    }
     let essence = value.split(';').next().unwrap_or("").trim();
     let Some((kind, sub)) = essence.split_once('/') else {
         return false;

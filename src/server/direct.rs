@@ -16,9 +16,9 @@ use super::error::ApiError;
 use super::resolve::{ResolveIn, answer};
 use super::state::AppState;
 
-/// The agent id of `req` when it is a resolve request the direct path takes, `None` to leave it to
-/// the router.
-pub(super) fn takes(req: &hyper::Request<Incoming>) -> Option<String> {
+/// The agent id of `req` (whose body declares `length`, see [`declared_length`]) when it is a
+/// resolve request the direct path takes, `None` to leave it to the router.
+pub(super) fn takes(req: &hyper::Request<Incoming>, length: Option<usize>) -> Option<String> {
     if req.method() != hyper::Method::POST {
         return None;
     }
@@ -31,7 +31,7 @@ pub(super) fn takes(req: &hyper::Request<Incoming>) -> Option<String> {
         return None;
     }
     let headers = req.headers();
-    let plain = declared_length(req).is_some_and(|n| n <= super::BODY_LIMIT)
+    let plain = length.is_some_and(|n| n <= super::BODY_LIMIT)
         && !headers.contains_key(TRANSFER_ENCODING)
         && is_json(headers);
     plain.then(|| agent.to_owned())

@@ -119,14 +119,15 @@ impl Service<hyper::Request<Incoming>> for Front {
                 ApiError::unauthorized().into_response()
             )));
         }
-        if super::direct::declared_length(&req).is_some_and(|n| n > super::BODY_LIMIT) {
+        let length = super::direct::declared_length(&req);
+        if length.is_some_and(|n| n > super::BODY_LIMIT) {
             // Refused before a byte of it is read, rather than after waiting for all of it.
             metrics.count(route, 413);
             return Box::pin(std::future::ready(Ok(
                 ApiError::body_too_large().into_response()
             )));
         }
-        if let Some(agent) = super::direct::takes(&req) {
+        if let Some(agent) = super::direct::takes(&req, length) {
             let state = self.state.clone();
             return Box::pin(async move {
                 let response = super::direct::resolve(state, agent, req.into_body())
