@@ -20,13 +20,8 @@ floor=$root/target/release/examples/floor_server
 tmp=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2> /dev/null || true; done; rm -rf "$tmp"' EXIT
-# The JSON generation: the fixture's two anthropic profiles as API keys.
-mkdir -p "$tmp/json/agents/main/agent" && chmod 700 "$tmp/json"
-cat > "$tmp/json/agents/main/agent/auth-profiles.json" << 'JSON'
-{"version":1,"profiles":{"anthropic:work":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADWORK"},"anthropic:home":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADHOME"}}}
-JSON
-echo '{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}' > "$tmp/json/openclaw.json"
-cp -r "$root/tests/fixtures/openclaw-2026.9.6" "$tmp/sqlite" && chmod 700 "$tmp/sqlite"
+. "$root/benches/serve_states.sh"
+serve_states "$root" "$tmp"
 start() { # NAME COMMAND...: starts a server, records its pid and address
     name=$1; shift
     "$@" > "$tmp/$name.out" 2> /dev/null &

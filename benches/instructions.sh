@@ -16,12 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$root" && cargo build --release -q && cargo build --release -q --example floor_server)
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/json/agents/main/agent" && chmod 700 "$tmp/json"
-cat > "$tmp/json/agents/main/agent/auth-profiles.json" << 'JSON'
-{"version":1,"profiles":{"anthropic:work":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADWORK"},"anthropic:home":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-LOADHOME"}}}
-JSON
-echo '{"agents":{"defaults":{"model":{"primary":"anthropic/claude-opus-4-6"}}}}' > "$tmp/json/openclaw.json"
-cp -r "$root/tests/fixtures/openclaw-2026.9.6" "$tmp/sqlite" && chmod 700 "$tmp/sqlite"
+. "$root/benches/serve_states.sh"
+serve_states "$root" "$tmp"
 count() { # NAME TOKEN_FILE COMMAND... -> prints "NAME instructions/request"
     name=$1; token_file=$2; shift 2
     out=$tmp/$name.cg
