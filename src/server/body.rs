@@ -23,11 +23,27 @@ impl<T: DeserializeOwned> FromRequest<super::state::AppState> for Body<T> {
             return Err(ApiError::not_json());
         }
         let limit = state.body_timeout;
-        let bytes = match tokio::time::timeout(limit, Bytes::from_request(req, state)).await {
-            Ok(read) => read?,
-            Err(_) => return Err(ApiError::body_timeout(limit)),
-        };
+        let bytes = arrived(
+            limit,
+            tokio::time::timeout(limit, Bytes::from_request(req, state)).await,
+        )?;
         parse(&bytes).map(Body)
+    }
+}
+
+/// What a body read under `tokio::time::timeout(limit, …)` came to: its bytes, a 408 when the
+/// limit passed first, or the error a failed read maps to. (A plain function rather than an `async`
+/// wrapper around the timeout: the direct resolve path's future stays within glibc's thread cache.)
+pub(super) fn arrived<E>(
+    limit: std::time::Duration,
+    read: Result<Result<Bytes, E>, tokio::time::error::Elapsed>,
+) -> Result<Bytes, ApiError>
+where
+    ApiError: From<E>,
+{
+    match read {
+        Ok(read) => Ok(read?),
+        Err(_) => Err(ApiError::body_timeout(limit)),
     }
 }
 

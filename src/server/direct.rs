@@ -11,7 +11,7 @@ use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 
-use super::body::{is_json, parse};
+use super::body::{arrived, is_json, parse};
 use super::error::ApiError;
 use super::resolve::{ResolveIn, answer};
 use super::state::AppState;
@@ -53,18 +53,9 @@ pub(super) async fn resolve(
     agent: String,
     body: Incoming,
 ) -> Result<Response, ApiError> {
-    let limit = state.body_timeout;
     let read = axum::body::to_bytes(axum::body::Body::new(body), super::BODY_LIMIT);
-    let bytes = match tokio::time::timeout(limit, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            return Err(ApiError::bad_request(
-                "bad_body",
-                format!("Failed to buffer the request body: {e}"),
-            ));
-        }
-        Err(_) => return Err(ApiError::body_timeout(limit)),
-    };
+    let limit = state.body_timeout;
+    let bytes = arrived(limit, tokio::time::timeout(limit, read).await)?;
     let r: ResolveIn = parse(&bytes)?;
     answer(&state, agent, r).await
 }

@@ -107,6 +107,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A body that could not be read to its end (the client went away mid-body): 400 `bad_body`, in the
+/// words of axum's own rejection for the same failure.
+impl From<axum::Error> for ApiError {
+    fn from(e: axum::Error) -> ApiError {
+        ApiError::bad_request(
+            "bad_body",
+            format!("Failed to buffer the request body: {e}"),
+        )
+    }
+}
+
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> ApiError {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
