@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use serde_json::Value;
 
@@ -73,20 +75,35 @@ pub(crate) fn oc(bin: &Path, dir: &Path, args: &str, stdin: &str) -> Output {
 /// ("migration inputs changed during startup … Restart OpenClaw") or between its read and its write
 /// ("config changed since last load … Re-run the same command"): another writer (OpenClaw or
 /// modelauth) changed the file. OpenClaw writes nothing in either case and asks to run it again.
-fn oc_retrying(bin: &Path, dir: &Path, args: &str, stdin: &str, refusals: &mut u32) -> Output {
+///
+/// Runs again without a bound while `others_writing` is set (on a loaded machine OpenClaw's start-up
+/// takes long enough for most of its runs to see a write), and at most three more times once it is
+/// cleared: with nobody else writing, OpenClaw must get through.
+fn oc_retrying(bin: &Path, dir: &Path, args: &str, stdin: &str, refused: &Refusals) -> Output {
+    let mut late = 0;
     loop {
         let out = oc(bin, dir, args, stdin);
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
             + &String::from_utf8_lossy(&out.stdout);
-        if out.status.success()
-            || !(text.contains("migration inputs changed during startup")
-                || text.contains("config changed since last load"))
-            || *refusals >= 20
-        {
+        let refusal = text.contains("migration inputs changed during startup")
+            || text.contains("config changed since last load");
+        if out.status.success() || !refusal || late >= 3 {
             return out;
         }
-        *refusals += 1;
+        if !refused.others_writing.load(Ordering::SeqCst) {
+            late += 1;
+        }
+        refused.count.fetch_add(1, Ordering::SeqCst);
+        eprintln!("OpenClaw refused `{args}`, run again: {}", text.trim());
     }
+}
+
+/// What [`oc_retrying`] shares with the test: whether another writer is still at work, and how many
+/// runs OpenClaw refused.
+#[derive(Default)]
+struct Refusals {
+    others_writing: AtomicBool,
+    count: AtomicU32,
 }
 
 pub(crate) fn ok(out: Output, what: &str) -> String {
@@ -319,27 +336,25 @@ fn both_tools_writing_at_once_lose_nothing() {
     let Some(bin) = openclaw_bin() else { return };
     let dir = sqlite_state();
     let d = dir.path().to_owned();
+    let refused = Arc::new(Refusals::default());
+    refused.others_writing.store(true, Ordering::SeqCst);
     let theirs = {
-        let (bin, d) = (bin.clone(), d.clone());
+        let (bin, d, refused) = (bin.clone(), d.clone(), refused.clone());
         std::thread::spawn(move || {
-            let mut refusals = 0;
             for i in 0..4 {
                 let args = format!(
                     "models auth paste-token --agent main --provider anthropic --profile-id anthropic:oc{i}"
                 );
                 ok(
-                    oc_retrying(&bin, &d, &args, &token(&format!("OC{i}")), &mut refusals),
+                    oc_retrying(&bin, &d, &args, &token(&format!("OC{i}")), &refused),
                     "openclaw paste-token",
                 );
                 let args = format!("config set agents.entries.ops.name ops{i}");
                 ok(
-                    oc_retrying(&bin, &d, &args, "", &mut refusals),
+                    oc_retrying(&bin, &d, &args, "", &refused),
                     "openclaw config set",
                 );
             }
-            eprintln!(
-                "OpenClaw refused to start {refusals} times while openclaw.json was being written"
-            );
         })
     };
     // modelauth works as a gateway does meanwhile: outcome reports, order changes and chat pins (the
@@ -389,7 +404,22 @@ fn both_tools_writing_at_once_lose_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         i += 1;
     }
-    theirs.join().unwrap();
+    refused.others_writing.store(false, Ordering::SeqCst);
+    let joined = theirs.join();
+    eprintln!(
+        "OpenClaw refused to start {} times while openclaw.json was being written",
+        refused.count.load(Ordering::SeqCst)
+    );
+    if let Err(panic) = joined {
+        // The thread's own message (OpenClaw's output) is printed before the run's tail; repeat it here
+        // so the last lines of a failed run name what OpenClaw said.
+        let said = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        panic!("OpenClaw's side failed: {said}");
+    }
     let shared = machine(&d, "authProfiles.store").unwrap();
     let profiles = shared["profiles"].as_object().unwrap();
     for n in 0..4 {
