@@ -5,34 +5,9 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::cli::run;
 use crate::interop::{oc, oc_ok, openclaw_bin, token};
-use crate::sqlite_state::{agent_cell, machine, sqlite_state, succeed};
-
-/// Puts an order for anthropic into the shared routing state (as an older OpenClaw left it), so that
-/// modelauth's `order clear` changes both databases.
-fn plant_shared_order(dir: &Path) {
-    let conn = rusqlite::Connection::open(dir.join("state/openclaw.sqlite")).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(20))
-        .unwrap();
-    let mut state = machine(dir, "authProfiles.state").unwrap_or_else(|| json!({"version": 1}));
-    state["order"] = json!({"anthropic": ["anthropic:home", "anthropic:work"]});
-    let changed = conn
-        .execute(
-            "UPDATE config_machine_state SET value_json = ?1 WHERE state_key = 'authProfiles.state'",
-            [state.to_string()],
-        )
-        .unwrap();
-    if changed == 0 {
-        conn.execute(
-            "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES ('authProfiles.state', ?1, 0)",
-            [state.to_string()],
-        )
-        .unwrap();
-    }
-}
+use crate::sqlite_state::{agent_cell, machine, plant_shared_order, sqlite_state, succeed};
 
 /// Files SQLite leaves when a transaction over several rollback-journal databases was cut short.
 fn super_journals(dir: &Path) -> Vec<String> {

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use serde_json::json;
-
-use crate::sqlite_state::{machine, sqlite_state};
+use crate::sqlite_state::{machine, plant_shared_order, sqlite_state};
 
 #[test]
 fn a_change_across_both_databases_never_makes_a_super_journal() {
@@ -35,24 +33,9 @@ fn a_change_across_both_databases_never_makes_a_super_journal() {
             }
         })
     };
-    let conn = rusqlite::Connection::open(d.join("state/openclaw.sqlite")).unwrap();
     for _ in 0..40 {
         // An order in the shared layer too (as an older OpenClaw left it): clearing changes both files.
-        let mut state = machine(&d, "authProfiles.state").unwrap_or_else(|| json!({"version": 1}));
-        state["order"] = json!({"anthropic": ["anthropic:home", "anthropic:work"]});
-        let updated = conn
-            .execute(
-                "UPDATE config_machine_state SET value_json = ?1 WHERE state_key = 'authProfiles.state'",
-                [state.to_string()],
-            )
-            .unwrap();
-        if updated == 0 {
-            conn.execute(
-                "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES ('authProfiles.state', ?1, 0)",
-                [state.to_string()],
-            )
-            .unwrap();
-        }
+        plant_shared_order(&d);
         agent
             .set_order(
                 "anthropic",
@@ -129,4 +112,57 @@ fn every_commit_of_another_process_is_seen_by_the_next_call_in_both_journal_mode
         }
         drop(holders);
     }
+}
+
+/// A commit that waits for a reader does not keep other readers out meanwhile. In rollback-journal
+/// mode a waiting commit holds SQLite's pending lock, which refuses every new reader; OpenClaw's
+/// readers give up after 5 s ("database is locked": its start-up failed so beside a commit that
+/// waited on its own start-up snapshot). modelauth's commit waits briefly, rolls back and tries again.
+#[test]
+fn a_commit_waiting_for_a_reader_lets_other_readers_in() {
+    let dir = sqlite_state();
+    let d = dir.path().to_owned();
+    plant_shared_order(&d);
+    // A long read of the state database, as OpenClaw's start-up snapshot.
+    let snapshot = rusqlite::Connection::open(d.join("state/openclaw.sqlite")).unwrap();
+    snapshot.execute_batch("BEGIN").unwrap();
+    let rows: i64 = snapshot
+        .query_row("SELECT count(*) FROM config_machine_state", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(rows > 0);
+    // A change to both databases, which has to wait for that read to end.
+    let writer = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            crate::cli::run(&d, "models auth order clear --provider anthropic")
+                .output()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // Another process reads meanwhile; before, it waited out its busy timeout and failed.
+    let order = crate::cli::run(&d, "--json models auth order get --provider anthropic")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let text = crate::common::text_of(&order);
+    assert!(order.status.success(), "a reader was kept out: {text}");
+    assert!(
+        !writer.is_finished(),
+        "the change did not wait for the read: the test proves nothing"
+    );
+    snapshot.execute_batch("COMMIT").unwrap();
+    let cleared = writer.join().unwrap();
+    assert!(
+        cleared.status.success(),
+        "{}",
+        crate::common::text_of(&cleared)
+    );
+    assert!(
+        machine(&d, "authProfiles.state").unwrap()["order"]
+            .get("anthropic")
+            .is_none()
+    );
 }

@@ -522,3 +522,27 @@ fn doctor_names_the_layout_and_explains_a_directory_holding_both() {
         "{out}"
     );
 }
+
+/// Puts an order for anthropic into the shared routing state (as an older OpenClaw left it), so that
+/// modelauth's `order clear` changes both databases.
+pub fn plant_shared_order(dir: &Path) {
+    let conn = Connection::open(dir.join("state/openclaw.sqlite")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    let mut state =
+        machine(dir, "authProfiles.state").unwrap_or_else(|| serde_json::json!({"version": 1}));
+    state["order"] = serde_json::json!({"anthropic": ["anthropic:home", "anthropic:work"]});
+    let changed = conn
+        .execute(
+            "UPDATE config_machine_state SET value_json = ?1 WHERE state_key = 'authProfiles.state'",
+            [state.to_string()],
+        )
+        .unwrap();
+    if changed == 0 {
+        conn.execute(
+            "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES ('authProfiles.state', ?1, 0)",
+            [state.to_string()],
+        )
+        .unwrap();
+    }
+}

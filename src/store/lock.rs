@@ -340,7 +340,7 @@ fn lock_err(lock: &Path, source: io::Error) -> StoreError {
 
 /// Half of `delay` plus a random part of the other half: waiters that started together do not poll in
 /// lockstep (under load, lockstep polling let one writer starve past the deadline).
-fn jittered(delay: Duration) -> Duration {
+pub(crate) fn jittered(delay: Duration) -> Duration {
     let half = delay / 2;
     let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
     let random = (uuid::Uuid::new_v4().as_u128() as u64) % nanos;

@@ -16,6 +16,21 @@ use crate::store::StoreError;
 /// How long a statement waits for another writer (OpenClaw waits 5 s).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a commit waits for readers to finish while it keeps new readers out ([`Db::write_on`]).
+pub const COMMIT_WAIT: Duration = Duration::from_millis(50);
+
+/// About how long readers get between two attempts of a commit that yielded to them (jittered; more
+/// than SQLite's longest sleep between two tries of a waiting reader, 100 ms).
+const READER_PAUSE: Duration = Duration::from_millis(300);
+
+/// Why one attempt of [`Db::write_on`] did not commit.
+enum Yield<E> {
+    /// Readers were still there when the commit's wait ran out; rolled back, to be tried again.
+    Readers(StoreError),
+    /// Anything else: the caller's error or the database's.
+    Failed(E),
+}
+
 /// Where the shared (main agent's) credentials live (`auth.sharedStore` in the state database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SharedLocation {
@@ -108,6 +123,19 @@ pub struct Db {
     conn: Connection,
     view: DbView,
     fresh: super::fresh::Freshness,
+    /// The busy timeout set on the connection now.
+    wait: Duration,
+}
+
+/// True for an error that only says "someone else holds the lock right now".
+pub fn is_busy(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sqlite { source, .. } => matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ),
+        _ => false,
+    }
 }
 
 /// A SQLite error of the database at `path`, while doing `action`.
@@ -135,16 +163,19 @@ impl Db {
                 shared_attached: false,
             },
             fresh: super::fresh::Freshness::default(),
+            wait: BUSY_TIMEOUT,
         };
         db.attach_new()?;
         Ok(db)
     }
 
     /// Sets how long a statement waits for another connection's lock.
-    pub fn set_busy_timeout(&self, wait: Duration) -> Result<(), StoreError> {
+    pub fn set_busy_timeout(&mut self, wait: Duration) -> Result<(), StoreError> {
         self.conn
             .busy_timeout(wait)
-            .map_err(sqlite_err(&self.view.state_db, "open"))
+            .map_err(sqlite_err(&self.view.state_db, "open"))?;
+        self.wait = wait;
+        Ok(())
     }
 
     /// The paths and attachments, as of now.
@@ -199,30 +230,73 @@ impl Db {
 
     /// Runs `f` in one transaction that writes to the database of `schema` only (`main`, `agent` or
     /// `shared`): committed when `f` returns `Ok`, rolled back otherwise. `f` must not wait on
-    /// anything but the database, and must write to no other schema.
+    /// anything but the database, and must write to no other schema; it may run more than once (see
+    /// below), each time in a fresh transaction.
     ///
     /// The write lock is taken on that one file before `f` runs (a no-op `DELETE` on one of its
     /// tables), so the read-modify-write is atomic there, while the other attached databases are
     /// only read. `BEGIN IMMEDIATE` would open a write transaction on every attached database, and a
     /// commit over two rollback-journal databases goes through a super-journal, which OpenClaw's
     /// read-only start-up snapshot refuses to recover.
+    ///
+    /// The commit yields to readers: in rollback-journal mode a commit waiting for a reader to finish
+    /// holds SQLite's pending lock, which keeps every new reader out (OpenClaw's give up after 5 s
+    /// with "database is locked"). So the commit waits at most [`COMMIT_WAIT`]; when a reader is still
+    /// there, the transaction is rolled back, readers get a moment, and it starts over, until the
+    /// thread's busy timeout has passed.
     pub fn write_on<T, E: From<StoreError>>(
         &mut self,
         schema: &str,
-        f: impl FnOnce(&Connection, &DbView) -> Result<T, E>,
+        mut f: impl FnMut(&Connection, &DbView) -> Result<T, E>,
     ) -> Result<T, E> {
         self.attach_new()?;
         let path = self.view.path_of(schema).to_owned();
+        let limit = self.wait;
+        #[allow(clippy::disallowed_methods, reason = "the deadline of a wait for other processes' locks")]
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match self.write_once(schema, &path, limit.min(COMMIT_WAIT), &mut f) {
+                Err(Yield::Readers(e)) => {
+                    let pause = crate::store::lock::jittered(READER_PAUSE);
+                    #[allow(clippy::disallowed_methods, reason = "the deadline of a wait for other processes' locks")]
+                    let late = std::time::Instant::now() + pause >= deadline;
+                    if late {
+                        return Err(e.into());
+                    }
+                    std::thread::sleep(pause);
+                }
+                Err(Yield::Failed(e)) => return Err(e),
+                Ok(value) => return Ok(value),
+            }
+        }
+    }
+
+    /// One attempt of [`Db::write_on`]: its commit waits at most `commit_wait` for readers.
+    fn write_once<T, E: From<StoreError>>(
+        &mut self,
+        schema: &str,
+        path: &Path,
+        commit_wait: Duration,
+        f: &mut impl FnMut(&Connection, &DbView) -> Result<T, E>,
+    ) -> Result<T, Yield<E>> {
         let table = if schema == "main" { "config_machine_state" } else { "auth_profile_state" };
+        let failed = |action| move |e| Yield::Failed(E::from(sqlite_err(path, action)(e)));
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(sqlite_err(&path, "lock"))?;
+            .map_err(failed("lock"))?;
         tx.execute_batch(&format!("DELETE FROM {schema}.{table} WHERE 0"))
-            .map_err(sqlite_err(&path, "lock"))?;
-        let value = f(&tx, &self.view)?;
-        tx.commit().map_err(sqlite_err(&path, "write"))?;
-        Ok(value)
+            .map_err(failed("lock"))?;
+        let value = f(&tx, &self.view).map_err(Yield::Failed)?;
+        tx.busy_timeout(commit_wait).map_err(failed("write"))?;
+        // A commit that fails leaves the transaction open; dropping it rolls back and frees the locks.
+        let committed = tx.commit().map_err(sqlite_err(path, "write"));
+        self.conn.busy_timeout(self.wait).map_err(failed("write"))?;
+        match committed {
+            Ok(()) => Ok(value),
+            Err(e) if is_busy(&e) => Err(Yield::Readers(e)),
+            Err(e) => Err(Yield::Failed(e.into())),
+        }
     }
 
     /// Reads `f` in one deferred transaction (a consistent snapshot of every attached database).

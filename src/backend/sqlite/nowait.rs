@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::store::StoreError;
 
+pub use super::db::is_busy;
 use super::db::{BUSY_TIMEOUT, Db};
 
 thread_local! {
@@ -39,17 +40,6 @@ pub fn waiting_at_most<T>(wait: Duration, f: impl FnOnce() -> T) -> T {
 /// True inside [`without_waiting`].
 pub fn no_wait() -> bool {
     WAIT.with(Cell::get) == Some(Duration::ZERO)
-}
-
-/// True for an error that only says "someone else holds the lock right now".
-pub fn is_busy(e: &StoreError) -> bool {
-    match e {
-        StoreError::Sqlite { source, .. } => matches!(
-            source.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        ),
-        _ => false,
-    }
 }
 
 /// The busy error of `db` (the connection is held by another request of this process).
