@@ -57,6 +57,9 @@ pub(crate) fn oc(bin: &Path, dir: &Path, args: &str, stdin: &str) -> Output {
         .env("OPENCLAW_STATE_DIR", dir)
         .env("PATH", path)
         .env("NO_COLOR", "1")
+        // A failed run then prints its stack (which statement, which database); a run that succeeds
+        // prints the same as without it.
+        .env("OPENCLAW_DEBUG", "1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
