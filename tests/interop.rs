@@ -86,8 +86,7 @@ fn oc_retrying(bin: &Path, dir: &Path, args: &str, stdin: &str, refused: &Refusa
     let mut late = 0;
     loop {
         let out = oc(bin, dir, args, stdin);
-        let text = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &String::from_utf8_lossy(&out.stdout);
+        let text = crate::common::text_of(&out);
         let refusal = text.contains("migration inputs changed during startup")
             || text.contains("config changed since last load");
         if out.status.success() || !refusal || late >= 3 {
